@@ -1,0 +1,30 @@
+# One command each: `make demo` runs the main job, `make test` runs the tests. Both set up .venv first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/signal-factory config check examples/orders
+	$(BIN)/signal-factory enforce --config examples/orders --out .signal-factory/evidence.jsonl \
+		examples/orders/records/*.jsonl
+	@echo "evidence: .signal-factory/evidence.jsonl"
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.bench_enforcer
+
+clean:
+	rm -rf $(VENV) .signal-factory .pytest_cache .ruff_cache .mypy_cache

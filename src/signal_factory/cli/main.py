@@ -1,0 +1,73 @@
+"""`signal-factory` command line. Thin: parse flags, call the service, render with Rich."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from signal_factory.cli.render import config_summary_table, enforce_summary_table
+from signal_factory.errors import ConfigError, SignalFactoryError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
+                  help="Signal Factory: per-record evidence, signals, incidents and root cause for data.")
+config_app = typer.Typer(no_args_is_help=True, help="Validate and inspect a control-plane directory.")
+app.add_typer(config_app, name="config")
+
+# A pipe or CI log gets a readable fixed width instead of Rich's 80-column fallback.
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 132)
+
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Control-plane directory.",
+                                         envvar="SIGNAL_FACTORY_CONFIG")]
+
+
+@app.command()
+def enforce(
+    files: Annotated[list[Path] | None, typer.Argument(
+        help="JSON-lines record files (kcat -J or plain form). `-` or none reads stdin.")] = None,
+    config: ConfigOpt = Path("examples/orders"),
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Write evidence JSON lines here (default: stdout; `-` is stdout).")] = None,
+    topic: Annotated[str | None, typer.Option(help="Topic for lines that carry none.")] = None,
+    batch_size: Annotated[int, typer.Option(help="Records per enforcer batch.")] = 1000,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.")] = False,
+) -> None:
+    """Run records through the five gates; write evidence; print a per-dataset summary."""
+    from signal_factory.service import EnforceService
+
+    service = EnforceService.from_config(config)
+    sink = sys.stdout.buffer if out is None or str(out) == "-" else out.open("wb")
+    try:
+        summary = service.enforce_files(files or [Path("-")], sink, default_topic=topic,
+                                        batch_size=batch_size, console=err)
+    finally:
+        if sink is not sys.stdout.buffer:
+            sink.close()
+    if not quiet:
+        err.print(enforce_summary_table(summary))
+        if out is not None and str(out) != "-":
+            err.print(f"[dim]evidence written to {out}[/dim]")
+
+
+@config_app.command("check")
+def config_check(directory: Annotated[Path, typer.Argument(help="Control-plane directory.")]) -> None:
+    """Load and validate every file; print what was found, or the first problem and its fix."""
+    from signal_factory.controlplane.loader import load_control_plane
+
+    cp = load_control_plane(directory)
+    err.print(config_summary_table(cp))
+    err.print(f"[green]✓[/green] {directory} is valid")
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigError as e:
+        err.print(f"[bold red]config error[/bold red] {e}", highlight=False)
+        sys.exit(2)
+    except SignalFactoryError as e:
+        err.print(f"[bold red]error[/bold red] {e}", highlight=False)
+        sys.exit(1)

@@ -1,0 +1,53 @@
+"""Rich renderings for the terminal: tables an on-call engineer can read at a glance."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from signal_factory.controlplane.loader import ControlPlane
+from signal_factory.service import EnforceSummary
+
+_RESULT_STYLE = {"PASS": "green", "WARN": "yellow", "FAIL": "bold red"}
+
+
+def enforce_summary_table(summary: EnforceSummary) -> Table:
+    table = Table(title=f"Evidence summary — {summary.records:,} records in {summary.seconds:.2f}s "
+                        f"({summary.records_per_s:,.0f} rec/s)", title_justify="left")
+    table.add_column("dataset", style="bold", no_wrap=True)
+    table.add_column("records", justify="right")
+    table.add_column("PASS", justify="right", style="green")
+    table.add_column("WARN", justify="right", style="yellow")
+    table.add_column("FAIL", justify="right", style="red")
+    table.add_column("compliance", justify="right")
+    table.add_column("top reason codes")
+    for urn, row in sorted(summary.datasets.items()):
+        total = row.total
+        compliance = row.passed / total if total else 1.0
+        style = "green" if compliance >= 0.95 else "yellow" if compliance >= 0.80 else "bold red"
+        top = ", ".join(f"{code} ×{n:,}" for code, n in row.top_reasons(3)) or "—"
+        table.add_row(urn, f"{total:,}", f"{row.passed:,}", f"{row.warned:,}", f"{row.failed:,}",
+                      f"[{style}]{compliance:.1%}[/{style}]", top)
+    if summary.sampled_out:
+        table.caption = (f"{summary.sampled_out:,} PASS evidence sampled out by tier "
+                         "(counted above, not written)")
+    return table
+
+
+def config_summary_table(cp: ControlPlane) -> Table:
+    table = Table(title=f"Control plane {cp.root}", title_justify="left")
+    table.add_column("dataset", style="bold", no_wrap=True)
+    table.add_column("tier", justify="center")
+    table.add_column("owner")
+    table.add_column("topics")
+    table.add_column("schema / contract")
+    table.add_column("SLO ok/warn", justify="right")
+    table.add_column("feeds")
+    by_ds: dict[str, list[str]] = {}
+    for t in cp.topics.values():
+        by_ds.setdefault(t.dataset, []).append(t.topic)
+    for urn, ds in cp.datasets.items():
+        slo = ds.slo.contract_compliance
+        table.add_row(urn, str(ds.tier), ds.owner, ", ".join(by_ds.get(urn, [])) or "—", 
+                      "\n".join(x for x in (ds.schema, ds.contract) if x) or "—", f"{slo.threshold:.2f}/{slo.warning_threshold:.2f}",
+                      "\n".join(f"{e.to} ({e.type})" for e in ds.feeds) or "—")
+    return table

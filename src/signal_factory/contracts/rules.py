@@ -1,0 +1,234 @@
+"""Compiled contract rules and their evaluation against one payload. Pure, hot path.
+
+A `FieldRule` is the spec for one field; `check_payload` returns `Violation`s (values, never raised).
+Evaluation is hand-written straight-line Python rather than a generic rule interpreter: it is
+called once per record, and the compiled form lets the common case (field present, right type, no
+options) cost a dict lookup and an isinstance.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from signal_factory.gates.pii_detectors import detect as detect_pii
+
+FAIL = "FAIL"
+WARN = "WARN"
+
+_MISSING = object()
+_MAX_VALUE_IN_CODE = 64
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "object": (dict,),
+    "array": (list,),
+    "date": (str, date),
+    "timestamp": (str, datetime, int),
+    "time": (str,),
+}
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_FORMATS: dict[str, re.Pattern[str]] = {
+    "email": re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$"),
+    "uuid": re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"),
+    "uri": re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s]+$"),
+    "ulid": re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One broken clause: severity, stable reason code, and the rule as the evidence shows it."""
+
+    severity: str
+    reason_code: str
+    rule: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRule:
+    """Everything the contract says about one field, compiled."""
+
+    name: str
+    path: tuple[str, ...]
+    required: bool = False
+    required_severity: str = FAIL
+    logical_type: str | None = None
+    type_severity: str = FAIL
+    enum: frozenset[Any] | None = None
+    enum_values: tuple[Any, ...] = ()
+    enum_severity: str = FAIL
+    pattern: re.Pattern[str] | None = None
+    fmt: str | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: float | None = None
+    exclusive_maximum: float | None = None
+    options_severity: str = FAIL
+    classification: str | None = None
+    items: tuple[FieldRule, ...] = ()
+    children: tuple[FieldRule, ...] = ()
+
+    def walk(self) -> list[FieldRule]:
+        """This rule and every nested rule (object children, array items), depth first."""
+        out = [self]
+        for sub in (*self.children, *self.items):
+            out.extend(sub.walk())
+        return out
+
+    @property
+    def is_pii(self) -> bool:
+        return self.classification is not None and self.classification.lower() in _PII_CLASSES
+
+
+_PII_CLASSES = {"pii", "restricted", "confidential", "sensitive", "personal", "spi"}
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledContract:
+    """A contract ready to run: id, version and the field rules of its schema object."""
+
+    contract_id: str
+    version: str | None
+    object_name: str | None
+    rules: tuple[FieldRule, ...]
+    pii_fields: frozenset[str] = field(default_factory=frozenset)
+
+
+def _get(payload: Any, path: tuple[str, ...]) -> Any:
+    cur = payload
+    for part in path:
+        if not isinstance(cur, dict):
+            return _MISSING
+        cur = cur.get(part, _MISSING)
+        if cur is _MISSING:
+            return _MISSING
+    return cur
+
+
+def safe_actual(value: Any, classified: bool) -> str:
+    """How a bad value may appear in evidence: never a classified or PII-looking value."""
+    if value is None:
+        return "null"
+    if classified:
+        return "<redacted>"
+    if isinstance(value, bool | int | float):
+        text = repr(value)
+        return "<redacted>" if len(text) >= 9 and detect_pii(text) else text
+    if isinstance(value, str):
+        if len(value) > _MAX_VALUE_IN_CODE or detect_pii(value) is not None:
+            return f"<string len={len(value)}>"
+        return value
+    return f"<{type(value).__name__}>"
+
+
+def _type_ok(rule: FieldRule, value: Any) -> bool:
+    assert rule.logical_type is not None
+    allowed = _TYPES.get(rule.logical_type)
+    if allowed is None:
+        return True
+    if isinstance(value, bool) and rule.logical_type != "boolean":
+        return False
+    if not isinstance(value, allowed):
+        return False
+    if rule.logical_type == "date" and isinstance(value, str):
+        return _DATE_RE.match(value) is not None
+    if rule.logical_type == "timestamp" and isinstance(value, str):
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            return False
+    return True
+
+
+def _options(rule: FieldRule, value: Any, out: list[Violation]) -> None:
+    name = rule.name
+    sev = rule.options_severity
+    if isinstance(value, str):
+        if rule.pattern is not None and rule.pattern.search(value) is None:
+            out.append(Violation(sev, f"PATTERN_MISMATCH:{name}", {
+                "field": name, "constraint": "pattern", "expected": rule.pattern.pattern,
+                "actual": safe_actual(value, rule.is_pii)}))
+        if rule.fmt is not None:
+            fmt_re = _FORMATS.get(rule.fmt)
+            if fmt_re is not None and fmt_re.match(value) is None:
+                out.append(Violation(sev, f"INVALID_FORMAT:{name}", {
+                    "field": name, "constraint": "format", "expected": rule.fmt,
+                    "actual": safe_actual(value, rule.is_pii)}))
+        n = len(value)
+        if (rule.min_length is not None and n < rule.min_length) or (
+                rule.max_length is not None and n > rule.max_length):
+            out.append(Violation(sev, f"LENGTH_OUT_OF_RANGE:{name}", {
+                "field": name, "constraint": "length", "expected": [rule.min_length, rule.max_length],
+                "actual": n}))
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        low_bad = (rule.minimum is not None and value < rule.minimum) or (
+            rule.exclusive_minimum is not None and value <= rule.exclusive_minimum)
+        high_bad = (rule.maximum is not None and value > rule.maximum) or (
+            rule.exclusive_maximum is not None and value >= rule.exclusive_maximum)
+        if low_bad or high_bad:
+            out.append(Violation(sev, f"OUT_OF_RANGE:{name}", {
+                "field": name, "constraint": "range",
+                "expected": [rule.minimum if rule.minimum is not None else rule.exclusive_minimum,
+                             rule.maximum if rule.maximum is not None else rule.exclusive_maximum],
+                "actual": safe_actual(value, rule.is_pii)}))
+
+
+def _has_options(rule: FieldRule) -> bool:
+    return any(x is not None for x in (rule.pattern, rule.fmt, rule.min_length, rule.max_length,
+                                        rule.minimum, rule.maximum, rule.exclusive_minimum,
+                                        rule.exclusive_maximum))
+
+
+def check_value(rule: FieldRule, value: Any, out: list[Violation]) -> None:
+    """Append every violation of `rule` by `value` (which may be `_MISSING`) to `out`."""
+    name = rule.name
+    if value is _MISSING or value is None:
+        if rule.required:
+            out.append(Violation(rule.required_severity, f"MISSING_FIELD:{name}", {
+                "field": name, "constraint": "required", "actual": "null"}))
+        return
+    if rule.logical_type is not None and not _type_ok(rule, value):
+        out.append(Violation(rule.type_severity, f"TYPE_MISMATCH:{name}", {
+            "field": name, "constraint": "type", "expected": rule.logical_type,
+            "actual": type(value).__name__}))
+        return
+    if rule.enum is not None:
+        try:
+            known = value in rule.enum
+        except TypeError:  # unhashable value (object/array) can never be a member
+            known = False
+        if not known:
+            shown = safe_actual(value, rule.is_pii)
+            code = f"UNKNOWN_ENUM:{name}:{shown}" if shown == value else f"UNKNOWN_ENUM:{name}"
+            out.append(Violation(rule.enum_severity, code, {
+                "field": name, "constraint": "enum", "expected": list(rule.enum_values),
+                "actual": shown}))
+    if _has_options(rule):
+        _options(rule, value, out)
+    if rule.children and isinstance(value, dict):
+        for child in rule.children:
+            check_value(child, _get(value, child.path), out)
+    if rule.items and isinstance(value, list):
+        for element in value:
+            for item_rule in rule.items:
+                check_value(item_rule, _get(element, item_rule.path), out)
+
+
+def check_payload(contract: CompiledContract, payload: Any) -> list[Violation]:
+    """All violations of the contract by one payload (an empty list means compliant)."""
+    out: list[Violation] = []
+    if not isinstance(payload, dict):
+        out.append(Violation(FAIL, "TYPE_MISMATCH:$", {
+            "field": "$", "constraint": "type", "expected": "object", "actual": type(payload).__name__}))
+        return out
+    for rule in contract.rules:
+        check_value(rule, _get(payload, rule.path), out)
+    return out

@@ -1,0 +1,211 @@
+"""`Enforcer.process(records) -> EnforceBatch`: the five gates over a batch, evidence out.
+
+Batch in, batch out, no IO of its own (a `PayloadStore` is injected), so the same object serves the
+CLI, HTTP ingest and a Kafka consumer group. PASS evidence may be sampled by tier; what is sampled
+out is counted in `tallies`, so downstream counts stay exact.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import msgspec
+
+from signal_factory.contracts.rules import CompiledContract
+from signal_factory.controlplane.loader import ControlPlane
+from signal_factory.controlplane.model import Dataset
+from signal_factory.enforcer.otel import trace_context
+from signal_factory.enforcer.redact import redacted_payload
+from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
+from signal_factory.gates.contract import ContractGate
+from signal_factory.gates.identity import IdentityGate
+from signal_factory.gates.pii import PiiGate, pii_reason_codes
+from signal_factory.gates.resolution import ResolutionGate
+from signal_factory.gates.schema import UNDECODED, SchemaGate, SchemaResolver, split_envelope
+from signal_factory.model.evidence import (
+    FAIL,
+    G1_RESOLUTION,
+    G2_IDENTITY,
+    G3_SCHEMA,
+    G4_CONTRACT,
+    G5_PII,
+    PASS,
+    SKIP,
+    UNRESOLVED_DATASET,
+    WARN,
+    Evidence,
+    GateResult,
+    Producer,
+    Source,
+    Validation,
+)
+from signal_factory.model.ids import new_ulids
+from signal_factory.model.records import MalformedInput, RawRecord
+from signal_factory.registry.chain import SchemaResolverChain
+from signal_factory.stores.payloads import PayloadStore
+
+_G4_SKIP_UNDECODED = GateResult(G4_CONTRACT, SKIP, None, {"reason": "payload not decoded"})
+_G5_SKIP_UNDECODED = GateResult(G5_PII, SKIP, None, {"reason": "payload not decoded"})
+_NO_PRODUCER = Producer("UNKNOWN", "NONE")
+
+
+class PassTally(msgspec.Struct, frozen=True):
+    """PASS records whose evidence was sampled out: counted, per dataset and event-time minute."""
+
+    dataset_urn: str
+    minute: str
+    count: int
+    producer: str | None = None
+    producer_version: str | None = None
+
+
+class EnforceBatch(msgspec.Struct):
+    evidence: list[Evidence]
+    tallies: list[PassTally]
+
+    def count(self) -> int:
+        return len(self.evidence) + sum(t.count for t in self.tallies)
+
+
+class Enforcer:
+    def __init__(self, control_plane: ControlPlane, resolver: SchemaResolver | None = None, *,
+                 payload_store: PayloadStore | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.cp = control_plane
+        settings = control_plane.settings
+        self._g1 = ResolutionGate(control_plane.topics, control_plane.datasets)
+        self._g2 = IdentityGate(control_plane.topics, settings.identity.payload_hint_fields)
+        self._g3 = SchemaGate(resolver or SchemaResolverChain(control_plane.schemas))
+        self._g4 = ContractGate()
+        self._g5 = PiiGate(settings.pii.on_detect, settings.pii.scan_metadata)
+        self._clock = clock
+        self._payload_mode = settings.evidence.payload
+        self._max_inline = settings.evidence.max_inline_payload_bytes
+        self._payload_store = payload_store
+        self._contracts: dict[str, CompiledContract | None] = {
+            urn: control_plane.contract_for(ds) for urn, ds in control_plane.datasets.items()}
+        rates = settings.evidence.pass_sample_rates
+        self._sample: dict[str, float] = {
+            urn: ds.pass_sample_rate if ds.pass_sample_rate is not None else rates.get(ds.tier, 1.0)
+            for urn, ds in control_plane.datasets.items()}
+
+    def process(self, records: Sequence[RawRecord | MalformedInput]) -> EnforceBatch:
+        now_ms = int(self._clock() * 1000)
+        stamp = iso_ms(now_ms)
+        ids = new_ulids(len(records), now_ms)
+        evidence: list[Evidence] = []
+        tallies: dict[tuple[str, str, str | None, str | None], int] = {}
+        for i, rec in enumerate(records):
+            if isinstance(rec, MalformedInput):
+                evidence.append(self._malformed(ids[i], stamp, rec))
+                continue
+            ev = self._one(ids[i], stamp, rec)
+            if ev.validation.result == PASS and not self._keep_pass(ev.dataset_urn, rec):
+                src = ev.source
+                minute = (src.timestamp if src and src.timestamp else stamp)[:16] + ":00.000Z"
+                prod = ev.producer
+                key = (ev.dataset_urn, minute, prod.id if prod else None, prod.version if prod else None)
+                tallies[key] = tallies.get(key, 0) + 1
+                continue
+            evidence.append(ev)
+        return EnforceBatch(evidence, [PassTally(k[0], k[1], n, k[2], k[3]) for k, n in tallies.items()])
+
+    def _keep_pass(self, urn: str, rec: RawRecord) -> bool:
+        rate = self._sample.get(urn, 1.0)
+        if rate >= 1.0:
+            return True
+        # Deterministic by record coordinates: a replay keeps the same sample.
+        key = f"{rec.topic}/{rec.partition}/{rec.offset}/{rec.origin}".encode()
+        return zlib.crc32(key) < rate * 4294967296
+
+    def _one(self, evidence_id: str, stamp: str, rec: RawRecord) -> Evidence:
+        topic = rec.topic or ""
+        dataset, g1 = self._g1.run(topic)
+        g3, obj = self._g3.run(rec.headers, rec.value, rec.value_obj, dataset)
+        payload, metadata = split_envelope(obj) if obj is not UNDECODED else (None, None)
+        producer, g2 = self._g2.run(topic, rec.headers, obj if obj is not UNDECODED else None)
+        if obj is UNDECODED:
+            g4, g5 = _G4_SKIP_UNDECODED, _G5_SKIP_UNDECODED
+            violations_codes: list[str] = []
+            classified: frozenset[str] = frozenset()
+        else:
+            contract = self._contracts.get(dataset.urn) if dataset is not None else None
+            g4, violations = self._g4.run(contract, payload)
+            violations_codes = [v.reason_code for v in violations]
+            classified = contract.pii_fields if contract is not None else frozenset()
+            g5 = self._g5.run(payload, metadata, classified)
+        gates = [g1, g2, g3, g4, g5]
+        result, failed, codes = _verdict(gates, violations_codes)
+        event_ms = rec.timestamp_ms
+        if event_ms is None and isinstance(obj, dict) and isinstance(obj.get("timestamp"), str):
+            event_ms = parse_iso_ms(obj["timestamp"])
+        source = Source(topic=rec.topic, partition=rec.partition, offset=rec.offset,
+                        timestamp_type=rec.timestamp_type,
+                        timestamp=iso_ms(event_ms) if event_ms is not None else None)
+        ev = Evidence(evidence_id=f"evd-{evidence_id}", timestamp=stamp,
+                      dataset_urn=dataset.urn if dataset is not None else UNRESOLVED_DATASET,
+                      producer=producer, validation=Validation(result, gates, failed, codes),
+                      source=source, otel=trace_context(rec.headers, metadata))
+        if self._payload_mode != "none" and obj is not UNDECODED and (
+                self._payload_mode == "all" or result != PASS):
+            self._attach_payload(ev, obj, classified, g5, dataset)
+        return ev
+
+    def _attach_payload(self, ev: Evidence, obj: Any, classified: frozenset[str], g5: GateResult,
+                        dataset: Dataset | None) -> None:
+        clean = redacted_payload(obj, classified, g5)
+        data = msgspec.json.encode(clean)
+        if len(data) <= self._max_inline or self._payload_store is None:
+            ev.payload = clean if len(data) <= self._max_inline else None
+            if ev.payload is None:
+                ev.payload_ref = "omitted:too-large"
+        else:
+            ev.payload_ref = self._payload_store.put(data)
+
+    def _malformed(self, evidence_id: str, stamp: str, bad: MalformedInput) -> Evidence:
+        dataset = self.cp.dataset_for_topic(bad.topic) if bad.topic else None
+        g1: GateResult
+        if dataset is not None:
+            g1 = GateResult(G1_RESOLUTION, PASS, None, {"dataset_urn": dataset.urn})
+        else:
+            g1 = GateResult(G1_RESOLUTION, SKIP, None, {"reason": "record could not be parsed"})
+        g3 = GateResult(G3_SCHEMA, FAIL, bad.reason_code, {"message": bad.message})
+        skipped = [GateResult(g, SKIP, None, {"reason": "record could not be parsed"})
+                   for g in (G2_IDENTITY, G4_CONTRACT, G5_PII)]
+        gates = [g1, skipped[0], g3, skipped[1], skipped[2]]
+        return Evidence(
+            evidence_id=f"evd-{evidence_id}", timestamp=stamp,
+            dataset_urn=dataset.urn if dataset is not None else UNRESOLVED_DATASET,
+            producer=_NO_PRODUCER,
+            validation=Validation(FAIL, gates, [G3_SCHEMA], [bad.reason_code]),
+            source=Source(topic=bad.topic, partition=bad.partition, offset=bad.offset, origin=bad.origin,
+                          timestamp=iso_ms(bad.timestamp_ms) if bad.timestamp_ms is not None else None))
+
+
+def _verdict(gates: list[GateResult], contract_codes: list[str]) -> tuple[str, list[str], list[str]]:
+    """Overall result (any FAIL -> FAIL; else any WARN -> WARN; else PASS), failed gates, reason codes."""
+    failed: list[str] = []
+    codes: list[str] = []
+    warned = False
+    for g in gates:
+        r = g.result
+        if r == PASS or r == SKIP:
+            continue
+        if r == FAIL:
+            failed.append(g.gate)
+        else:
+            warned = True
+        if g.gate == G4_CONTRACT:
+            codes.extend(contract_codes)
+        elif g.gate == G5_PII:
+            codes.extend(pii_reason_codes(g))
+        elif g.reason_code is not None:
+            codes.append(g.reason_code)
+    if failed:
+        return FAIL, failed, list(dict.fromkeys(codes))
+    if warned:
+        return WARN, failed, list(dict.fromkeys(codes))
+    return PASS, failed, codes

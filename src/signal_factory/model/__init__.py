@@ -1,0 +1,1 @@
+"""Wire and domain models: raw records in, evidence out. Pure data, no IO."""

@@ -1,0 +1,46 @@
+"""ULID-based ids (`evd-<ULID>`, `sig-<ULID>`).
+
+Hand-written rather than python-ulid: the enforcer mints one id per record on the hot path, and
+python-ulid builds an object per id (~2 us). Here one `os.urandom` call serves a whole batch and the
+Crockford encoding is a single `b32encode` + `translate` (~0.4 us an id).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import time
+
+_RFC4648 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_CROCKFORD = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_TO_CROCKFORD = bytes.maketrans(_RFC4648, _CROCKFORD)
+
+
+def _encode(timestamp_ms: int, randomness: int) -> str:
+    # 128 bits padded to 160 (20 bytes -> 32 base32 chars); the first 6 chars hold only padding zeros.
+    value = (timestamp_ms << 80) | randomness
+    return base64.b32encode(value.to_bytes(20, "big"))[6:].translate(_TO_CROCKFORD).decode("ascii")
+
+
+def new_ulid(timestamp_ms: int | None = None) -> str:
+    """One ULID string (26 Crockford base32 chars)."""
+    ms = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
+    return _encode(ms, int.from_bytes(os.urandom(10), "big"))
+
+
+def new_ulids(count: int, timestamp_ms: int | None = None) -> list[str]:
+    """`count` ULIDs sharing one timestamp, strictly increasing (monotonic within the batch)."""
+    if count <= 0:
+        return []
+    ms = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
+    # Start low in the random space so `count` increments can never overflow 80 bits.
+    start = int.from_bytes(os.urandom(9), "big")
+    return [_encode(ms, start + i) for i in range(count)]
+
+
+def ulid_timestamp_ms(ulid: str) -> int:
+    """Milliseconds since the epoch encoded in a ULID's first 10 characters."""
+    value = 0
+    for ch in ulid[:10].upper():
+        value = value * 32 + _CROCKFORD.index(ch.encode("ascii"))
+    return value

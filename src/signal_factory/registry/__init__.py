@@ -1,0 +1,1 @@
+"""Schema registries (IO adapters): local files, Confluent-compatible HTTP, last-known-good cache."""

@@ -1,0 +1,1 @@
+"""Record sources (IO adapters): JSON-lines files/stdin; Kafka lives in transports/."""

@@ -1,0 +1,1 @@
+"""Persistence adapters (payload blobs now; evidence, signals and graph stores build on SQLAlchemy)."""
