@@ -93,20 +93,18 @@ _IPV6_CANDIDATE = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,8}[0-9A-Fa-f.]
 
 
 def _ndigits(s: str) -> int:
-    return len(s) - len(s.translate(_DROP_DIGITS))
+    return len(s) - len(s.encode("ascii", "ignore").translate(None, b"0123456789"))
 
 
-def _has_email(text: str, _nd: int) -> bool:
-    return "@" in text and _EMAIL.search(text) is not None
+def _email(text: str) -> bool:
+    return _EMAIL.search(text) is not None
 
 
-def _has_ssn(text: str, nd: int) -> bool:
-    return nd >= 9 and _SSN.search(text) is not None
+def _ssn(text: str) -> bool:
+    return _SSN.search(text) is not None
 
 
-def _has_phone(text: str, nd: int) -> bool:
-    if nd < 8:
-        return False
+def _phone(text: str) -> bool:
     if "+" in text:
         for m in _E164.finditer(text):
             cand = m.group()
@@ -115,7 +113,7 @@ def _has_phone(text: str, nd: int) -> bool:
             if cand.count(".") == 1 and " " not in cand and "-" not in cand and "(" not in cand:
                 continue  # a signed decimal like "+1234567.89", not a phone
             return True
-    return nd >= 10 and _NANP.search(text) is not None
+    return _NANP.search(text) is not None
 
 
 def _card_number_ok(d: str) -> bool:
@@ -144,9 +142,7 @@ def _card_number_ok(d: str) -> bool:
     return total % 10 == 0
 
 
-def _has_card(text: str, nd: int) -> bool:
-    if nd < 13:
-        return False
+def _card(text: str) -> bool:
     for m in _CARD.finditer(text):
         groups = m.group().replace("-", " ").split(" ")
         # A trailing group may belong to the surrounding text ("4111 1111 1111 1111 22 items").
@@ -157,9 +153,7 @@ def _has_card(text: str, nd: int) -> bool:
     return False
 
 
-def _has_iban(text: str, nd: int) -> bool:
-    if nd < 4 or len(text) < 15:
-        return False
+def _iban(text: str) -> bool:
     for m in _IBAN.finditer(text):
         groups = m.group().split(" ")
         for k in range(len(groups), 0, -1):  # a trailing group may be a following word ("... 00 THX")
@@ -173,54 +167,68 @@ def _has_iban(text: str, nd: int) -> bool:
     return False
 
 
-def _has_ip(text: str, nd: int) -> bool:
-    if nd >= 4 and "." in text and _IPV4.search(text) is not None:
+def _ip(text: str) -> bool:
+    if text.count(".") >= 3 and _IPV4.search(text) is not None:
         return True
-    if "::" in text or text.count(":") >= 6:
-        for m in _IPV6_CANDIDATE.finditer(text):
-            cand = m.group().rstrip(".")
-            if _ndigits(cand) == 0:
-                continue  # "add::be" style words; an address with no decimal digit is not worth the FPs
-            try:
-                ipaddress.IPv6Address(cand)
-            except ValueError:
-                continue
-            return True
+    for m in _IPV6_CANDIDATE.finditer(text):
+        cand = m.group().rstrip(".")
+        if _ndigits(cand) == 0:
+            continue  # "add::be" style words; an address with no decimal digit is not worth the FPs
+        try:
+            ipaddress.IPv6Address(cand)
+        except ValueError:
+            continue
+        return True
     return False
 
 
-# Order of significance: detect() returns the first hit, detect_all() keeps this order.
-_CHECKS: tuple[tuple[PiiType, Callable[[str, int], bool]], ...] = (
-    (PiiType.SSN, _has_ssn),
-    (PiiType.CREDIT_CARD, _has_card),
-    (PiiType.IBAN, _has_iban),
-    (PiiType.EMAIL, _has_email),
-    (PiiType.PHONE, _has_phone),
-    (PiiType.IP_ADDRESS, _has_ip),
-)
+_Check = tuple[PiiType, Callable[[str], bool]]
+_SSN_CHECK: _Check = (PiiType.SSN, _ssn)
+_CARD_CHECK: _Check = (PiiType.CREDIT_CARD, _card)
+_IBAN_CHECK: _Check = (PiiType.IBAN, _iban)
+_EMAIL_CHECK: _Check = (PiiType.EMAIL, _email)
+_PHONE_CHECK: _Check = (PiiType.PHONE, _phone)
+_IP_CHECK: _Check = (PiiType.IP_ADDRESS, _ip)
 
 
-def _screen(text: str) -> int:
-    """-1 when text cannot contain PII, else its ASCII digit count (used to gate the validators)."""
-    if len(text) < _MIN_LEN or ("@" not in text and _SHAPE.search(text) is None):
-        return -1
-    return _ndigits(text)
+def _candidates(text: str) -> list[_Check]:
+    """Validators whose shape occurs in text, in order of significance; [] for the usual clean text."""
+    if len(text) < _MIN_LEN:
+        return []
+    shape = text.encode("utf-8", "surrogatepass").translate(_CLASS).decode("latin-1")
+    nd = shape.count("0")
+    out: list[_Check] = []
+    if nd >= 8:  # every digit-based type except IP needs at least 8 digits
+        if nd >= 9 and "000-00-0000" in shape:
+            out.append(_SSN_CHECK)
+        if nd >= 13 and (
+            "0000000000000" in shape or "0000-0000-0000-0" in shape or "0000-000000-0000" in shape
+        ):
+            out.append(_CARD_CHECK)
+        if len(text) >= 15 and "AA00" in shape:
+            out.append(_IBAN_CHECK)
+    if "@" in shape:
+        out.append(_EMAIL_CHECK)
+    if nd >= 8 and (
+        "+" in shape
+        or (nd >= 10 and ("000-000-0000" in shape or "000.000.0000" in shape or "000)" in shape))
+    ):
+        out.append(_PHONE_CHECK)
+    if nd and (
+        (nd >= 4 and shape.count(".") >= 3) or "::" in shape or shape.count(":") >= 6
+    ):
+        out.append(_IP_CHECK)
+    return out
 
 
 def detect(text: str) -> PiiType | None:
     """Most significant PII type found in text, or None. Never returns or logs the value."""
-    nd = _screen(text)
-    if nd < 0:
-        return None
-    for pii_type, check in _CHECKS:
-        if check(text, nd):
+    for pii_type, check in _candidates(text):
+        if check(text):
             return pii_type
     return None
 
 
 def detect_all(text: str) -> list[PiiType]:
     """Every distinct PII type found, in a stable order (SSN, CREDIT_CARD, IBAN, EMAIL, PHONE, IP_ADDRESS)."""
-    nd = _screen(text)
-    if nd < 0:
-        return []
-    return [pii_type for pii_type, check in _CHECKS if check(text, nd)]
+    return [pii_type for pii_type, check in _candidates(text) if check(text)]
