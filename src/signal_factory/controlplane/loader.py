@@ -38,6 +38,7 @@ from signal_factory.registry.local import LocalSchemaRegistry
 
 T = TypeVar("T")
 _MSGSPEC_AT = re.compile(r" - at `(\$[^`]*)`$")
+_UNKNOWN_FIELD = re.compile(r"^Object contains unknown field `([^`]+)`")
 _DURATION = re.compile(r"^(\d+)(ms|s|m|h|d)$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -83,7 +84,9 @@ def _decode(doc: YamlDoc, kind: type[T], example: str) -> T:
         m = _MSGSPEC_AT.search(text)
         key = m.group(1) if m else "$"
         message = _MSGSPEC_AT.sub("", text)
-        if message.startswith("Object contains unknown field"):
+        unknown = _UNKNOWN_FIELD.match(message)
+        if unknown:
+            key = f"{key}.{unknown.group(1)}"  # point at the offending key's own line
             fix = f"remove or rename that key; see {example} for the keys this file takes"
         elif message.startswith("Object missing required field"):
             fix = f"add the missing key; see {example}"

@@ -191,12 +191,21 @@ _PHONE_CHECK: _Check = (PiiType.PHONE, _phone)
 _IP_CHECK: _Check = (PiiType.IP_ADDRESS, _ip)
 
 
-def _candidates(text: str) -> list[_Check]:
-    """Validators whose shape occurs in text, in order of significance; [] for the usual clean text."""
+_NOTHING: tuple[_Check, ...] = ()
+
+
+def _candidates(text: str) -> tuple[_Check, ...] | list[_Check]:
+    """Validators whose shape occurs in text, in order of significance; () for the usual clean text."""
     if len(text) < _MIN_LEN:
-        return []
-    shape = text.encode("utf-8", "surrogatepass").translate(_CLASS).decode("latin-1")
+        return _NOTHING
+    try:
+        raw = text.encode()
+    except UnicodeEncodeError:  # lone surrogates
+        raw = text.encode("utf-8", "surrogatepass")
+    shape = raw.translate(_CLASS).decode("latin-1")
     nd = shape.count("0")
+    if nd < 8 and "@" not in shape and ":" not in shape and (nd < 4 or shape.count(".") < 3):
+        return _NOTHING  # free text, codes, short ids, amounts: no type is possible
     out: list[_Check] = []
     if nd >= 8:  # every digit-based type except IP needs at least 8 digits
         if nd >= 9 and "000-00-0000" in shape:
@@ -214,9 +223,7 @@ def _candidates(text: str) -> list[_Check]:
         or (nd >= 10 and ("000-000-0000" in shape or "000.000.0000" in shape or "000)" in shape))
     ):
         out.append(_PHONE_CHECK)
-    if nd and (
-        (nd >= 4 and shape.count(".") >= 3) or "::" in shape or shape.count(":") >= 6
-    ):
+    if nd and ((nd >= 4 and shape.count(".") >= 3) or "::" in shape or shape.count(":") >= 6):
         out.append(_IP_CHECK)
     return out
 
