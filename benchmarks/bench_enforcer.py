@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         stages = _stage_times(enforcer, batches, args.repeat)
         total = sum(stages.values())
         print()
-        print("ours by stage (each timed alone, best of {}):".format(args.repeat))
+        print(f"ours by stage (each timed alone, best of {args.repeat}):")
         for name, sec in stages.items():
             print(f"  {name:24} {sec:6.2f}s  {sec / args.count * 1e6:6.2f} us/record  "
                   f"{100 * sec / total:4.0f}%")

@@ -18,7 +18,8 @@ config_app = typer.Typer(no_args_is_help=True, help="Validate and inspect a cont
 app.add_typer(config_app, name="config")
 
 # A pipe or CI log gets a readable fixed width instead of Rich's 80-column fallback.
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 132)
+# emoji=False: reason codes such as PII_DETECTED:notes:SSN must not turn into emoji.
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 132, emoji=False)
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Control-plane directory.",
                                          envvar="SIGNAL_FACTORY_CONFIG")]
@@ -47,7 +48,7 @@ def enforce(
         if sink is not sys.stdout.buffer:
             sink.close()
     if not quiet:
-        err.print(enforce_summary_table(summary))
+        err.print(enforce_summary_table(summary, service.cp))
         if out is not None and str(out) != "-":
             err.print(f"[dim]evidence written to {out}[/dim]")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 
 from signal_factory.controlplane.loader import ControlPlane
@@ -10,7 +11,8 @@ from signal_factory.service import EnforceSummary
 _RESULT_STYLE = {"PASS": "green", "WARN": "yellow", "FAIL": "bold red"}
 
 
-def enforce_summary_table(summary: EnforceSummary) -> Table:
+def enforce_summary_table(summary: EnforceSummary, cp: ControlPlane | None = None) -> Table:
+    """Per dataset: records, PASS/WARN/FAIL, compliance coloured by the dataset's own SLO."""
     table = Table(title=f"Evidence summary — {summary.records:,} records in {summary.seconds:.2f}s "
                         f"({summary.records_per_s:,.0f} rec/s)", title_justify="left")
     table.add_column("dataset", style="bold", no_wrap=True)
@@ -23,8 +25,11 @@ def enforce_summary_table(summary: EnforceSummary) -> Table:
     for urn, row in sorted(summary.datasets.items()):
         total = row.total
         compliance = row.passed / total if total else 1.0
-        style = "green" if compliance >= 0.95 else "yellow" if compliance >= 0.80 else "bold red"
-        top = ", ".join(f"{code} ×{n:,}" for code, n in row.top_reasons(3)) or "—"
+        ds = cp.datasets.get(urn) if cp is not None else None
+        ok, warn = (ds.slo.contract_compliance.threshold, ds.slo.contract_compliance.warning_threshold) \
+            if ds is not None else (0.95, 0.80)
+        style = "green" if compliance >= ok else "yellow" if compliance >= warn else "bold red"
+        top = ", ".join(f"{escape(code)} ×{n:,}" for code, n in row.top_reasons(3)) or "—"
         table.add_row(urn, f"{total:,}", f"{row.passed:,}", f"{row.warned:,}", f"{row.failed:,}",
                       f"[{style}]{compliance:.1%}[/{style}]", top)
     if summary.sampled_out:
@@ -47,7 +52,8 @@ def config_summary_table(cp: ControlPlane) -> Table:
         by_ds.setdefault(t.dataset, []).append(t.topic)
     for urn, ds in cp.datasets.items():
         slo = ds.slo.contract_compliance
-        table.add_row(urn, str(ds.tier), ds.owner, ", ".join(by_ds.get(urn, [])) or "—", 
-                      "\n".join(x for x in (ds.schema, ds.contract) if x) or "—", f"{slo.threshold:.2f}/{slo.warning_threshold:.2f}",
+        table.add_row(urn, str(ds.tier), ds.owner, ", ".join(by_ds.get(urn, [])) or "—",
+                      "\n".join(x for x in (ds.schema, ds.contract) if x) or "—",
+                      f"{slo.threshold:.2f}/{slo.warning_threshold:.2f}",
                       "\n".join(f"{e.to} ({e.type})" for e in ds.feeds) or "—")
     return table

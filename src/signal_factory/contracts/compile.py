@@ -99,7 +99,7 @@ def _compile_property(prop: SchemaProperty, display: str, key: str,
     if logical == "array" and prop.items is not None and prop.items.properties:
         items = tuple(_compile_property(child, f"{name}[].", f"{key}.items.properties[{i}]", classification)
                       for i, child in enumerate(prop.items.properties))
-    rule = FieldRule(
+    return FieldRule(
         name=name, path=path, required=required,
         required_severity=own_sev if prop.required else null_sev,
         logical_type=logical, type_severity=own_sev,
@@ -111,7 +111,6 @@ def _compile_property(prop: SchemaProperty, display: str, key: str,
         exclusive_minimum=_num(options, "exclusiveMinimum"), exclusive_maximum=_num(options, "exclusiveMaximum"),
         options_severity=own_sev, classification=classification, items=items, children=children,
     )
-    return rule
 
 
 def _hashable(value: Any) -> bool:

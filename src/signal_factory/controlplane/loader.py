@@ -148,7 +148,7 @@ def load_control_plane(root: Path | str) -> ControlPlane:
         topics[t.topic] = t
 
     compiled: dict[str, CompiledContract] = {}
-    for i, ds in enumerate(datasets_file.datasets):
+    for ds in datasets_file.datasets:
         if ds.contract:
             try:
                 compiled[ds.contract] = compile_contract(contracts[ds.contract], ds.contract_object)

@@ -192,7 +192,7 @@ def _verdict(gates: list[GateResult], contract_codes: list[str]) -> tuple[str, l
     warned = False
     for g in gates:
         r = g.result
-        if r == PASS or r == SKIP:
+        if r in (PASS, SKIP):
             continue
         if r == FAIL:
             failed.append(g.gate)

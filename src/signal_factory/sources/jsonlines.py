@@ -69,7 +69,7 @@ def _headers(raw: Any) -> dict[str, str] | None:
     return None
 
 
-def _epoch_ms(value: Any) -> int | None | str:
+def _epoch_ms(value: Any) -> int | str | None:
     """ms since epoch from int/float/ISO text; 'bad' when unparseable."""
     if value is None:
         return None
