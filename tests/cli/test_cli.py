@@ -72,3 +72,16 @@ def test_bad_config_is_a_clear_message_not_a_traceback(tmp_path: Path) -> None:
         assert "topics.yaml:4" in err
         assert "fix:" in err
         assert "urn:dp:inventory:updated" in err
+
+
+def test_missing_input_file_is_a_message(tmp_path: Path) -> None:
+    """A missing input file is named in one line, exit 1, no traceback; --out folders are created."""
+    proc = _run(["enforce", "--config", str(EXAMPLE), "--out", str(tmp_path / "new/dir/ev.jsonl"),
+                 str(tmp_path / "absent.jsonl")])
+    assert proc.returncode == 1
+    assert "input file not found" in proc.stderr.decode()
+    assert "Traceback" not in proc.stderr.decode()
+    ok = _run(["enforce", "--config", str(EXAMPLE), "-q", "--out", str(tmp_path / "new/dir/ev.jsonl"),
+               str(EXAMPLE / "records/scenario1-record.jsonl")])
+    assert ok.returncode == 0, ok.stderr.decode()
+    assert (tmp_path / "new/dir/ev.jsonl").read_text().count("\n") == 1

@@ -12,7 +12,9 @@ from rich.console import Console
 from signal_factory.cli.render import config_summary_table, enforce_summary_table
 from signal_factory.errors import ConfigError, SignalFactoryError
 
+# show_locals=False: a crash report must never print variables (they may hold secrets or record values).
 app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
+                  pretty_exceptions_show_locals=False,
                   help="Signal Factory: per-record evidence, signals, incidents and root cause for data.")
 config_app = typer.Typer(no_args_is_help=True, help="Validate and inspect a control-plane directory.")
 app.add_typer(config_app, name="config")
@@ -39,10 +41,16 @@ def enforce(
     """Run records through the five gates; write evidence; print a per-dataset summary."""
     from signal_factory.service import EnforceService
 
+    inputs = files or [Path("-")]
+    missing = [str(p) for p in inputs if str(p) != "-" and not p.is_file()]
+    if missing:
+        raise SignalFactoryError(f"input file not found: {', '.join(missing)}")
     service = EnforceService.from_config(config)
+    if out is not None and str(out) != "-":
+        out.parent.mkdir(parents=True, exist_ok=True)
     sink = sys.stdout.buffer if out is None or str(out) == "-" else out.open("wb")
     try:
-        summary = service.enforce_files(files or [Path("-")], sink, default_topic=topic,
+        summary = service.enforce_files(inputs, sink, default_topic=topic,
                                         batch_size=batch_size, console=err)
     finally:
         if sink is not sys.stdout.buffer:

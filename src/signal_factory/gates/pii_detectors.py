@@ -193,26 +193,17 @@ _PHONE_CHECK: _Check = (PiiType.PHONE, _phone)
 _IP_CHECK: _Check = (PiiType.IP_ADDRESS, _ip)
 
 
-
-
-def _utf8(text: str) -> bytes:
-    try:
-        return text.encode()
-    except UnicodeEncodeError:  # lone surrogates
-        return text.encode("utf-8", "surrogatepass")
-
-
 def _candidates(text: str, raw: bytes, nd: int) -> list[_Check]:
     """Validators whose shape occurs in text (nd = its digit count), in order of significance."""
     shape = raw.translate(_CLASS).decode("latin-1")
     out: list[_Check] = []
+    dashed = False
     if nd >= 8:  # every digit-based type except IP needs at least 8 digits
         dashed = "0-0000" in shape  # common to SSN, grouped cards and NANP; absent from ISO timestamps
         if nd >= 9 and dashed and "000-00-0000" in shape:
             out.append(_SSN_CHECK)
         if nd >= 13 and (
-            "0000000000000" in shape
-            or (dashed and ("0000-0000-0000-0" in shape or "0000-000000-0000" in shape))
+            "0000000000000" in shape or (dashed and ("0000-0000-0000-0" in shape or "0000-000000-0000" in shape))
         ):
             out.append(_CARD_CHECK)
         if len(text) >= 15 and "AA00" in shape:
@@ -224,21 +215,25 @@ def _candidates(text: str, raw: bytes, nd: int) -> list[_Check]:
         or (nd >= 10 and ((dashed and "000-000-0000" in shape) or "000.000.0000" in shape or "000)" in shape))
     ):
         out.append(_PHONE_CHECK)
-    if nd and ((nd >= 4 and shape.count(".") >= 3) or "::" in shape or shape.count(":") >= 6):
+    # Any dotted quad shapes to "0.0.0.0"; IPv6 needs "::" or 7 colons (6 with an embedded IPv4).
+    if nd and ("0.0.0.0" in shape or "::" in shape or (":" in shape and shape.count(":") >= 6)):
         out.append(_IP_CHECK)
     return out
 
 
-# detect() and detect_all() repeat the same three-line screen inline: on clean text it is the whole cost,
-# and an extra Python call would add ~20% to it.
+# detect() and detect_all() repeat the same screen inline: on clean text it is the whole cost, and an
+# extra Python call would add ~20% to it. Only EMAIL and IP are possible below 8 digits.
 def detect(text: str) -> PiiType | None:
     """Most significant PII type found in text, or None. Never returns or logs the value."""
     if len(text) < _MIN_LEN:
         return None
-    raw = _utf8(text)
+    try:
+        raw = text.encode()
+    except UnicodeEncodeError:  # lone surrogates
+        raw = text.encode("utf-8", "surrogatepass")
     nd = len(raw) - len(raw.translate(None, _DIGITS))
-    if nd < 8 and "@" not in text and ":" not in text and (nd < 4 or text.count(".") < 3):
-        return None  # free text, codes, short ids, amounts: no type is possible
+    if nd < 8 and "@" not in text and ":" not in text and ("." not in text or nd < 4 or text.count(".") < 3):
+        return None  # free text, codes, short ids, amounts
     for pii_type, check in _candidates(text, raw, nd):
         if check(text):
             return pii_type
@@ -249,8 +244,11 @@ def detect_all(text: str) -> list[PiiType]:
     """Every distinct PII type found, in a stable order (SSN, CREDIT_CARD, IBAN, EMAIL, PHONE, IP_ADDRESS)."""
     if len(text) < _MIN_LEN:
         return []
-    raw = _utf8(text)
+    try:
+        raw = text.encode()
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "surrogatepass")
     nd = len(raw) - len(raw.translate(None, _DIGITS))
-    if nd < 8 and "@" not in text and ":" not in text and (nd < 4 or text.count(".") < 3):
+    if nd < 8 and "@" not in text and ":" not in text and ("." not in text or nd < 4 or text.count(".") < 3):
         return []
     return [pii_type for pii_type, check in _candidates(text, raw, nd) if check(text)]
