@@ -42,7 +42,7 @@ def enforce(
     from signal_factory.service import EnforceService
 
     inputs = files or [Path("-")]
-    missing = [str(p) for p in inputs if str(p) != "-" and not p.is_file()]
+    missing = [str(p) for p in inputs if str(p) != "-" and not p.exists()]
     if missing:
         raise SignalFactoryError(f"input file not found: {', '.join(missing)}")
     service = EnforceService.from_config(config)
