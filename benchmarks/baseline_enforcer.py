@@ -124,10 +124,10 @@ class BaselineEnforcer:
             if ("minLength" in opts and len(value) < opts["minLength"]) or (
                     "maxLength" in opts and len(value) > opts["maxLength"]):
                 out.append((sev, f"LENGTH_OUT_OF_RANGE:{name}"))
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            if ("minimum" in opts and value < opts["minimum"]) or (
-                    "maximum" in opts and value > opts["maximum"]):
-                out.append((sev, f"OUT_OF_RANGE:{name}"))
+        elif isinstance(value, int | float) and not isinstance(value, bool) and (
+                ("minimum" in opts and value < opts["minimum"])
+                or ("maximum" in opts and value > opts["maximum"])):
+            out.append((sev, f"OUT_OF_RANGE:{name}"))
         if logical == "object" and isinstance(value, dict):
             for child in prop.get("properties") or []:
                 self._check_prop(child, value.get(child["name"]), name + ".", out)

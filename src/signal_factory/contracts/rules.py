@@ -182,9 +182,9 @@ def _options(rule: FieldRule, value: Any, out: list[Violation]) -> None:
 
 
 def _has_options(rule: FieldRule) -> bool:
-    return any(x is not None for x in (rule.pattern, rule.fmt, rule.min_length, rule.max_length,
-                                        rule.minimum, rule.maximum, rule.exclusive_minimum,
-                                        rule.exclusive_maximum))
+    return (rule.pattern is not None or rule.fmt is not None or rule.min_length is not None
+            or rule.max_length is not None or rule.minimum is not None or rule.maximum is not None
+            or rule.exclusive_minimum is not None or rule.exclusive_maximum is not None)
 
 
 def check_value(rule: FieldRule, value: Any, out: list[Violation]) -> None:
@@ -229,6 +229,161 @@ def check_payload(contract: CompiledContract, payload: Any) -> list[Violation]:
         out.append(Violation(FAIL, "TYPE_MISMATCH:$", {
             "field": "$", "constraint": "type", "expected": "object", "actual": type(payload).__name__}))
         return out
-    for rule in contract.rules:
+    rules = contract.rules
+    # Screen with the contract's generated checker: it names the first top-level rule that may be
+    # violated; only those rules go through `check_value`, which builds the violations.
+    hit = _screens.get(id(contract))
+    screen = hit[1] if hit is not None and hit[0] is contract else _screen_for(contract)
+    i = screen(payload, 0)
+    while i >= 0:
+        rule = rules[i]
         check_value(rule, _get(payload, rule.path), out)
+        i = screen(payload, i + 1)
     return out
+
+
+# -- generated screens -----------------------------------------------------------------------------
+# `check_payload` runs per record, and walking `FieldRule`s generically costs ~1 us a field. Each
+# contract is therefore also compiled (once) into straight-line Python, `screen(payload, start)`, which
+# returns the index of the first top-level rule at or after `start` that *may* be violated, or -1.
+# A screen only ever answers "no violation" by evaluating the same conditions as `check_value` (same
+# isinstance tests, the same compiled regexes and frozensets, the same comparisons); for anything it
+# does not inline it calls the same helper or answers "may be violated", and `check_value` decides.
+# So the violations are identical by construction; tests/contracts/test_rules_screen.py checks it.
+
+_screens: dict[int, tuple[CompiledContract, Any]] = {}
+_MAX_SCREENS = 256
+_SIMPLE_TYPES = {  # logical type -> condition (on `{v}`) exactly equivalent to `_type_ok`
+    "string": "isinstance({v}, str)",
+    "integer": "(isinstance({v}, int) and not isinstance({v}, bool))",
+    "number": "(isinstance({v}, (int, float)) and not isinstance({v}, bool))",
+    "boolean": "isinstance({v}, bool)",
+    "object": "isinstance({v}, dict)",
+    "array": "isinstance({v}, list)",
+}
+
+
+class _ScreenWriter:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.consts: dict[str, Any] = {"_type_ok": _type_ok, "_fromiso": datetime.fromisoformat}
+        self._n = 0
+
+    def const(self, value: Any) -> str:
+        name = f"_c{len(self.consts)}"
+        self.consts[name] = value
+        return name
+
+    def var(self) -> str:
+        self._n += 1
+        return f"v{self._n}"
+
+    def emit(self, indent: int, line: str) -> None:
+        self.lines.append("    " * indent + line)
+
+    def lookup(self, indent: int, target: str, source: str, path: tuple[str, ...],
+               source_is_dict: bool = False) -> None:
+        """`target = _get(source, path)`, with None standing for _MISSING (check_value treats both alike)."""
+        if not path:
+            self.emit(indent, f"{target} = {source}")
+            return
+        first = f"{source}.get({self.const(path[0])})"
+        self.emit(indent, f"{target} = {first}" if source_is_dict
+                  else f"{target} = {first} if isinstance({source}, dict) else None")
+        for part in path[1:]:
+            self.emit(indent, f"{target} = {target}.get({self.const(part)}) if isinstance({target}, dict) "
+                              f"else None")
+
+    def rule(self, indent: int, rule: FieldRule, v: str, fail: str) -> None:
+        """Code that runs `fail` if `rule` may be violated by `v` (None = missing)."""
+        self.emit(indent, f"if {v} is None:")
+        self.emit(indent + 1, fail if rule.required else "pass")
+        self.emit(indent, "else:")
+        ind = indent + 1
+        known: type | tuple[type, ...] | None = None
+        if rule.logical_type is not None and rule.logical_type in _TYPES:
+            cond = _SIMPLE_TYPES.get(rule.logical_type)
+            if cond is not None:
+                self.emit(ind, f"if not {cond.format(v=v)}:")
+                known = _TYPES[rule.logical_type]
+            elif rule.logical_type == "timestamp":
+                # For an exact str, `_type_ok` is exactly "fromisoformat accepts it".
+                self.emit(ind, f"if type({v}) is str:")
+                self.emit(ind + 1, "try:")
+                self.emit(ind + 2, f"_fromiso({v})")
+                self.emit(ind + 1, "except ValueError:")
+                self.emit(ind + 2, fail)
+                self.emit(ind, f"elif not _type_ok({self.const(rule)}, {v}):")
+            else:
+                self.emit(ind, f"if not _type_ok({self.const(rule)}, {v}):")
+            self.emit(ind + 1, fail)
+        if rule.enum is not None:
+            self.emit(ind, "try:")
+            self.emit(ind + 1, f"if {v} not in {self.const(rule.enum)}:")
+            self.emit(ind + 2, fail)
+            self.emit(ind, "except TypeError:")
+            self.emit(ind + 1, fail)
+        if _has_options(rule):
+            self._options(ind, rule, v, fail, known)
+        if rule.children:
+            self.emit(ind, f"if isinstance({v}, dict):")
+            for child in rule.children:
+                c = self.var()
+                self.lookup(ind + 1, c, v, child.path)
+                self.rule(ind + 1, child, c, fail)
+        if rule.items:
+            el = self.var()
+            self.emit(ind, f"if isinstance({v}, list):")
+            self.emit(ind + 1, f"for {el} in {v}:")
+            for item_rule in rule.items:
+                c = self.var()
+                self.lookup(ind + 2, c, el, item_rule.path)
+                self.rule(ind + 2, item_rule, c, fail)
+        self.emit(ind, "pass")
+
+    def _options(self, ind: int, rule: FieldRule, v: str, fail: str,
+                 known: type | tuple[type, ...] | None) -> None:
+        string_checks: list[str] = []
+        if rule.pattern is not None:
+            string_checks.append(f"{self.const(rule.pattern)}.search({v}) is None")
+        fmt_re = _FORMATS.get(rule.fmt) if rule.fmt is not None else None
+        if fmt_re is not None:
+            string_checks.append(f"{self.const(fmt_re)}.match({v}) is None")
+        if rule.min_length is not None:
+            string_checks.append(f"len({v}) < {self.const(rule.min_length)}")
+        if rule.max_length is not None:
+            string_checks.append(f"len({v}) > {self.const(rule.max_length)}")
+        number_checks: list[str] = []
+        for bound, op in ((rule.minimum, "<"), (rule.maximum, ">"),
+                          (rule.exclusive_minimum, "<="), (rule.exclusive_maximum, ">=")):
+            if bound is not None:
+                number_checks.append(f"{v} {op} {self.const(bound)}")
+        branches: list[tuple[str, list[str]]] = []
+        if string_checks and known in (None, (str,)):
+            branches.append((f"isinstance({v}, str)", string_checks))
+        if number_checks and known in (None, (int,), (int, float)):
+            branches.append((f"isinstance({v}, (int, float)) and not isinstance({v}, bool)", number_checks))
+        for cond, checks in branches:
+            if known is None:
+                self.emit(ind, f"if {cond} and ({' or '.join(checks)}):")
+            else:  # the type check above already established `cond`
+                self.emit(ind, f"if {' or '.join(checks)}:")
+            self.emit(ind + 1, fail)
+
+
+def _screen_for(contract: CompiledContract) -> Any:
+    w = _ScreenWriter()
+    w.emit(0, "def screen(p, start):")
+    for i, rule in enumerate(contract.rules):
+        w.emit(1, f"if start <= {i}:")
+        v = w.var()
+        w.lookup(2, v, "p", rule.path, source_is_dict=True)
+        w.rule(2, rule, v, f"return {i}")
+    w.emit(1, "return -1")
+    namespace = dict(w.consts)
+    exec(compile("\n".join(w.lines), f"<contract screen {contract.contract_id}>", "exec"), namespace)
+    screen = namespace["screen"]
+    if len(_screens) >= _MAX_SCREENS:
+        _screens.clear()
+    _screens[id(contract)] = (contract, screen)
+    return screen

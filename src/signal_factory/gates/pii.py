@@ -14,10 +14,109 @@ _CLEAN = GateResult(G5_PII, PASS, None, {"pii_detected": False})
 _NOTHING = GateResult(G5_PII, SKIP, None, {"reason": "payload not decoded"})
 _MAX_FINDINGS = 10
 _MIN_LEN = 7  # nothing we detect fits in fewer characters
+_CONTAINERS = (dict, list)  # a tuple: isinstance with `dict | list` builds the union on every call
 
 
 def scan(obj: Any, classified: frozenset[str], prefix: str = "") -> list[tuple[str, str]]:
-    """(field path, PII type) for every string leaf that holds PII, skipping classified fields."""
+    """(field path, PII type) for every string leaf that holds PII, skipping classified fields.
+
+    Findings come in document order; past `_MAX_FINDINGS` the last ones in document order are kept.
+    """
+    found: list[tuple[str, str]] = []
+    if isinstance(obj, str):
+        if len(obj) >= _MIN_LEN:
+            kind = detect(obj)
+            if kind is not None:
+                found.append((prefix or "$", str(kind)))
+        return found
+    if isinstance(obj, _CONTAINERS):
+        parents = _parents.get(classified)
+        if parents is None:
+            parents = _parents_of(classified)
+        try:
+            if _walk(obj, prefix, classified, parents, found):
+                # The cap was hit: which findings survive depends on the reference walk's order.
+                return _scan_iterative(obj, classified, prefix)
+        except RecursionError:  # absurdly deep input: the iterative walk has no depth limit
+            return _scan_iterative(obj, classified, prefix)
+    return found
+
+
+_parents: dict[frozenset[str], tuple[frozenset[str], frozenset[str]]] = {}
+
+
+def _parents_of(classified: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """(dict paths, list paths) whose children's paths can be in `classified`.
+
+    A dict at path P makes child paths `P.k` (or `k` at the root); a list makes `P[]`. Any other
+    container cannot have a classified child, so its children's paths are built only on a finding.
+    """
+    dicts: set[str] = {""} if classified else set()
+    lists: set[str] = set()
+    for c in classified:
+        dicts.update(c[:i] for i, ch in enumerate(c) if ch == "." and i > 0)
+        if c.endswith("[]"):
+            lists.add(c[:-2])
+    if len(_parents) >= 256:
+        _parents.clear()
+    hit = _parents[classified] = (frozenset(dicts), frozenset(lists))
+    return hit
+
+
+def _walk(node: dict[Any, Any] | list[Any], path: str, classified: frozenset[str],
+          parents: tuple[frozenset[str], frozenset[str]], found: list[tuple[str, str]]) -> bool:
+    """Append findings in document order (depth first); True as soon as `_MAX_FINDINGS` are found.
+
+    Below the cap the findings equal `_scan_iterative`'s. Only strings long enough to hold PII,
+    dicts and lists are looked at, and a path is built only where it can be classified or is needed.
+    """
+    if isinstance(node, dict):
+        if path in parents[0]:  # a child's path may be classified: check each one
+            for k, v in node.items():
+                if isinstance(v, str):
+                    if len(v) >= _MIN_LEN:
+                        child = f"{path}.{k}" if path else str(k)
+                        if child not in classified:
+                            kind = detect(v)
+                            if kind is not None:
+                                found.append((child or "$", str(kind)))
+                                if len(found) >= _MAX_FINDINGS:
+                                    return True
+                elif isinstance(v, _CONTAINERS):
+                    child = f"{path}.{k}" if path else str(k)
+                    if child not in classified and _walk(v, child, classified, parents, found):
+                        return True
+            return False
+        for k, v in node.items():
+            if isinstance(v, str):
+                if len(v) >= _MIN_LEN:
+                    kind = detect(v)
+                    if kind is not None:
+                        found.append((f"{path}.{k}" if path else str(k) or "$", str(kind)))
+                        if len(found) >= _MAX_FINDINGS:
+                            return True
+            elif isinstance(v, _CONTAINERS) and _walk(v, f"{path}.{k}" if path else str(k), classified,
+                                                      parents, found):
+                return True
+        return False
+    item_path = f"{path}[]"
+    if path in parents[1] and item_path in classified:
+        return False
+    for v in node:
+        if isinstance(v, str):
+            if len(v) >= _MIN_LEN:
+                kind = detect(v)
+                if kind is not None:
+                    found.append((item_path, str(kind)))
+                    if len(found) >= _MAX_FINDINGS:
+                        return True
+        elif isinstance(v, _CONTAINERS) and _walk(v, item_path, classified, parents, found):
+            return True
+    return False
+
+
+def _scan_iterative(obj: Any, classified: frozenset[str], prefix: str = "") -> list[tuple[str, str]]:
+    """Reference walk with an explicit stack (no recursion limit); `scan` must agree with it."""
     found: list[tuple[str, str]] = []
     stack: list[tuple[str, Any]] = [(prefix, obj)]
     while stack and len(found) < _MAX_FINDINGS:

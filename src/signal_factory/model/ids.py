@@ -35,7 +35,21 @@ def new_ulids(count: int, timestamp_ms: int | None = None) -> list[str]:
     ms = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
     # Start low in the random space so `count` increments can never overflow 80 bits.
     start = int.from_bytes(os.urandom(9), "big")
-    return [_encode(ms, start + i) for i in range(count)]
+    # The last 2 characters encode exactly the low 10 bits, so ids that differ only there share a
+    # 24-character head: encode one head per run of 1024 and append the tails from a table.
+    out: list[str] = []
+    value = start
+    end = start + count
+    while value < end:
+        low = value & 1023
+        run = min(1024 - low, end - value)
+        head = _encode(ms, value - low)[:-2]
+        out += [head + tail for tail in _TAILS[low:low + run]]
+        value += run
+    return out
+
+
+_TAILS = tuple(_encode(0, i)[-2:] for i in range(1024))  # low 10 bits -> 2 Crockford characters
 
 
 def ulid_timestamp_ms(ulid: str) -> int:

@@ -51,6 +51,21 @@ def _headers(raw: Any) -> dict[str, str] | None:
     """kcat flat list [k, v, k, v], a list of pairs, or a mapping -> {lowercased key: value}."""
     if raw is None:
         return {}
+    if type(raw) is list and raw and type(raw[0]) is str and not len(raw) % 2:
+        # kcat's flat list of strings (a str first item rules out the pairs form): the same dict as
+        # `_headers_general`, without its per-item conversions; any non-str item goes the long way.
+        out: dict[str, str] = {}
+        for i in range(0, len(raw), 2):
+            k = raw[i]
+            v = raw[i + 1]
+            if type(k) is not str or type(v) is not str:
+                return _headers_general(raw)
+            out[k.lower()] = v
+        return out
+    return _headers_general(raw)
+
+
+def _headers_general(raw: Any) -> dict[str, str] | None:
     out: dict[str, str] = {}
     if isinstance(raw, dict):
         for k, v in raw.items():
@@ -107,8 +122,7 @@ def parse_line(data: bytes | str, origin: str, default_topic: str | None = None)
     if not isinstance(topic, str) or not topic:
         return _malformed("MALFORMED_RECORD:topic", "record has no `topic` (and no --topic default)",
                           origin, line)
-    for name in ("partition", "offset"):
-        v = getattr(line, name)
+    for name, v in (("partition", line.partition), ("offset", line.offset)):
         if v is not None and (not isinstance(v, int) or isinstance(v, bool)):
             return _malformed(f"MALFORMED_RECORD:{name}", f"`{name}` must be an integer", origin, line)
     headers = _headers(line.headers)
