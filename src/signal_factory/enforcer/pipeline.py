@@ -42,7 +42,7 @@ from signal_factory.model.evidence import (
     Source,
     Validation,
 )
-from signal_factory.model.ids import new_ulids
+from signal_factory.model.ids import keyed_ulid
 from signal_factory.model.records import MalformedInput, RawRecord
 from signal_factory.registry.chain import SchemaResolverChain
 from signal_factory.stores.payloads import PayloadStore
@@ -98,7 +98,7 @@ class Enforcer:
     def process(self, records: Sequence[RawRecord | MalformedInput]) -> EnforceBatch:
         now_ms = int(self._clock() * 1000)
         stamp = iso_ms(now_ms)
-        ids = new_ulids(len(records), now_ms)
+        ids = [record_id(rec, now_ms) for rec in records]
         evidence: list[Evidence] = []
         tallies: dict[tuple[str, str, str | None, str | None], int] = {}
         one = self._one
@@ -206,6 +206,21 @@ class Enforcer:
             validation=Validation(FAIL, gates, [G3_SCHEMA], [bad.reason_code]),
             source=Source(topic=bad.topic, partition=bad.partition, offset=bad.offset, origin=bad.origin,
                           timestamp=iso_ms(bad.timestamp_ms) if bad.timestamp_ms is not None else None))
+
+
+def record_id(rec: RawRecord | MalformedInput, now_ms: int) -> str:
+    """Deterministic evidence id: the same source record always gets the same id.
+
+    Keyed by Kafka coordinates when there are any, else by origin and value; the time part is the
+    record's own timestamp (processing time when it has none).
+    """
+    ts = rec.timestamp_ms if rec.timestamp_ms is not None else now_ms
+    if rec.offset is not None:
+        return keyed_ulid(ts, f"{rec.topic}\x00{rec.partition}\x00{rec.offset}".encode())
+    if isinstance(rec, MalformedInput):
+        return keyed_ulid(ts, f"{rec.origin}\x00{rec.message}".encode())
+    value = rec.value if rec.value is not None else msgspec.json.encode(rec.value_obj)
+    return keyed_ulid(ts, f"{rec.topic}\x00{rec.origin}\x00".encode() + value)
 
 
 def _verdict(gates: list[GateResult], contract_codes: list[str]) -> tuple[str, list[str], list[str]]:

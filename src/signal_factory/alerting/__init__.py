@@ -1,0 +1,1 @@
+"""Alerting: signals -> incidents (severity = state x tier, dedup, lifecycle) -> notifications."""

@@ -1,0 +1,1 @@
+"""Signal engines: evidence -> windowed dataset health against SLOs (pure; state is data)."""
