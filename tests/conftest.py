@@ -14,6 +14,8 @@ from signal_factory.controlplane.loader import ControlPlane, load_control_plane
 from signal_factory.enforcer.pipeline import Enforcer
 from signal_factory.model.records import RawRecord
 
+pytest_plugins = ["tests.fixtures_db"]
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "orders"
 DATA = Path(__file__).parent / "data"

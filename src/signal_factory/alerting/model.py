@@ -43,7 +43,7 @@ class Incident(msgspec.Struct, omit_defaults=True, kw_only=True):
     incident_id: str
     severity: str
     title: str
-    status: str = OPEN
+    status: str  # no default: omit_defaults would drop it from OPEN incidents
     created_at: str
     updated_at: str
     dataset_urn: str

@@ -7,6 +7,7 @@ All writes are idempotent by primary key, so re-processing the same input never 
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
@@ -54,6 +55,10 @@ class EvidenceRepo(Protocol):
 
     def by_run(self, run_id: str, *, limit: int = 10000) -> list[Evidence]: ...
 
+    def tallies(self, dataset_urn: str, start_ms: int, end_ms: int) -> list[PassTally]:
+        """Sampled-out PASS counts whose minute starts in [start_ms, end_ms)."""
+        ...
+
     def purge_older_than(self, cutoff_ms: int) -> int:
         """Retention: delete evidence (and tallies) with event time before cutoff; return rows removed."""
         ...
@@ -75,7 +80,7 @@ class SignalRepo(Protocol):
 
     def get_state(self, dataset_urn: str, state_key: str) -> SignalState | None: ...
 
-    def states(self, dataset_urn: str | None = None) -> list[SignalState]: ...
+    def states(self, dataset_urn: str | None = None) -> builtins.list[SignalState]: ...
 
 
 class IncidentRepo(Protocol):

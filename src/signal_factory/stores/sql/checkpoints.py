@@ -1,0 +1,37 @@
+"""`CheckpointRepo` on SQL: input positions and named state blobs, upserted by key."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from signal_factory.stores.sql.schema import checkpoint as cp_t
+from signal_factory.stores.sql.schema import state_blob as blob_t
+from signal_factory.stores.sql.transactions import Database
+
+
+class SqlCheckpointRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def get(self, source_key: str) -> int | None:
+        with self._db.read() as conn:
+            position: int | None = conn.execute(
+                select(cp_t.c.position).where(cp_t.c.source_key == source_key)).scalar()
+        return position
+
+    def put(self, source_key: str, position: int) -> None:
+        ins = self._db.insert(cp_t).values(source_key=source_key, position=position)
+        stmt = ins.on_conflict_do_update(index_elements=[cp_t.c.source_key], set_={"position": ins.excluded.position})
+        with self._db.write() as conn:
+            conn.execute(stmt)
+
+    def load_state(self, name: str) -> bytes | None:
+        with self._db.read() as conn:
+            blob = conn.execute(select(blob_t.c.blob).where(blob_t.c.name == name)).scalar()
+        return None if blob is None else bytes(blob)
+
+    def save_state(self, name: str, blob: bytes) -> None:
+        ins = self._db.insert(blob_t).values(name=name, blob=blob)
+        stmt = ins.on_conflict_do_update(index_elements=[blob_t.c.name], set_={"blob": ins.excluded.blob})
+        with self._db.write() as conn:
+            conn.execute(stmt)

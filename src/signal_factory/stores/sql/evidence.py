@@ -1,0 +1,138 @@
+"""`EvidenceRepo` on SQL: evidence documents, their reason codes, and PASS tallies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, delete, func, select
+
+from signal_factory.enforcer.pipeline import PassTally
+from signal_factory.model.evidence import Evidence
+from signal_factory.stores.ports import SignatureStats
+from signal_factory.stores.sql.documents import (
+    EvidenceRow,
+    decode_evidence_doc,
+    evidence_row,
+    tally_from_key,
+    tally_totals,
+    to_ms,
+)
+from signal_factory.stores.sql.schema import evidence as ev_t
+from signal_factory.stores.sql.schema import evidence_reason as reason_t
+from signal_factory.stores.sql.schema import pass_tally as tally_t
+from signal_factory.stores.sql.transactions import Database
+
+
+class SqlEvidenceRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def add_many(self, evidence: Sequence[Evidence], tallies: Sequence[PassTally] = ()) -> list[str]:
+        """Insert evidence (ids already stored are skipped, first copy wins within a batch) and ADD the
+        tallies' counts; return the new ids in input order.
+
+        One executemany `INSERT .. ON CONFLICT DO NOTHING RETURNING evidence_id`, so the answer is
+        exact even when another writer inserts the same ids concurrently.
+        """
+        rows: dict[str, EvidenceRow] = {}
+        for ev in evidence:
+            rows.setdefault(ev.evidence_id, evidence_row(ev))
+        totals = tally_totals(tuple(tallies))
+        inserted: set[str] = set()
+        with self._db.write() as conn:
+            if rows:
+                stmt = (self._db.insert(ev_t).on_conflict_do_nothing(index_elements=[ev_t.c.evidence_id])
+                        .returning(ev_t.c.evidence_id))
+                params = [{"evidence_id": r.evidence_id, "dataset_urn": r.dataset_urn, "event_ms": r.event_ms,
+                           "result": r.result, "run_id": r.run_id, "doc": r.doc} for r in rows.values()]
+                inserted = set(conn.execute(stmt, params).scalars())
+                reasons = [{"evidence_id": r.evidence_id, "signature": sig, "dataset_urn": r.dataset_urn,
+                            "event_ms": r.event_ms}
+                           for r in rows.values() if r.evidence_id in inserted for sig in r.signatures]
+                if reasons:
+                    conn.execute(self._db.insert(reason_t).on_conflict_do_nothing(), reasons)
+            if totals:
+                ins = self._db.insert(tally_t)
+                stmt = ins.on_conflict_do_update(
+                    index_elements=[tally_t.c.dataset_urn, tally_t.c.minute, tally_t.c.producer,
+                                    tally_t.c.producer_version],
+                    set_={"count": tally_t.c.count + ins.excluded["count"]})
+                conn.execute(stmt, [{"dataset_urn": k[0], "minute": k[1], "producer": k[2], "producer_version": k[3],
+                                     "minute_ms": to_ms(k[1]), "count": n} for k, n in totals.items()])
+        return [i for i in rows if i in inserted]
+
+    def get(self, evidence_id: str) -> Evidence | None:
+        with self._db.read() as conn:
+            doc = conn.execute(select(ev_t.c.doc).where(ev_t.c.evidence_id == evidence_id)).scalar()
+        return None if doc is None else decode_evidence_doc(doc)
+
+    def by_dataset(self, dataset_urn: str, start_ms: int, end_ms: int, *, result: str | None = None,
+                   limit: int = 1000) -> list[Evidence]:
+        stmt = select(ev_t.c.doc).where(ev_t.c.dataset_urn == dataset_urn, ev_t.c.event_ms >= start_ms,
+                                        ev_t.c.event_ms < end_ms)
+        if result is not None:
+            stmt = stmt.where(ev_t.c.result == result)
+        return self._docs(stmt.order_by(ev_t.c.event_ms, ev_t.c.evidence_id).limit(limit))
+
+    def by_signature(self, signature: str, *, dataset_urn: str | None = None, limit: int = 1000) -> list[Evidence]:
+        stmt = (select(ev_t.c.doc).join(reason_t, reason_t.c.evidence_id == ev_t.c.evidence_id)
+                .where(reason_t.c.signature == signature))
+        if dataset_urn is not None:
+            stmt = stmt.where(reason_t.c.dataset_urn == dataset_urn)
+        return self._docs(stmt.order_by(reason_t.c.event_ms, reason_t.c.evidence_id).limit(limit))
+
+    def signature_stats(self, signature: str, dataset_urn: str | None = None) -> list[SignatureStats]:
+        """One row per dataset, by dataset URN; the first evidence is the earliest (ties: smallest id)."""
+        ds = reason_t.c.dataset_urn
+        inner = select(
+            ds, reason_t.c.event_ms, reason_t.c.evidence_id,
+            func.row_number().over(partition_by=ds, order_by=(reason_t.c.event_ms, reason_t.c.evidence_id)).label("rn"),
+            func.count().over(partition_by=ds).label("n"),
+            func.max(reason_t.c.event_ms).over(partition_by=ds).label("last_ms"),
+        ).where(reason_t.c.signature == signature)
+        if dataset_urn is not None:
+            inner = inner.where(reason_t.c.dataset_urn == dataset_urn)
+        sub = inner.subquery()
+        stmt = select(sub).where(sub.c.rn == 1).order_by(sub.c.dataset_urn)
+        with self._db.read() as conn:
+            return [SignatureStats(signature, r.dataset_urn, r.n, r.event_ms, r.last_ms, r.evidence_id)
+                    for r in conn.execute(stmt)]
+
+    def signature_last_seen(self, dataset_urn: str, signature: str, before_ms: int) -> int | None:
+        stmt = select(func.max(reason_t.c.event_ms)).where(
+            reason_t.c.signature == signature, reason_t.c.dataset_urn == dataset_urn, reason_t.c.event_ms < before_ms)
+        with self._db.read() as conn:
+            last: int | None = conn.execute(stmt).scalar()
+        return last
+
+    def by_run(self, run_id: str, *, limit: int = 10000) -> list[Evidence]:
+        stmt = select(ev_t.c.doc).where(ev_t.c.run_id == run_id)
+        return self._docs(stmt.order_by(ev_t.c.event_ms, ev_t.c.evidence_id).limit(limit))
+
+    def purge_older_than(self, cutoff_ms: int) -> int:
+        """Delete evidence with event time < cutoff (with its reason codes) and tallies whose minute starts
+        before it; return evidence rows + tally rows removed."""
+        old = select(ev_t.c.evidence_id).where(ev_t.c.event_ms < cutoff_ms)
+        with self._db.write() as conn:
+            conn.execute(delete(reason_t).where(reason_t.c.evidence_id.in_(old)))
+            removed = conn.execute(delete(ev_t).where(ev_t.c.event_ms < cutoff_ms)).rowcount
+            removed += conn.execute(delete(tally_t).where(tally_t.c.minute_ms < cutoff_ms)).rowcount
+        return removed
+
+    def tallies(self, dataset_urn: str, start_ms: int, end_ms: int) -> list[PassTally]:
+        """PASS tallies of a dataset whose minute starts in [start_ms, end_ms), oldest first.
+
+        Not part of `EvidenceRepo` yet: the protocol has no read side for tallies.
+        """
+        t = tally_t.c
+        stmt = (select(t.dataset_urn, t.minute, t.producer, t.producer_version, t.count.label("n"))
+                .where(t.dataset_urn == dataset_urn, t.minute_ms >= start_ms, t.minute_ms < end_ms)
+                .order_by(t.minute_ms, t.producer, t.producer_version))
+        with self._db.read() as conn:
+            return [tally_from_key((r.dataset_urn, r.minute, r.producer, r.producer_version), r.n)
+                    for r in conn.execute(stmt)]
+
+    def _docs(self, stmt: Select[Any]) -> list[Evidence]:
+        with self._db.read() as conn:
+            return [decode_evidence_doc(doc) for doc in conn.execute(stmt).scalars()]
