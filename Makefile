@@ -12,13 +12,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+DEMO_DB := sqlite:///.signal-factory/demo.db
+
 demo: $(STAMP)
 	$(BIN)/signal-factory config check examples/orders
 	$(BIN)/signal-factory enforce --config examples/orders --out .signal-factory/evidence.jsonl \
 		examples/orders/records/*.jsonl
-	@echo "evidence: .signal-factory/evidence.jsonl"
+	rm -f .signal-factory/demo.db*
+	$(BIN)/signal-factory replay --config examples/orders --db $(DEMO_DB) examples/orders/scenario1/traffic.jsonl
+	$(BIN)/signal-factory incidents list --db $(DEMO_DB)
 
 test: $(STAMP)
+	bash scripts/ensure-postgres.sh
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest

@@ -38,7 +38,7 @@ from signal_factory.alerting.policy import AlertPolicy, more_severe
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
 from signal_factory.errors import SignalFactoryError
-from signal_factory.signals.model import OK, Signal
+from signal_factory.signals.model import DRIFT_DETECTED, OK, Signal
 from signal_factory.stores.ports import IncidentRepo, OutboxRepo
 
 log = logging.getLogger(__name__)
@@ -118,6 +118,12 @@ class AlertingEngine:
             firsts = [f for f in (incident.evidence_summary.first_failure, summary.first_failure) if f]
             summary = msgspec.structs.replace(summary, first_failure=min(firsts, key=_ms) if firsts else None)
         escalated = more_severe(severity, incident.severity)
+        # The incident takes the name and type of the signal that now drives it: a drift warning that
+        # opened it gives way to the contract breach it turned into (and whose OK windows resolve it).
+        adopt = escalated or (incident.signal_type == DRIFT_DETECTED and signal.signal_type != DRIFT_DETECTED)
+        if adopt:
+            incident = msgspec.structs.replace(incident, signal_type=signal.signal_type, signal_id=signal.signal_id,
+                                               title=describe.title(signal))
         updated = msgspec.structs.replace(
             incident, severity=severity if escalated else incident.severity,
             updated_at=_later(incident.updated_at, signal.timestamp),

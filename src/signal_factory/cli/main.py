@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from signal_factory.cli import pipeline as pipeline_cmds
 from signal_factory.cli.render import config_summary_table, enforce_summary_table
 from signal_factory.errors import ConfigError, SignalFactoryError
 
@@ -18,6 +19,9 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode="
                   help="Signal Factory: per-record evidence, signals, incidents and root cause for data.")
 config_app = typer.Typer(no_args_is_help=True, help="Validate and inspect a control-plane directory.")
 app.add_typer(config_app, name="config")
+app.command()(pipeline_cmds.replay)
+app.command()(pipeline_cmds.signals)
+app.add_typer(pipeline_cmds.incidents_app, name="incidents")
 
 # A pipe or CI log gets a readable fixed width instead of Rich's 80-column fallback.
 # emoji=False: reason codes such as PII_DETECTED:notes:SSN must not turn into emoji.

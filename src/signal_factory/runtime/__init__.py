@@ -1,0 +1,1 @@
+"""Runtimes that wire the stages together: the embedded replay now, Kafka consumer groups later."""

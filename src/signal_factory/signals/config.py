@@ -1,0 +1,66 @@
+"""Engine settings: which windows run, watermark and lateness, early firing and baseline tuning.
+
+One frozen object with documented defaults; it travels inside a host snapshot so a restored host keeps
+the settings it was started with unless the caller passes new ones.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from signal_factory.errors import SignalFactoryError
+from signal_factory.signals.model import SLIDING_15MIN, TUMBLING_1HR, TUMBLING_5MIN
+
+MINUTE_MS = 60_000
+DAY_MS = 86_400_000
+WEEK_MS = 7 * DAY_MS
+
+
+class EngineConfigError(SignalFactoryError):
+    """An engine setting is out of range or names a window type that does not exist."""
+
+
+class EngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Signal-engine settings (defaults are what the product ships with).
+
+    * `contract_windows`: windows CONTRACT_BREACH runs on; the first one drives the signal state.
+    * `volume_window`: the window VOLUME_ANOMALY counts in.
+    * `out_of_orderness_ms`: watermark = max event time seen for the dataset minus this.
+    * `allowed_lateness_ms`: evidence for a closed window is still accepted (corrected signal) until
+      the watermark passes window end + this; later evidence is counted as `late_dropped_count`.
+    * `min_early_evidence`, `early_margin`, `expected_volume_min_windows`: early firing (see contract.py).
+    * `freshness_critical_factor`: lag beyond expected_interval is WARNING, beyond this many times it, CRITICAL.
+    * `drift_lookback_ms`: a failure signature unseen for this long is drift again.
+    * `volume_history_ms`: how much per-window count history volume baselines keep (bounded state).
+    * `max_empty_windows`: empty volume windows filled in one step after a silence (older ones are skipped).
+    * `cost_*`: COST_ANOMALY baseline (runs of the same job) and its MAD tolerance.
+    """
+
+    contract_windows: tuple[str, ...] = (TUMBLING_5MIN,)
+    volume_window: str = TUMBLING_1HR
+    out_of_orderness_ms: int = 30_000
+    allowed_lateness_ms: int = 5 * MINUTE_MS
+    min_early_evidence: int = 50
+    early_margin: float = 0.2
+    expected_volume_min_windows: int = 3
+    expected_volume_history: int = 12
+    freshness_critical_factor: float = 2.0
+    drift_lookback_ms: int = 30 * DAY_MS
+    volume_history_ms: int = 8 * WEEK_MS
+    max_empty_windows: int = 168
+    cost_min_history: int = 5
+    cost_history_runs: int = 30
+    cost_tolerance: float = 3.0
+    evidence_sample_size: int = 3
+
+    def __post_init__(self) -> None:
+        known = (TUMBLING_5MIN, TUMBLING_1HR, SLIDING_15MIN)
+        for name in (*self.contract_windows, self.volume_window):
+            if name not in known:
+                raise EngineConfigError(f"unknown window type {name!r}; expected one of {', '.join(known)}")
+        if not self.contract_windows:
+            raise EngineConfigError("contract_windows is empty; give at least one window type, e.g. TUMBLING_5MIN")
+        if self.out_of_orderness_ms < 0 or self.allowed_lateness_ms < 0:
+            raise EngineConfigError("out_of_orderness_ms and allowed_lateness_ms must be >= 0 (milliseconds)")
+        if self.min_early_evidence < 1 or self.cost_min_history < 1:
+            raise EngineConfigError("min_early_evidence and cost_min_history must be >= 1")

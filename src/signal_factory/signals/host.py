@@ -1,0 +1,223 @@
+"""SignalEngineHost: every signal engine behind one small API, with snapshot/restore.
+
+    host = SignalEngineHost(cp)
+    signals = host.add_evidence(batch.evidence, batch.tallies)   # provisional, final, drift, freshness...
+    signals += host.advance_to(now_ms)                           # wall-clock tick: close windows, freshness
+    signals += host.flush()                                      # end of a finite replay
+    blob = host.snapshot(); host = SignalEngineHost.restore(cp, blob)
+
+Pure: no IO, no wall clock. Signal timestamps are event time and ids are derived from content, so the
+same input gives byte-identical signals, and a host restored from a snapshot taken between two calls
+gives the same signals as one that never stopped. Each call returns its signals sorted by
+(timestamp, signal type, dataset, window type, window start, revision).
+
+Watermarks are per dataset (see windows.py), so a backfilling or lagging source never makes another
+source's records late; `advance_to(t)` raises every dataset's watermark (and the freshness clock) to t.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import msgspec
+
+from signal_factory.controlplane.loader import ControlPlane
+from signal_factory.enforcer.pipeline import PassTally
+from signal_factory.enforcer.timefmt import parse_iso_ms
+from signal_factory.errors import SignalFactoryError
+from signal_factory.model.evidence import Evidence
+from signal_factory.signals import contract_engine, volume
+from signal_factory.signals.batch import BatchEngine, CostState
+from signal_factory.signals.config import EngineConfig
+from signal_factory.signals.contract import ContractAcc
+from signal_factory.signals.contract_engine import ContractEngine, ContractState
+from signal_factory.signals.drift import DriftEngine, DriftState, SignatureHistory, run_sightings, sightings
+from signal_factory.signals.freshness import FreshnessEngine, FreshnessState
+from signal_factory.signals.intake import group
+from signal_factory.signals.model import SIGNAL_TYPES, BatchRunTotals, Signal, SignalState
+from signal_factory.signals.status import apply, listing
+from signal_factory.signals.volume import VolumeEngine, VolumeState
+from signal_factory.signals.windows import WindowTable
+
+__all__ = ["EngineConfig", "HostState", "SignalEngineHost", "SignatureHistory", "SnapshotError"]
+
+SNAPSHOT_VERSION = 1
+_TYPE_ORDER = {t: i for i, t in enumerate(SIGNAL_TYPES)}
+
+
+class SnapshotError(SignalFactoryError):
+    """A host snapshot could not be read back."""
+
+
+class HostState(msgspec.Struct):
+    """Everything a host knows, as plain data (this is what a snapshot holds)."""
+
+    version: int
+    config: EngineConfig
+    contract: ContractState
+    volume: VolumeState
+    freshness: FreshnessState = msgspec.field(default_factory=FreshnessState)
+    drift: DriftState = msgspec.field(default_factory=DriftState)
+    cost: CostState = msgspec.field(default_factory=CostState)
+    watermarks: dict[str, int] = msgspec.field(default_factory=dict)
+    floor_ms: int | None = None  # raised by advance_to: no dataset's watermark is below it
+    clock_ms: int | None = None  # the freshness clock: largest watermark or advance_to instant
+    states: dict[str, dict[str, SignalState]] = msgspec.field(default_factory=dict)
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(HostState)
+
+
+class SignalEngineHost:
+    def __init__(self, cp: ControlPlane, config: EngineConfig | None = None,
+                 history: SignatureHistory | None = None, *, _state: HostState | None = None) -> None:
+        cfg = config or (_state.config if _state is not None else EngineConfig())
+        if _state is None:
+            _state = HostState(SNAPSHOT_VERSION, cfg, contract_engine.new_state(cfg), volume.new_state(cfg))
+        _reconcile(_state, cfg)
+        self.cp = cp
+        self.cfg = cfg
+        self._s = _state
+        self._contract = ContractEngine(cp, cfg, _state.contract)
+        self._volume = VolumeEngine(cp, cfg, _state.volume)
+        self._freshness = FreshnessEngine(cp, cfg, _state.freshness)
+        self._drift = DriftEngine(cp, cfg, _state.drift, history)
+        self._batch = BatchEngine(cp, cfg, _state.cost)
+
+    # -- input ---------------------------------------------------------------------------------------
+
+    def add_evidence(self, evidence: Sequence[Evidence], tallies: Sequence[PassTally] = ()) -> list[Signal]:
+        """Aggregate a batch (tallies count sampled-out PASS records); returns the signals it caused."""
+        view = group(evidence, tallies)
+        out = self._contract.ingest(view, evidence, self.watermark)
+        self._volume.ingest(view, self.watermark)
+        out += self._drift.observe(sightings(view.failures))[0]
+        spans: dict[str, list[int]] = {}
+        for urn, (lo, hi) in view.spans.items():
+            lo_ms, hi_ms = parse_iso_ms(lo), parse_iso_ms(hi)
+            if lo_ms is not None and hi_ms is not None:
+                spans[urn] = [lo_ms, hi_ms]
+        for urn, minute in view.tallies:
+            span = spans.setdefault(urn, [minute, minute])
+            span[0], span[1] = min(span[0], minute), max(span[1], minute)
+        for urn in sorted(spans):
+            lo_ms, hi_ms = spans[urn]
+            out += self._freshness.observe(urn, lo_ms, hi_ms)
+            self._raise(urn, hi_ms - self.cfg.out_of_orderness_ms)
+        for urn in sorted(spans.keys() | view.untimed.keys()):
+            out += self._close(urn)
+        out += self._freshness.check(self._s.clock_ms)
+        return self._emit(out)
+
+    def add_batch_run(self, run: BatchRunTotals) -> list[Signal]:
+        """A finished batch run: drift of its signatures, DQ_BREACH, COST_ANOMALY, freshness."""
+        drift, new = self._drift.observe(run_sightings(run))
+        out = drift + self._batch.dq(run, {sig: fresh for (_, sig), fresh in new.items()})
+        out += self._batch.cost(run)
+        end_ms = parse_iso_ms(run.ended_at)
+        if end_ms is not None:
+            out += self._freshness.observe(run.dataset_urn, end_ms, end_ms)
+            self._s.clock_ms = end_ms if self._s.clock_ms is None else max(self._s.clock_ms, end_ms)
+            out += self._freshness.check(self._s.clock_ms)
+        return self._emit(out)
+
+    def advance_to(self, event_time_ms: int) -> list[Signal]:
+        """Time has reached `event_time_ms` (a wall-clock tick or the end of a replay): close and check."""
+        s = self._s
+        s.floor_ms = event_time_ms if s.floor_ms is None else max(s.floor_ms, event_time_ms)
+        out: list[Signal] = []
+        for urn in sorted(self._known()):
+            self._raise(urn, event_time_ms)
+            out += self._close(urn)
+        s.clock_ms = event_time_ms if s.clock_ms is None else max(s.clock_ms, event_time_ms)
+        out += self._freshness.check(s.clock_ms)
+        return self._emit(out)
+
+    def flush(self) -> list[Signal]:
+        """Close every open window now (end of a finite input).
+
+        Windows that had not ended by the dataset's watermark still report (volume marks them partial);
+        the datasets' watermarks move past them, so evidence for them afterwards counts as late-dropped.
+        """
+        out: list[Signal] = []
+        for urn in sorted(self._known()):
+            complete = self.watermark(urn)
+            ends = [e for e in (self._contract.last_end(urn), self._volume.state.table.open_ends(urn)) if e is not None]
+            if not ends:
+                continue
+            self._raise(urn, max(ends) + self.cfg.allowed_lateness_ms, clock=False)
+            out += self._close(urn, complete if complete is not None else max(ends))
+        return self._emit(out)
+
+    # -- output --------------------------------------------------------------------------------------
+
+    def states(self) -> list[SignalState]:
+        """Current state per (dataset, engine), sorted by dataset then state key."""
+        return listing(self._s.states)
+
+    def watermark(self, urn: str) -> int | None:
+        wm = self._s.watermarks.get(urn)
+        floor = self._s.floor_ms
+        if wm is None:
+            return floor
+        return wm if floor is None else max(wm, floor)
+
+    def snapshot(self) -> bytes:
+        """Everything needed to resume exactly, msgspec (MessagePack) encoded."""
+        return _encoder.encode(self._s)
+
+    @classmethod
+    def restore(cls, cp: ControlPlane, blob: bytes, config: EngineConfig | None = None,
+                history: SignatureHistory | None = None) -> SignalEngineHost:
+        """A host that continues where the snapshot's host stopped (its settings unless `config` is given)."""
+        try:
+            state = _decoder.decode(blob)
+        except msgspec.DecodeError as e:
+            raise SnapshotError(f"not a signal-engine snapshot ({e}); pass bytes from SignalEngineHost.snapshot()"
+                                ) from e
+        if state.version != SNAPSHOT_VERSION:
+            raise SnapshotError(f"snapshot version {state.version}, this build reads version {SNAPSHOT_VERSION}; "
+                                "replay the input from before the snapshot instead")
+        return cls(cp, config, history, _state=state)
+
+    # -- internals -----------------------------------------------------------------------------------
+
+    def _known(self) -> set[str]:
+        return (self._contract.urns() | set(self._volume.state.table.slots) | set(self._volume.state.datasets)
+                | set(self._s.watermarks))
+
+    def _raise(self, urn: str, watermark: int, *, clock: bool = True) -> None:
+        s = self._s
+        current = s.watermarks.get(urn)
+        if current is None or watermark > current:
+            s.watermarks[urn] = watermark
+        if clock and (s.clock_ms is None or watermark > s.clock_ms):
+            s.clock_ms = watermark
+
+    def _close(self, urn: str, complete_until: int | None = None) -> list[Signal]:
+        wm = self.watermark(urn)
+        complete = wm if complete_until is None else complete_until
+        return self._contract.close(urn, wm, complete) + self._volume.close(urn, wm, complete)
+
+    def _emit(self, signals: list[Signal]) -> list[Signal]:
+        signals.sort(key=_order)
+        window = self.cfg.contract_windows[0]
+        for sig in signals:
+            apply(self._s.states, sig, window, self.cfg.evidence_sample_size)
+        return signals
+
+
+def _reconcile(state: HostState, cfg: EngineConfig) -> None:
+    """Fit restored state to (possibly changed) settings: windows kept where their type still runs."""
+    state.config = cfg
+    tables = {t.window_type: t for t in state.contract.tables}
+    state.contract.tables = [tables.get(w) or WindowTable[ContractAcc](w) for w in cfg.contract_windows]
+    if state.volume.table.window_type != cfg.volume_window:
+        state.volume = volume.new_state(cfg)  # counts of another window size cannot serve as a baseline
+
+
+def _order(sig: Signal) -> tuple[str, int, str, str, str, int, str]:
+    w = sig.window
+    return (sig.timestamp, _TYPE_ORDER.get(sig.signal_type, 99), sig.dataset_urn, w.type if w else "",
+            w.start if w else "", sig.revision, sig.signal_id)
