@@ -9,6 +9,11 @@ find_initdb() {
   compgen -G '/usr/lib/postgresql/*/bin/initdb' | sort -V | tail -n 1 || true
 }
 
+if [[ -n "${SIGNAL_FACTORY_TEST_PG_URL:-}" ]]; then
+  echo "ensure-postgres: SIGNAL_FACTORY_TEST_PG_URL is set; tests use that server"
+  exit 0
+fi
+
 found="$(find_initdb)"
 if [[ -n "$found" ]]; then
   echo "ensure-postgres: found $found; nothing to do"
