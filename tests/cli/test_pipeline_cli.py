@@ -1,0 +1,52 @@
+"""`replay`, `signals` and `incidents` as a user runs them, against a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.cli.test_cli import _run
+from tests.conftest import EXAMPLE
+
+
+def test_replay_then_query_then_ack_and_resolve(tmp_path: Path) -> None:
+    """replay prints the SEV-1 incident; signals/incidents read it back; ack and resolve move its status."""
+    db = f"sqlite:///{tmp_path}/sf.db"
+    proc = _run(["replay", "--config", str(EXAMPLE), "--db", db, "--no-send",
+                 str(EXAMPLE / "scenario1/traffic.jsonl")], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr.decode()
+    shown = proc.stdout.decode()
+    assert "Contract Violation - orders:created - MISSING_FIELD:customer_id" in shown
+    assert "SEV-1" in shown
+    assert "89.8%" in shown
+
+    signals = [json.loads(x) for x in _run(["signals", "--db", db, "--type", "CONTRACT_BREACH", "--json"],
+                                           cwd=tmp_path).stdout.decode().splitlines()]
+    assert [(s["state"], s.get("provisional", False)) for s in signals] == [("CRITICAL", False), ("CRITICAL", True)]
+    assert signals[0]["metrics"]["evidence_count"] == 1247
+
+    (incident,) = [json.loads(x) for x in _run(["incidents", "list", "--db", db, "--json"],
+                                               cwd=tmp_path).stdout.decode().splitlines()]
+    assert (incident["incident_id"], incident["status"]) == ("INC-1", "OPEN")
+
+    acked = _run(["incidents", "ack", "INC-1", "--db", db, "--config", str(EXAMPLE), "--by", "jane", "--json"],
+                 cwd=tmp_path)
+    assert acked.returncode == 0, acked.stderr.decode()
+    assert json.loads(acked.stdout)["status"] == "ACKNOWLEDGED"
+    done = _run(["incidents", "resolve", "INC-1", "--db", db, "--config", str(EXAMPLE), "--note", "rolled back",
+                 "--json"], cwd=tmp_path)
+    assert json.loads(done.stdout)["status"] == "RESOLVED"
+    again = _run(["incidents", "ack", "INC-1", "--db", db, "--config", str(EXAMPLE)], cwd=tmp_path)
+    assert again.returncode == 1
+    assert "Traceback" not in again.stderr.decode()
+
+
+def test_unknown_incident_and_bad_since_are_messages(tmp_path: Path) -> None:
+    """Asking for a missing incident or a malformed --since explains itself, exit 1, no traceback."""
+    db = f"sqlite:///{tmp_path}/sf.db"
+    missing = _run(["incidents", "show", "INC-404", "--db", db], cwd=tmp_path)
+    assert missing.returncode == 1
+    assert "incidents list" in missing.stderr.decode()
+    bad = _run(["signals", "--db", db, "--since", "last tuesday"], cwd=tmp_path)
+    assert bad.returncode == 1
+    assert "ISO-8601" in bad.stderr.decode()
