@@ -1,0 +1,1 @@
+"""The causal graph: deployments, producers, datasets, failure signatures, signals, incidents, runs."""
