@@ -50,3 +50,23 @@ def test_unknown_incident_and_bad_since_are_messages(tmp_path: Path) -> None:
     bad = _run(["signals", "--db", db, "--since", "last tuesday"], cwd=tmp_path)
     assert bad.returncode == 1
     assert "ISO-8601" in bad.stderr.decode()
+
+
+def test_evidence_queries_and_retention(tmp_path: Path) -> None:
+    """Evidence is found by id, dataset+time, signature (first/last seen) and purged by retention."""
+    db = f"sqlite:///{tmp_path}/sf.db"
+    assert _run(["replay", "--config", str(EXAMPLE), "--db", db, "--no-send",
+                 str(EXAMPLE / "scenario1/traffic.jsonl")], cwd=tmp_path).returncode == 0
+    window = ["evidence", "query", "--db", db, "--dataset", "urn:dp:orders:created", "--since",
+              "2024-01-15T09:58:02Z", "--until", "2024-01-15T09:58:03Z", "--result", "FAIL", "--json"]
+    rows = [json.loads(x) for x in _run(window, cwd=tmp_path).stdout.decode().splitlines()]
+    assert rows
+    assert rows[0]["source"]["offset"] == 9918273
+    shown = _run(["evidence", "show", rows[0]["evidence_id"], "--db", db], cwd=tmp_path)
+    assert json.loads(shown.stdout)["validation"]["reason_codes"] == ["MISSING_FIELD:customer_id"]
+    by_sig = _run(["evidence", "query", "--db", db, "--signature", "MISSING_FIELD:customer_id", "--limit", "3"],
+                  cwd=tmp_path).stdout.decode()
+    assert "1,120 times, first seen 2024-01-15T09:58:02.127Z" in by_sig
+    purged = _run(["evidence", "purge", "--db", db, "--config", str(EXAMPLE)], cwd=tmp_path)
+    assert purged.returncode == 0, purged.stderr.decode()
+    assert "removed 1,247 rows" in purged.stderr.decode()  # 2024 data is far past the 30d retention

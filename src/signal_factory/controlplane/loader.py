@@ -111,6 +111,12 @@ def load_control_plane(root: Path | str) -> ControlPlane:
     settings = _decode(settings_doc, PlatformSettings, "docs/control-plane.md") if settings_doc \
         else PlatformSettings()
 
+    if settings_doc is not None:
+        try:
+            parse_duration(settings.evidence.retention)
+        except ValueError as e:
+            raise settings_doc.error(str(e), ("evidence", "retention"),
+                                     "write a number and a unit: 7d, 30d, 12h") from e
     ds_doc = _load_optional(root, "datasets.yaml")
     if ds_doc is None:
         raise ConfigError(str(root / "datasets.yaml"), "file is missing",

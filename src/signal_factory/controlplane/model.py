@@ -101,6 +101,7 @@ class EvidenceSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     pass_sample_rates: dict[int, float] = msgspec.field(default_factory=lambda: {1: 1.0, 2: 0.5, 3: 0.1})
     payload: Literal["none", "failures", "all"] = "none"
     max_inline_payload_bytes: int = 4096
+    retention: str = "30d"  # `signal-factory evidence purge` deletes evidence older than this
 
 
 class RegistrySettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

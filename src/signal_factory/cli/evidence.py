@@ -1,0 +1,132 @@
+"""`evidence` commands: look evidence up by id, dataset and time, signature or run; apply retention."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from signal_factory.cli.options import ConfigOpt, DbOpt, JsonOpt, open_cli_store
+from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
+from signal_factory.errors import SignalFactoryError
+from signal_factory.model.evidence import Evidence
+
+evidence_app = typer.Typer(no_args_is_help=True, help="Query stored evidence and apply retention.")
+out = Console(width=None if sys.stdout.isatty() else 160, emoji=False)
+_STYLE = {"PASS": "green", "WARN": "yellow", "FAIL": "bold red"}
+
+
+def _ms(text: str | None, flag: str) -> int | None:
+    if text is None:
+        return None
+    ms = parse_iso_ms(text)
+    if ms is None:
+        raise SignalFactoryError(f"{flag} {text!r} is not an ISO-8601 time (e.g. 2024-01-15T09:55:00Z)")
+    return ms
+
+
+def _table(rows: list[Evidence]) -> Table:
+    table = Table(title=f"Evidence ({len(rows)})", title_justify="left")
+    for col in ("event time", "evidence id", "dataset", "result", "reason codes", "producer", "source"):
+        table.add_column(col, no_wrap=col in ("event time", "evidence id"))
+    for ev in rows:
+        style = _STYLE.get(ev.validation.result, "")
+        prod = f"{ev.producer.id} {ev.producer.version or ''} ({ev.producer.confidence})" if ev.producer else "—"
+        src = ev.source
+        where = (f"{src.topic}/{src.partition}@{src.offset}" if src and src.offset is not None
+                 else (src.origin or "—") if src else "—")
+        table.add_row(ev.event_time()[:23], ev.evidence_id, ev.dataset_urn, f"[{style}]{ev.validation.result}[/]",
+                      escape(", ".join(ev.validation.reason_codes)) or "—", prod, where)
+    return table
+
+
+def _emit(rows: list[Evidence], as_json: bool) -> None:
+    if as_json:
+        for ev in rows:
+            sys.stdout.write(msgspec.json.encode(ev).decode() + "\n")
+    else:
+        out.print(_table(rows))
+
+
+@evidence_app.command("show")
+def show(evidence_id: str, db: DbOpt = None) -> None:
+    """One evidence record, as stored (JSON)."""
+    store = open_cli_store(db)
+    try:
+        ev = store.evidence.get(evidence_id)
+    finally:
+        store.close()
+    if ev is None:
+        raise SignalFactoryError(f"no evidence {evidence_id!r} (FAIL/WARN are always kept; PASS may be sampled out)")
+    sys.stdout.write(msgspec.json.format(msgspec.json.encode(ev)).decode() + "\n")
+
+
+@evidence_app.command("query")
+def query(db: DbOpt = None,
+          dataset: Annotated[str | None, typer.Option(help="Dataset URN (with --since/--until).")] = None,
+          since: Annotated[str | None, typer.Option(help="Event time from (ISO).")] = None,
+          until: Annotated[str | None, typer.Option(help="Event time until (ISO, exclusive).")] = None,
+          result: Annotated[str | None, typer.Option(help="PASS, WARN or FAIL.")] = None,
+          signature: Annotated[str | None, typer.Option(
+              help="Failure signature, e.g. MISSING_FIELD:customer_id.")] = None,
+          run: Annotated[str | None, typer.Option(help="Batch run id.")] = None,
+          limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
+          as_json: JsonOpt = False) -> None:
+    """Evidence by dataset and time range, by signature (with first/last seen), or by run id."""
+    if sum(x is not None for x in (dataset, signature, run)) != 1:
+        raise SignalFactoryError("give exactly one of --dataset, --signature or --run")
+    store = open_cli_store(db)
+    try:
+        if signature is not None:
+            rows = store.evidence.by_signature(signature, dataset_urn=None, limit=limit)
+            stats = store.evidence.signature_stats(signature)
+        elif run is not None:
+            rows, stats = store.evidence.by_run(run, limit=limit), []
+        else:
+            assert dataset is not None
+            start, end = _ms(since, "--since") or 0, _ms(until, "--until") or 2**62
+            rows = store.evidence.by_dataset(dataset, start, end, result=result.upper() if result else None,
+                                             limit=limit)
+            stats = []
+    finally:
+        store.close()
+    _emit(rows, as_json)
+    if not as_json:
+        for s in stats:
+            out.print(f"{escape(s.signature)} on {s.dataset_urn}: {s.count:,} times, first seen "
+                      f"{iso_ms(s.first_seen_ms)} ({s.first_evidence_id}), last seen {iso_ms(s.last_seen_ms)}")
+
+
+@evidence_app.command("purge")
+def purge(db: DbOpt = None, config: ConfigOpt = Path("examples/orders"),
+          older_than: Annotated[str | None, typer.Option(
+              help="Delete evidence older than this (e.g. 30d); default: evidence.retention in the config.")] = None,
+          before: Annotated[str | None, typer.Option(help="Delete evidence with event time before this ISO time.")]
+          = None) -> None:
+    """Retention: delete evidence (and PASS tallies) older than the configured window."""
+    from signal_factory.controlplane.loader import load_control_plane, parse_duration
+
+    if before is not None:
+        cutoff = _ms(before, "--before")
+        assert cutoff is not None
+    else:
+        text = older_than or load_control_plane(config).settings.evidence.retention
+        try:
+            seconds = parse_duration(text)
+        except ValueError as e:
+            raise SignalFactoryError(f"--older-than: {e}") from e
+        cutoff = int(datetime.now(UTC).timestamp() * 1000 - seconds * 1000)
+    store = open_cli_store(db)
+    try:
+        with store.transaction():
+            removed = store.evidence.purge_older_than(cutoff)
+    finally:
+        store.close()
+    Console(stderr=True).print(f"removed {removed:,} rows with event time before {iso_ms(cutoff)}")
