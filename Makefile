@@ -19,7 +19,8 @@ demo: $(STAMP)
 	$(BIN)/signal-factory enforce --config examples/orders --out .signal-factory/evidence.jsonl \
 		examples/orders/records/*.jsonl
 	rm -f .signal-factory/demo.db*
-	$(BIN)/signal-factory replay --config examples/orders --db $(DEMO_DB) --no-send examples/orders/scenario1/traffic.jsonl
+	$(BIN)/signal-factory replay --config examples/orders --db $(DEMO_DB) --no-send \
+		--deployments examples/orders/scenario1/deployments.jsonl examples/orders/scenario1/traffic.jsonl
 	$(BIN)/signal-factory incidents list --db $(DEMO_DB)
 
 test: $(STAMP)

@@ -11,6 +11,8 @@ from rich.console import Console
 
 from signal_factory.cli import pipeline as pipeline_cmds
 from signal_factory.cli.evidence import evidence_app
+from signal_factory.cli.graph import deploy, graph_app
+from signal_factory.cli.rca import rca
 from signal_factory.cli.render import config_summary_table, enforce_summary_table
 from signal_factory.errors import ConfigError, SignalFactoryError
 
@@ -24,6 +26,9 @@ app.command()(pipeline_cmds.replay)
 app.command()(pipeline_cmds.signals)
 app.add_typer(pipeline_cmds.incidents_app, name="incidents")
 app.add_typer(evidence_app, name="evidence")
+app.add_typer(graph_app, name="graph")
+app.command()(deploy)
+app.command()(rca)
 
 # A pipe or CI log gets a readable fixed width instead of Rich's 80-column fallback.
 # emoji=False: reason codes such as PII_DETECTED:notes:SSN must not turn into emoji.

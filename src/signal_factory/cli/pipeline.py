@@ -29,6 +29,8 @@ def replay(
     batch_size: Annotated[int, typer.Option(help="Records per transaction.")] = 1000,
     no_flush: Annotated[bool, typer.Option("--no-flush", help="Leave open windows open at the end.")] = False,
     send: Annotated[bool, typer.Option("--send/--no-send", help="Deliver notifications to configured routes.")] = True,
+    deployments: Annotated[list[Path] | None, typer.Option(
+        "--deployments", help="Deployment markers (JSON lines: service, version, at, commit) for RCA.")] = None,
 ) -> None:
     """Run enforce -> signals -> alerting over record files into the store; print what fired."""
     from signal_factory.alerting.dispatcher import OutboxDispatcher
@@ -36,7 +38,7 @@ def replay(
     from signal_factory.runtime.replay import ReplayService
     from signal_factory.service import EnforceService
 
-    missing = [str(p) for p in files if not p.exists()]
+    missing = [str(p) for p in [*files, *(deployments or [])] if not p.exists()]
     if missing:
         raise SignalFactoryError(f"input file not found: {', '.join(missing)}")
     cp = load_control_plane(config)
@@ -49,7 +51,7 @@ def replay(
         with Progress(TextColumn("[bold]replaying[/bold]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=err, transient=True) as progress:
             task = progress.add_task("", total=None)
-            report = service.replay(files, batch_size=batch_size, flush=not no_flush,
+            report = service.replay(files, batch_size=batch_size, flush=not no_flush, deployments=deployments or [],
                                     on_progress=lambda n: progress.advance(task, n))
         if service.dispatcher is not None:
             service.dispatcher.close()

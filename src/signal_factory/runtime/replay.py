@@ -18,6 +18,8 @@ from signal_factory.alerting.engine import AlertingEngine, IncidentChange
 from signal_factory.alerting.policy import AlertPolicy, load_alert_policy
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.enforcer.pipeline import Enforcer
+from signal_factory.graph.deployments import load_markers
+from signal_factory.graph.writer import GraphWriter
 from signal_factory.model.evidence import FAIL, Evidence
 from signal_factory.model.records import MalformedInput, RawRecord
 from signal_factory.signals.host import EngineConfig, SignalEngineHost
@@ -83,15 +85,21 @@ class ReplayService:
         self.policy = policy or load_alert_policy(cp)
         self.alerting = AlertingEngine(cp, self.policy, store.incidents, store.outbox)
         self.dispatcher = dispatcher
+        self.graph = GraphWriter(store.graph, cp)
         blob = store.checkpoints.load_state(ENGINE_STATE)
         history = _History(store.evidence)
         self.host = (SignalEngineHost.restore(cp, blob, config=engine_config, history=history) if blob
                      else SignalEngineHost(cp, engine_config, history))
 
     def replay(self, files: Sequence[Path], *, batch_size: int = 1000, default_topic: str | None = None,
-               flush: bool = True, on_progress: Callable[[int], None] | None = None) -> ReplayReport:
+               flush: bool = True, on_progress: Callable[[int], None] | None = None,
+               deployments: Sequence[Path] = ()) -> ReplayReport:
         started = time.perf_counter()
         report = ReplayReport()
+        markers = [m for path in deployments for m in load_markers(path)]
+        with self.store.transaction():  # lineage and deploy markers first, so evidence links to them
+            self.graph.write_control_plane()
+            self.graph.write_deployments(markers)
         records, source_key = load_records(files, default_topic)
         report.records = len(records)
         done = self.store.checkpoints.get(source_key) or 0
@@ -103,6 +111,7 @@ class ReplayService:
                 new_ids = set(self.store.evidence.add_many(batch.evidence, batch.tallies))
                 fresh = [e for e in batch.evidence if e.evidence_id in new_ids]
                 report.new_evidence += len(fresh)
+                self.graph.on_evidence(fresh)
                 if report.first_failure_wall_s is None and any(e.validation.result == FAIL for e in fresh):
                     report.first_failure_wall_s = time.perf_counter()
                     report.first_failure_event = next(e.event_time() for e in fresh if e.validation.result == FAIL)
@@ -129,7 +138,10 @@ class ReplayService:
             if not self.store.signals.add(signal):
                 continue  # already processed (idempotent re-run)
             report.signals.append(signal)
+            self.graph.on_signal(signal)
             changes = self.alerting.on_signal(signal)
+            for change in changes:
+                self.graph.on_incident(change.incident)
             if changes and report.first_incident_wall_s is None:
                 report.first_incident_wall_s = time.perf_counter()
             report.changes.extend(changes)

@@ -15,6 +15,8 @@ from typing import Any, NamedTuple
 
 from signal_factory.alerting.model import Incident, Notification
 from signal_factory.enforcer.pipeline import PassTally
+from signal_factory.graph.memory import MemoryGraphStore
+from signal_factory.graph.ports import GraphStore
 from signal_factory.model.evidence import Evidence
 from signal_factory.signals.model import Signal, SignalState
 from signal_factory.stores import ports
@@ -74,6 +76,7 @@ class MemoryStore:
         self.incidents: ports.IncidentRepo = MemoryIncidentRepo(self)
         self.outbox: ports.OutboxRepo = MemoryOutboxRepo(self)
         self.checkpoints: ports.CheckpointRepo = MemoryCheckpointRepo(self)
+        self.graph: GraphStore = MemoryGraphStore()  # not rolled back by transaction()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -16,6 +16,7 @@ import msgspec
 
 from signal_factory.alerting.model import Incident, Notification
 from signal_factory.enforcer.pipeline import PassTally
+from signal_factory.graph.ports import GraphStore
 from signal_factory.model.evidence import Evidence
 from signal_factory.signals.model import Signal, SignalState
 
@@ -144,6 +145,7 @@ class Store(Protocol):
     incidents: IncidentRepo
     outbox: OutboxRepo
     checkpoints: CheckpointRepo
+    graph: GraphStore
 
     def transaction(self) -> AbstractContextManager[None]: ...
 

@@ -20,9 +20,11 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from signal_factory.errors import SignalFactoryError
+from signal_factory.graph.ports import GraphStore
 from signal_factory.stores.ports import CheckpointRepo, EvidenceRepo, IncidentRepo, OutboxRepo, SignalRepo
 from signal_factory.stores.sql.checkpoints import SqlCheckpointRepo
 from signal_factory.stores.sql.evidence import SqlEvidenceRepo
+from signal_factory.stores.sql.graph import SqlGraphStore
 from signal_factory.stores.sql.incidents import SqlIncidentRepo
 from signal_factory.stores.sql.migrate import upgrade
 from signal_factory.stores.sql.outbox import SqlOutboxRepo
@@ -51,6 +53,7 @@ class SqlStore:
         self.incidents: IncidentRepo = SqlIncidentRepo(db)
         self.outbox: OutboxRepo = SqlOutboxRepo(db)
         self.checkpoints: CheckpointRepo = SqlCheckpointRepo(db)
+        self.graph: GraphStore = SqlGraphStore(db)
 
     @property
     def url(self) -> str:

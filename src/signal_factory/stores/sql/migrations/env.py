@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from signal_factory.stores.sql import graph_schema  # noqa: F401  (registers the graph tables on `metadata`)
 from signal_factory.stores.sql.schema import metadata
 
 connection = context.config.attributes.get("connection")
