@@ -22,6 +22,7 @@ demo: $(STAMP)
 	$(BIN)/signal-factory replay --config examples/orders --db $(DEMO_DB) --no-send \
 		--deployments examples/orders/scenario1/deployments.jsonl examples/orders/scenario1/traffic.jsonl
 	$(BIN)/signal-factory incidents list --db $(DEMO_DB)
+	$(BIN)/signal-factory rca INC-1 --db $(DEMO_DB)
 
 test: $(STAMP)
 	bash scripts/ensure-postgres.sh
