@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test serve bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,16 @@ demo: $(STAMP)
 		--deployments examples/orders/scenario1/deployments.jsonl examples/orders/scenario1/traffic.jsonl
 	$(BIN)/signal-factory incidents list --db $(DEMO_DB)
 	$(BIN)/signal-factory rca INC-1 --db $(DEMO_DB)
+	@echo
+	@echo "See INC-1 in the web UI:  $(BIN)/signal-factory serve --db $(DEMO_DB)"
+	@echo "                          then open http://127.0.0.1:8080/incidents/INC-1"
+
+serve: $(STAMP)
+	$(BIN)/signal-factory serve --config examples/orders --db $(DEMO_DB)
 
 test: $(STAMP)
 	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-chromium.sh
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest

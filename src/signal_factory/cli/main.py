@@ -14,6 +14,7 @@ from signal_factory.cli.evidence import evidence_app
 from signal_factory.cli.graph import deploy, graph_app
 from signal_factory.cli.rca import rca
 from signal_factory.cli.render import config_summary_table, enforce_summary_table
+from signal_factory.cli.serve import serve
 from signal_factory.errors import ConfigError, SignalFactoryError
 
 # show_locals=False: a crash report must never print variables (they may hold secrets or record values).
@@ -29,6 +30,7 @@ app.add_typer(evidence_app, name="evidence")
 app.add_typer(graph_app, name="graph")
 app.command()(deploy)
 app.command()(rca)
+app.command()(serve)
 
 # A pipe or CI log gets a readable fixed width instead of Rich's 80-column fallback.
 # emoji=False: reason codes such as PII_DETECTED:notes:SSN must not turn into emoji.

@@ -7,6 +7,7 @@ crash or a second run of the same input neither loses nor double-counts anything
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections.abc import Callable, Sequence
@@ -17,7 +18,7 @@ from signal_factory.alerting.dispatcher import DispatchReport, OutboxDispatcher
 from signal_factory.alerting.engine import AlertingEngine, IncidentChange
 from signal_factory.alerting.policy import AlertPolicy, load_alert_policy
 from signal_factory.controlplane.loader import ControlPlane
-from signal_factory.enforcer.pipeline import Enforcer
+from signal_factory.enforcer.pipeline import EnforceBatch, Enforcer
 from signal_factory.graph.deployments import load_markers
 from signal_factory.graph.writer import GraphWriter
 from signal_factory.model.evidence import FAIL, Evidence
@@ -86,10 +87,8 @@ class ReplayService:
         self.alerting = AlertingEngine(cp, self.policy, store.incidents, store.outbox)
         self.dispatcher = dispatcher
         self.graph = GraphWriter(store.graph, cp)
-        blob = store.checkpoints.load_state(ENGINE_STATE)
-        history = _History(store.evidence)
-        self.host = (SignalEngineHost.restore(cp, blob, config=engine_config, history=history) if blob
-                     else SignalEngineHost(cp, engine_config, history))
+        self._engine_config = engine_config
+        self.host = self._load_host()  # the engines resume from the committed snapshot, if any
 
     def replay(self, files: Sequence[Path], *, batch_size: int = 1000, default_topic: str | None = None,
                flush: bool = True, on_progress: Callable[[int], None] | None = None,
@@ -106,18 +105,7 @@ class ReplayService:
         report.skipped = min(done, len(records))
         for start in range(done, len(records), batch_size):
             chunk = records[start:start + batch_size]
-            with self.store.transaction():
-                batch = self.enforcer.process(chunk)
-                new_ids = set(self.store.evidence.add_many(batch.evidence, batch.tallies))
-                fresh = [e for e in batch.evidence if e.evidence_id in new_ids]
-                report.new_evidence += len(fresh)
-                self.graph.on_evidence(fresh)
-                if report.first_failure_wall_s is None and any(e.validation.result == FAIL for e in fresh):
-                    report.first_failure_wall_s = time.perf_counter()
-                    report.first_failure_event = next(e.event_time() for e in fresh if e.validation.result == FAIL)
-                self._emit(self.host.add_evidence(fresh, batch.tallies), fresh, report)
-                self.store.checkpoints.put(source_key, start + len(chunk))
-                self.store.checkpoints.save_state(ENGINE_STATE, self.host.snapshot())
+            self._batch(self.enforcer.process, chunk, report, (source_key, start + len(chunk)))
             if on_progress is not None:
                 on_progress(len(chunk))
         if flush:
@@ -128,6 +116,59 @@ class ReplayService:
             report.dispatch = self.dispatcher.run_once(time.time())
         report.seconds = time.perf_counter() - started
         return report
+
+    def ingest(self, records: Sequence[RawRecord | MalformedInput]) -> ReplayReport:
+        """Process `records` in the given order as one batch (one transaction), exactly as `replay` does
+        one chunk: enforce -> store -> signals -> alerting -> graph. Windows stay open (no flush)."""
+        started = time.perf_counter()
+        report = ReplayReport(records=len(records))
+        if records:
+            self._batch(self.enforcer.process, records, report, None)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def ingest_evidence(self, evidence: Sequence[Evidence]) -> ReplayReport:
+        """Evidence made elsewhere (e.g. a Spark job's gates) stored and fed to the engines as one batch,
+        through the same path as `ingest` minus the enforcer. Already stored ids are skipped."""
+        started = time.perf_counter()
+        report = ReplayReport(records=len(evidence))
+        if evidence:
+            self._batch(lambda _: EnforceBatch(evidence=list(evidence), tallies=[]), [], report, None)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _batch(self, enforce: Callable[[Sequence[RawRecord | MalformedInput]], EnforceBatch],
+               records: Sequence[RawRecord | MalformedInput], report: ReplayReport,
+               checkpoint: tuple[str, int] | None) -> None:
+        """One unit of work. If it fails, the engines and the graph writer go back to what was committed."""
+        try:
+            with self.store.transaction():
+                batch = enforce(records)
+                new_ids = set(self.store.evidence.add_many(batch.evidence, batch.tallies))
+                fresh = [e for e in batch.evidence if e.evidence_id in new_ids]
+                report.new_evidence += len(fresh)
+                self.graph.on_evidence(fresh)
+                if report.first_failure_wall_s is None and any(e.validation.result == FAIL for e in fresh):
+                    report.first_failure_wall_s = time.perf_counter()
+                    report.first_failure_event = next(e.event_time() for e in fresh if e.validation.result == FAIL)
+                self._emit(self.host.add_evidence(fresh, batch.tallies), fresh, report)
+                if checkpoint is not None:
+                    self.store.checkpoints.put(*checkpoint)
+                self.store.checkpoints.save_state(ENGINE_STATE, self.host.snapshot())
+        except BaseException:
+            with contextlib.suppress(Exception):  # a broken store must not hide the original error
+                self._rollback_memory()
+            raise
+
+    def _rollback_memory(self) -> None:
+        self.graph.reset()
+        self.host = self._load_host()
+
+    def _load_host(self) -> SignalEngineHost:
+        blob = self.store.checkpoints.load_state(ENGINE_STATE)
+        history = _History(self.store.evidence)
+        return (SignalEngineHost.restore(self.cp, blob, config=self._engine_config, history=history) if blob
+                else SignalEngineHost(self.cp, self._engine_config, history))
 
     def _emit(self, signals: list[Signal], fresh: list[Evidence], report: ReplayReport) -> None:
         if not signals:

@@ -1,0 +1,103 @@
+"""`create_app`: the FastAPI application. Nothing happens at import time; the store is opened in the
+lifespan (startup) and closed on shutdown.
+
+    app = create_app(Path("examples/orders"), "sqlite:///.signal-factory/signal-factory.db", token=None)
+
+Routes live in `routes_*.py` and call one `ApiService`; OpenAPI at /openapi.json, docs at /docs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from signal_factory import __version__
+from signal_factory.api import (
+    routes_datasets,
+    routes_evidence,
+    routes_graph,
+    routes_incidents,
+    routes_ingest,
+    routes_system,
+    routes_ui,
+)
+from signal_factory.api.events import ChangeFeed
+from signal_factory.api.limits import BodyLimitMiddleware
+from signal_factory.api.problems import ApiError
+from signal_factory.api.service import ApiService
+from signal_factory.settings import Secret
+
+STATIC_DIR = Path(__file__).parent / "static"
+_WHERE = {"query": "query parameter", "path": "path parameter", "body": "body field", "header": "header"}
+
+
+def create_app(config_dir: Path, db_url: str | None, *, token: str | None = None, max_body_bytes: int = 10_000_000,
+               home: Path = Path(".signal-factory"), static_dir: Path | None = None,
+               feed: ChangeFeed | None = None) -> FastAPI:
+    """The API over the control plane in `config_dir` and the store at `db_url` (None: SQLite under `home`).
+
+    `token` enables writes (Bearer auth); without it the API is read-only. `feed` tunes the change
+    stream's timing (tests); `static_dir` replaces the packaged UI files.
+    """
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service = ApiService.open(config_dir, db_url, home=home)
+        app.state.service = service
+        change_feed: ChangeFeed = app.state.feed
+        change_feed.marker = service.change_marker
+        poller = asyncio.create_task(change_feed.poll())
+        try:
+            yield
+        finally:
+            change_feed.stop()
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
+            service.close()
+
+    app = FastAPI(title="Signal Factory API", version=__version__, lifespan=lifespan,
+                  description="Datasets, signals, incidents, evidence, root cause and the causal graph. "
+                              "Writes need `Authorization: Bearer <SIGNAL_FACTORY_API_TOKEN>`.")
+    app.state.token = _secret(token)
+    app.state.static_dir = static_dir or STATIC_DIR
+    app.state.feed = feed or ChangeFeed()
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    for module in (routes_system, routes_datasets, routes_incidents, routes_evidence, routes_graph, routes_ingest):
+        app.include_router(module.router)
+    app.include_router(routes_ui.router)  # last: catch-alls
+    return app
+
+
+def _secret(token: str | None) -> Secret | None:
+    if token is None or isinstance(token, Secret):
+        return token
+    return Secret(token) if token else None
+
+
+async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    """422 naming each field: `query parameter limit: Input should be ...`, plus FastAPI's error list."""
+    assert isinstance(exc, RequestValidationError)
+    errors: list[dict[str, Any]] = []
+    parts: list[str] = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        where = _WHERE.get(loc[0], loc[0]) if loc else "request"
+        name = ".".join(loc[1:]) or "(whole body)"
+        parts.append(f"{where} `{name}`: {err.get('msg', 'invalid')}")
+        errors.append({"loc": loc, "msg": err.get("msg"), "type": err.get("type")})
+    return JSONResponse({"detail": "; ".join(parts), "errors": errors}, status_code=422)

@@ -1,0 +1,28 @@
+"""Evidence: one by id, or a query by dataset/time, by failure signature, or by run."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from signal_factory.api.deps import Service, json_response
+
+router = APIRouter(prefix="/api/v1", tags=["evidence"])
+
+
+@router.get("/evidence", summary="Evidence by dataset (+ since/until/result), by signature (+ dataset) or by run")
+def query_evidence(service: Service, dataset: str | None = None,
+                   signature: Annotated[str | None, Query(description="Reason code, e.g. MISSING_FIELD:customer_id")]
+                   = None, run: str | None = None,
+                   since: Annotated[str | None, Query(description="ISO-8601 event time, inclusive")] = None,
+                   until: Annotated[str | None, Query(description="ISO-8601 event time, exclusive")] = None,
+                   result: Annotated[str | None, Query(description="PASS, WARN or FAIL")] = None,
+                   limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> Response:
+    return json_response(service.evidence(dataset=dataset, signature=signature, run=run, since=since, until=until,
+                                          result=result, limit=limit))
+
+
+@router.get("/evidence/{evidence_id}", summary="One evidence record")
+def get_evidence(evidence_id: str, service: Service) -> Response:
+    return json_response(service.evidence_one(evidence_id))

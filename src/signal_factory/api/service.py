@@ -1,0 +1,258 @@
+"""`ApiService`: the one object the HTTP routes call. Reads go straight to the store; writes run the same
+pipeline as `signal-factory replay` (`ReplayService.ingest`), one at a time under a process-wide lock
+(the signal engines' state is one snapshot)."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from signal_factory import __version__
+from signal_factory.alerting.engine import AlertingEngine, IncidentNotFoundError, IncidentTransitionError
+from signal_factory.alerting.model import ACKNOWLEDGED, OPEN, Incident
+from signal_factory.alerting.policy import AlertPolicy, load_alert_policy
+from signal_factory.api import graph_views
+from signal_factory.api.problems import BadRequestError, ConflictError, NotFoundError
+from signal_factory.controlplane.loader import ControlPlane, load_control_plane
+from signal_factory.controlplane.model import Dataset
+from signal_factory.enforcer.pipeline import Enforcer
+from signal_factory.enforcer.timefmt import parse_iso_ms
+from signal_factory.graph.deployments import DeploymentFileError, parse_marker
+from signal_factory.graph.writer import GraphWriter
+from signal_factory.model.evidence import Evidence, decode_evidence
+from signal_factory.model.records import MalformedInput, RawRecord
+from signal_factory.rca.analyze import RcaLookupError, analyze
+from signal_factory.rca.report import to_json
+from signal_factory.runtime.replay import ReplayReport, ReplayService
+from signal_factory.service import EnforceService
+from signal_factory.settings import Settings
+from signal_factory.signals.model import CRITICAL, OK, UNKNOWN, WARNING, Signal, SignalState
+from signal_factory.sources.jsonlines import parse_line
+from signal_factory.stores.ports import Store
+from signal_factory.stores.sql.database import open_store
+
+_RANK = {OK: 0, UNKNOWN: 1, WARNING: 2, CRITICAL: 3}
+_LIST_IDS = "GET /api/v1/incidents lists the incident ids"
+_FAR_FUTURE_MS = 2**62
+
+
+def worst_state(states: list[SignalState]) -> str:
+    """Worst of OK < UNKNOWN < WARNING < CRITICAL; UNKNOWN when there are none."""
+    return max((s.state for s in states), key=lambda s: _RANK.get(s, 1), default=UNKNOWN)
+
+
+def parse_time(value: str | None, name: str) -> int | None:
+    if value is None:
+        return None
+    ms = parse_iso_ms(value)
+    if ms is None:
+        raise BadRequestError(f"query parameter `{name}`: {value!r} is not an ISO-8601 time "
+                              "(e.g. 2024-01-15T09:55:00Z)")
+    return ms
+
+
+def body_items(body: bytes, what: str) -> Iterator[tuple[str, bytes]]:
+    """(where, one JSON document) for a body that is a JSON array, or JSON lines (one object per line)."""
+    text = body.strip()
+    if not text:
+        raise BadRequestError(f"the body is empty: send {what} as JSON lines or as a JSON array")
+    if text.startswith(b"["):
+        try:
+            items = msgspec.json.decode(text)
+        except msgspec.DecodeError as e:
+            raise BadRequestError(f"the body starts with `[` but is not a JSON array: {e}") from e
+        for i, item in enumerate(items):
+            yield f"item {i}", msgspec.json.encode(item)
+        return
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if raw.strip():
+            yield f"line {number}", raw.strip()
+
+
+class ApiService:
+    def __init__(self, cp: ControlPlane, store: Store, *, enforcer: Enforcer | None = None,
+                 policy: AlertPolicy | None = None) -> None:
+        self.cp = cp
+        self.store = store
+        self.enforcer = enforcer or Enforcer(cp)
+        self.policy = policy or load_alert_policy(cp)
+        self.writes = 0  # bumped by every write, so the change feed sees this process's writes at once
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, config_dir: Path, db_url: str | None, *, home: Path) -> ApiService:
+        """Load the control plane, open (and migrate) the store, and write the lineage into the graph."""
+        cp = load_control_plane(config_dir)
+        store = open_store(db_url, home=home)
+        try:
+            settings = dataclasses.replace(Settings.from_env(), home=home)
+            service = cls(cp, store, enforcer=EnforceService(cp, settings).enforcer)
+            with store.transaction():
+                GraphWriter(store.graph, cp).write_control_plane()
+        except BaseException:
+            store.close()
+            raise
+        return service
+
+    def close(self) -> None:
+        self.store.close()
+
+    # --- reads ------------------------------------------------------------------------------------------
+
+    def health(self) -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    def datasets(self) -> list[dict[str, Any]]:
+        states: dict[str, list[SignalState]] = {}
+        for s in self.store.signals.states():
+            states.setdefault(s.dataset_urn, []).append(s)
+        open_counts = self._open_counts()
+        return [self._dataset_view(ds, states.get(urn, []), open_counts[urn]) for urn, ds in self.cp.datasets.items()]
+
+    def dataset(self, urn: str) -> dict[str, Any]:
+        ds = self.cp.datasets.get(urn)
+        if ds is None:
+            raise NotFoundError(f"no dataset {urn!r}; known: {', '.join(sorted(self.cp.datasets))}")
+        return self._dataset_view(ds, self.store.signals.states(urn), self._open_counts(urn)[urn])
+
+    def _open_counts(self, urn: str | None = None) -> Counter[str]:
+        found = [i for status in (OPEN, ACKNOWLEDGED)
+                 for i in self.store.incidents.list(status=status, dataset_urn=urn, limit=100_000)]
+        return Counter(i.dataset_urn for i in found)
+
+    @staticmethod
+    def _dataset_view(ds: Dataset, states: list[SignalState], open_incidents: int) -> dict[str, Any]:
+        return {"urn": ds.urn, "name": ds.name, "tier": ds.tier, "type": ds.type, "owner": ds.owner,
+                "classification": ds.classification, "consumers": list(ds.consumers),
+                "feeds": [{"to": f.to, "type": f.type} for f in ds.feeds],
+                "states": {s.signal_type: msgspec.to_builtins(s) for s in states},
+                "worst_state": worst_state(states), "open_incidents": open_incidents}
+
+    def signals(self, *, dataset: str | None, signal_type: str | None, since: str | None, limit: int) -> list[Signal]:
+        return self.store.signals.list(dataset_urn=dataset, signal_type=signal_type,
+                                       since_ms=parse_time(since, "since"), limit=limit)
+
+    def incidents(self, *, status: str | None, dataset: str | None, limit: int) -> list[Incident]:
+        return self.store.incidents.list(status=status.upper() if status else None, dataset_urn=dataset, limit=limit)
+
+    def incident(self, incident_id: str) -> Incident:
+        incident = self.store.incidents.get(incident_id)
+        if incident is None:
+            raise NotFoundError(f"no incident {incident_id!r}; {_LIST_IDS}")
+        return incident
+
+    def evidence_one(self, evidence_id: str) -> Evidence:
+        ev = self.store.evidence.get(evidence_id)
+        if ev is None:
+            raise NotFoundError(f"no evidence {evidence_id!r}; GET /api/v1/evidence?dataset=<urn> lists evidence, "
+                                "and signals and incidents name evidence ids")
+        return ev
+
+    def evidence(self, *, dataset: str | None, signature: str | None, run: str | None, since: str | None,
+                 until: str | None, result: str | None, limit: int) -> list[Evidence]:
+        if run is not None:
+            if dataset is not None or signature is not None:
+                raise BadRequestError("give `run` alone, or `dataset`, or `signature` (optionally with `dataset`)")
+            return self.store.evidence.by_run(run, limit=limit)
+        if signature is not None:
+            return self.store.evidence.by_signature(signature, dataset_urn=dataset, limit=limit)
+        if dataset is None:
+            raise BadRequestError("say which evidence: `?dataset=<urn>` (with since/until/result), "
+                                  "`?signature=<reason code>` or `?run=<run id>`")
+        start = parse_time(since, "since") or 0
+        end = parse_time(until, "until") or _FAR_FUTURE_MS
+        return self.store.evidence.by_dataset(dataset, start, end, result=result.upper() if result else None,
+                                              limit=limit)
+
+    def rca(self, *, incident_id: str | None = None, signature: str | None = None,
+            dataset: str | None = None) -> bytes:
+        try:
+            report = analyze(self.store, incident_id=incident_id, signature=signature, dataset=dataset,
+                             catalog=self.cp.datasets)
+        except RcaLookupError as e:
+            raise NotFoundError(str(e).replace("`signal-factory incidents list` shows the ids", _LIST_IDS)) from e
+        return to_json(report)
+
+    def graph_node(self, node_id: str, depth: int) -> dict[str, Any]:
+        if self.store.graph.node(node_id) is None:
+            raise NotFoundError(f"no graph node {node_id!r}; ids are <Kind>:<key>, e.g. "
+                                "Dataset:urn:dp:orders:created (GET /api/v1/graph/lineage lists datasets)")
+        return graph_views.neighbourhood(self.store.graph, node_id, depth)
+
+    def lineage(self) -> dict[str, Any]:
+        return graph_views.lineage(self.store.graph)
+
+    def incident_graph(self, incident_id: str) -> dict[str, Any]:
+        incident = self.incident(incident_id)
+        return graph_views.incident_chain(self.store.graph, incident_id, incident.dataset_urn)
+
+    def change_marker(self) -> tuple[object, ...]:
+        """Cheap to read, and different whenever the store changed (here or in another process)."""
+        newest = self.store.signals.list(limit=1)
+        recent = self.store.incidents.list(limit=20)
+        return (self.writes, self.store.graph.counts(), newest[0].signal_id if newest else None,
+                max((i.updated_at for i in recent), default=None), len(recent))
+
+    # --- writes -----------------------------------------------------------------------------------------
+
+    def acknowledge(self, incident_id: str, by: str) -> Incident:
+        return self._transition(incident_id, lambda eng, at: eng.acknowledge(incident_id, by, at=at))
+
+    def resolve(self, incident_id: str, by: str, note: str | None) -> Incident:
+        return self._transition(incident_id, lambda eng, at: eng.resolve(incident_id, by, note, at=at))
+
+    def _transition(self, incident_id: str, move: Any) -> Incident:
+        engine = AlertingEngine(self.cp, self.policy, self.store.incidents, self.store.outbox)
+        now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        with self._lock:
+            try:
+                with self.store.transaction():
+                    incident: Incident = move(engine, now)
+            except IncidentNotFoundError as e:
+                raise NotFoundError(f"no incident {incident_id!r}; {_LIST_IDS}") from e
+            except IncidentTransitionError as e:
+                raise ConflictError(str(e)) from e
+            self.writes += 1
+        return incident
+
+    def ingest_records(self, body: bytes) -> dict[str, Any]:
+        records: list[RawRecord | MalformedInput] = [parse_line(doc, f"request {where}")
+                                                     for where, doc in body_items(body, "records")]
+        return self._ingest(lambda replay: replay.ingest(records))
+
+    def ingest_evidence(self, body: bytes) -> dict[str, Any]:
+        evidence: list[Evidence] = []
+        for where, doc in body_items(body, "evidence"):
+            try:
+                evidence.append(decode_evidence(doc))
+            except msgspec.DecodeError as e:
+                raise BadRequestError(f"{where} is not evidence (urn:schema:evidence:2): {e}") from e
+        return self._ingest(lambda replay: replay.ingest_evidence(evidence))
+
+    def _ingest(self, run: Any) -> dict[str, Any]:
+        with self._lock:
+            replay = ReplayService(self.cp, self.store, self.enforcer, policy=self.policy)
+            report: ReplayReport = run(replay)
+            self.writes += 1
+        incidents = list(dict.fromkeys(c.incident.incident_id for c in report.changes))
+        return {"records": report.records, "evidence": report.new_evidence,
+                "signals": [s.signal_id for s in report.signals], "incidents": incidents}
+
+    def add_deployments(self, body: bytes) -> dict[str, Any]:
+        try:
+            markers = [parse_marker(doc, where) for where, doc in body_items(body, "deployment markers")]
+        except DeploymentFileError as e:
+            raise BadRequestError(str(e)) from e
+        with self._lock:
+            with self.store.transaction():
+                GraphWriter(self.store.graph, self.cp).write_deployments(markers)
+            self.writes += 1
+        return {"deployments": len(markers),
+                "ids": [f"Deployment:{m.service}:{m.version}" for m in markers]}

@@ -1,0 +1,59 @@
+"""`serve`: the HTTP API and web UI on uvicorn.
+
+    signal-factory serve --config examples/orders                       # read-only, http://127.0.0.1:8080
+    SIGNAL_FACTORY_API_TOKEN=... signal-factory serve --host 0.0.0.0      # accepts writes with that bearer token
+
+The token is read from the environment only (a flag would show in `ps`), and never printed.
+SIGTERM/SIGINT shut down gracefully: open event streams end, the store is closed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from signal_factory.cli.options import ConfigOpt, DbOpt
+from signal_factory.errors import SignalFactoryError
+
+TOKEN_ENV = "SIGNAL_FACTORY_API_TOKEN"
+
+
+def serve(
+    config: ConfigOpt = Path("examples/orders"),
+    db: DbOpt = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on (0.0.0.0 for all).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port (0 picks a free one).")] = 8080,
+    max_body_bytes: Annotated[int, typer.Option(help="Largest request body accepted (413 above).")] = 10_000_000,
+) -> None:
+    """Serve the JSON API (/api/v1, docs at /docs) and the web UI. Writes need $SIGNAL_FACTORY_API_TOKEN."""
+    import uvicorn
+
+    from signal_factory.api.app import create_app
+    from signal_factory.api.server import ApiServer
+    from signal_factory.settings import Secret, Settings
+
+    if not config.is_dir():
+        raise SignalFactoryError(f"--config {config} is not a directory; point it at a control plane "
+                                 "(e.g. examples/orders)")
+    raw = os.environ.get(TOKEN_ENV, "").strip()
+    token = Secret(raw) if raw else None
+    settings = Settings.from_env()
+    app = create_app(config, db, token=token, max_body_bytes=max_body_bytes, home=settings.home)
+    err = Console(stderr=True, emoji=False, highlight=False, soft_wrap=True)
+    mode = (f"writes enabled (bearer token from ${TOKEN_ENV})" if token
+            else f"read-only (set ${TOKEN_ENV} to accept writes)")
+
+    def started(bound: int) -> None:
+        shown = f"[{host}]" if ":" in host else host
+        err.print(f"Signal Factory on http://{shown}:{bound}/  (API /api/v1, docs /docs) - {mode}")
+
+    server = ApiServer(uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5),
+                       on_shutdown=app.state.feed.stop, on_started=started)
+    server.run()
+    if not server.started:
+        sys.exit(1)

@@ -1,0 +1,197 @@
+"""Browser tests of the web UI (Playwright, Debian's Chromium) against a real API server with Scenario 1
+replayed into it: health grid -> incident -> RCA and causal graph -> acknowledge; read-only answer;
+lineage; no console errors anywhere. Screenshots go to test-artifacts/ui/ (1366x768)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
+URN = "urn:dp:orders:created"
+TIMEOUT = 15_000
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium is not installed at /usr/bin/chromium")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+class Console:
+    """Console errors and uncaught page errors seen by one page; `allowed` are regexes of expected ones."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.allowed: list[str] = []
+
+    def check(self) -> None:
+        bad = [e for e in self.errors if not any(re.search(a, e) for a in self.allowed)]
+        assert not bad, f"console errors: {bad}"
+
+
+@pytest.fixture
+def ui(browser: Any) -> Iterator[tuple[Any, Console]]:
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    context.set_default_timeout(TIMEOUT)
+    page = context.new_page()
+    console = Console()
+    page.on("console", lambda msg: console.errors.append(f"console: {msg.text}") if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: console.errors.append(f"pageerror: {exc}"))
+    yield page, console
+    context.close()
+    console.check()
+
+
+def shot(page: Any, name: str, *, full: bool = False) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(150)  # let the layout settle
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full)
+
+
+def expect(locator: Any) -> Any:
+    return sync_api.expect(locator)
+
+
+def open_incident_from_grid(page: Any, base: str) -> None:
+    page.goto(base + "/")
+    tile = page.get_by_test_id(f"tile-{URN}")
+    expect(tile).to_be_visible()
+    expect(tile).to_have_attribute("data-state", "CRITICAL")
+    tile.get_by_test_id("tile-incident-link").click()
+    expect(page).to_have_url(re.compile(r"/incidents/INC-1$"))
+    expect(page.get_by_test_id("root-cause")).to_be_visible()
+
+
+def test_grid_incident_rca_and_graph(api_server: str, ui: tuple[Any, Console]) -> None:
+    page, console = ui
+    page.goto(api_server + "/")
+    tile = page.get_by_test_id(f"tile-{URN}")
+    expect(tile).to_have_attribute("data-state", "CRITICAL")
+    # worst first: the first tile is the critical one
+    first = page.locator("[data-testid^='tile-urn:']").first
+    expect(first).to_have_attribute("data-state", "CRITICAL")
+    expect(tile.locator("[data-signal='CONTRACT_BREACH']")).to_have_attribute("data-state", "CRITICAL")
+    expect(page.get_by_test_id("live-indicator")).to_have_attribute("data-mode", re.compile("live|polling"))
+    shot(page, "health")
+
+    open_incident_from_grid(page, api_server)
+    expect(page.get_by_test_id("severity-badge").first).to_have_text("SEV-1")
+    root = page.get_by_test_id("root-cause")
+    expect(root).to_contain_text("orders-svc")
+    expect(root).to_contain_text("v3.17")
+    expect(page.get_by_test_id("confidence")).to_contain_text("%")
+    graph = page.get_by_test_id("causal-graph")
+    expect(graph).to_be_visible()
+    assert graph.evaluate("el => el.tagName.toLowerCase()") == "svg"
+    deployment = graph.locator("[data-kind='Deployment']")
+    expect(deployment.first).to_contain_text("v3.17")
+    for kind in ("FailureSignature", "Signal", "Incident", "Dataset"):
+        assert graph.locator(f"[data-kind='{kind}']").count() >= 1, kind
+    for testid in ("confidence-reasons", "timeline", "blast-radius", "actions", "evidence-chain", "alternatives"):
+        expect(page.get_by_test_id(testid)).to_be_visible()
+    assert page.get_by_test_id("actions").locator("ol li").count() >= 1
+    shot(page, "incident")
+    shot(page, "incident-full", full=True)
+    console.check()
+
+
+def test_incidents_list_and_dataset_page(api_server: str, ui: tuple[Any, Console]) -> None:
+    page, console = ui
+    page.goto(api_server + "/incidents")
+    row = page.get_by_test_id("incident-row-INC-1")
+    expect(row).to_be_visible()
+    expect(row).to_contain_text("SEV-1")
+    shot(page, "incidents")
+
+    page.goto(f"{api_server}/datasets/{URN}")
+    expect(page.get_by_test_id("dataset-header")).to_have_attribute("data-state", "CRITICAL")
+    card = page.get_by_test_id("timeline-CONTRACT_BREACH")
+    expect(card).to_be_visible()
+    chart = card.get_by_test_id("compliance-chart").first
+    assert chart.locator("circle[data-state='CRITICAL']").count() >= 1
+    expect(page.get_by_test_id("signals-table")).to_be_visible()
+    shot(page, "dataset")
+    shot(page, "dataset-full", full=True)
+    console.check()
+
+
+def test_lineage_renders_seven_datasets(api_server: str, ui: tuple[Any, Console]) -> None:
+    page, console = ui
+    page.goto(api_server + "/")
+    page.get_by_role("link", name="Lineage").click()
+    expect(page).to_have_url(re.compile(r"/lineage$"))
+    graph = page.get_by_test_id("lineage-graph")
+    expect(graph).to_be_visible()
+    expect(graph.get_by_test_id("lineage-node")).to_have_count(7)
+    assert graph.locator("[data-testid='lineage-node'][data-state='CRITICAL']").count() >= 1
+    shot(page, "lineage")
+    console.check()
+
+
+def test_read_only_server_says_so_on_ack(api_server: str, ui: tuple[Any, Console]) -> None:
+    page, console = ui
+    console.allowed.append(r"status of 403")  # the browser logs the refused POST itself
+    open_incident_from_grid(page, api_server)
+    page.get_by_test_id("token-input").fill("any-token")
+    page.get_by_test_id("ack-button").click()
+    msg = page.get_by_test_id("action-message")
+    expect(msg).to_contain_text(re.compile("read-only", re.I))
+    expect(page.get_by_test_id("incident-status").first).to_have_text("OPEN")
+    msg.scroll_into_view_if_needed()
+    shot(page, "incident-read-only")
+
+
+def test_ack_with_token(api_server_token: tuple[str, str], ui: tuple[Any, Console]) -> None:
+    base, token = api_server_token
+    page, console = ui
+    open_incident_from_grid(page, base)
+    page.get_by_test_id("token-input").fill(token)
+    page.get_by_test_id("by-input").fill("alice")
+    page.get_by_test_id("ack-button").click()
+    expect(page.get_by_test_id("incident-status").first).to_have_text("ACKNOWLEDGED")
+    expect(page.get_by_test_id("ack-button")).to_be_disabled()
+    # the token survives the refresh (sessionStorage and the kept action panel)
+    expect(page.get_by_test_id("token-input")).to_have_value(token)
+    assert page.evaluate("sessionStorage.getItem('sf.token')") == token
+    shot(page, "incident-acknowledged")
+    console.check()
+
+
+def test_live_refresh_on_change_keeps_scroll_and_token(api_server_token: tuple[str, str],
+                                                       ui: tuple[Any, Console]) -> None:
+    """A write made elsewhere reaches the open page through the SSE `change` event."""
+    import json
+    import urllib.request
+
+    base, token = api_server_token
+    page, console = ui
+    page.goto(base + "/incidents/INC-1")
+    expect(page.get_by_test_id("live-indicator")).to_have_attribute("data-mode", "live")
+    page.get_by_test_id("token-input").fill("typed-but-not-sent")
+    page.evaluate("window.scrollTo(0, 600)")
+    page.locator("body").click(position={"x": 5, "y": 700})  # leave the input so the refresh is not deferred
+    request = urllib.request.Request(f"{base}/api/v1/incidents/INC-1/ack", method="POST",
+                                     data=json.dumps({"by": "bob"}).encode(),
+                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        assert resp.status == 200
+    expect(page.get_by_test_id("incident-status").first).to_have_text("ACKNOWLEDGED")
+    assert page.evaluate("window.scrollY") >= 500
+    expect(page.get_by_test_id("token-input")).to_have_value("typed-but-not-sent")
+    console.check()
