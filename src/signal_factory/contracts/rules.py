@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from signal_factory.codegen import CodeWriter
 from signal_factory.gates.pii_detectors import detect as detect_pii
 
 FAIL = "FAIL"
@@ -263,23 +264,9 @@ _SIMPLE_TYPES = {  # logical type -> condition (on `{v}`) exactly equivalent to 
 }
 
 
-class _ScreenWriter:
+class _ScreenWriter(CodeWriter):
     def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.consts: dict[str, Any] = {"_type_ok": _type_ok, "_fromiso": datetime.fromisoformat}
-        self._n = 0
-
-    def const(self, value: Any) -> str:
-        name = f"_c{len(self.consts)}"
-        self.consts[name] = value
-        return name
-
-    def var(self) -> str:
-        self._n += 1
-        return f"v{self._n}"
-
-    def emit(self, indent: int, line: str) -> None:
-        self.lines.append("    " * indent + line)
+        super().__init__({"_type_ok": _type_ok, "_fromiso": datetime.fromisoformat})
 
     def lookup(self, indent: int, target: str, source: str, path: tuple[str, ...],
                source_is_dict: bool = False) -> None:
@@ -380,9 +367,7 @@ def _screen_for(contract: CompiledContract) -> Any:
         w.lookup(2, v, "p", rule.path, source_is_dict=True)
         w.rule(2, rule, v, f"return {i}")
     w.emit(1, "return -1")
-    namespace = dict(w.consts)
-    exec(compile("\n".join(w.lines), f"<contract screen {contract.contract_id}>", "exec"), namespace)
-    screen = namespace["screen"]
+    screen = w.build("screen", f"<contract screen {contract.contract_id}>")
     if len(_screens) >= _MAX_SCREENS:
         _screens.clear()
     _screens[id(contract)] = (contract, screen)

@@ -17,6 +17,7 @@ import fastavro
 import fastjsonschema
 import msgspec
 
+from signal_factory.codegen import CodeWriter
 from signal_factory.controlplane.model import Dataset
 from signal_factory.errors import RegistryUnavailableError, SchemaNotFoundError
 from signal_factory.model.evidence import FAIL, G3_SCHEMA, PASS, SKIP, WARN, GateResult
@@ -103,23 +104,9 @@ class _UnsupportedError(Exception):
     """The schema uses something the screen does not model: no screen, fastjsonschema alone."""
 
 
-class _ScreenWriter:
+class _ScreenWriter(CodeWriter):
     def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.consts: dict[str, Any] = {"_ABSENT": _ABSENT}
-        self._n = 0
-
-    def const(self, value: Any) -> str:
-        name = f"_c{len(self.consts)}"
-        self.consts[name] = value
-        return name
-
-    def var(self) -> str:
-        self._n += 1
-        return f"v{self._n}"
-
-    def emit(self, indent: int, line: str) -> None:
-        self.lines.append("    " * indent + line)
+        super().__init__({"_ABSENT": _ABSENT})
 
     def schema(self, ind: int, schema: Any, v: str) -> None:
         """Code that returns False unless `v` is certainly valid against `schema`."""
@@ -190,9 +177,7 @@ def compile_json_screen(definition: Any) -> Callable[[Any], bool] | None:
     except _UnsupportedError:
         return None
     w.emit(1, "return True")
-    namespace = dict(w.consts)
-    exec(compile("\n".join(w.lines), "<json schema screen>", "exec"), namespace)
-    screen: Callable[[Any], bool] = namespace["screen"]
+    screen: Callable[[Any], bool] = w.build("screen", "<json schema screen>")
     return screen
 
 
