@@ -1,0 +1,1 @@
+"""Adapters that bring outside run and lineage reports into the pipeline (OpenLineage first)."""

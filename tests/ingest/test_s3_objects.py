@@ -1,0 +1,312 @@
+"""S3 object ingest against a real S3-compatible server (moto in server mode): every notification shape,
+JSONL / CSV / Parquet, one evidence per object, stable ids on redelivery, malformed input as FAIL evidence."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import quote_plus
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from signal_factory.controlplane.loader import ControlPlane
+from signal_factory.enforcer.pipeline import Enforcer
+from signal_factory.errors import SignalFactoryError
+from signal_factory.ingest.s3 import S3ObjectIngester, S3TransportError, parse_notification, poll_sqs
+from signal_factory.model.evidence import UNRESOLVED_DATASET, Evidence
+from signal_factory.runtime.replay import ReplayService
+from signal_factory.stores.memory import MemoryStore
+from tests.conftest import order_payload
+
+boto3 = pytest.importorskip("boto3")
+moto_server = pytest.importorskip("moto.server")
+
+pytestmark = pytest.mark.slow
+
+BUCKET = "landing"
+URN = "urn:dp:orders:created"
+MAPPING = {f"s3://{BUCKET}/orders/": URN, f"{BUCKET}/orders/silver/": "urn:dp:orders:silver"}
+EVENT_TIME = "2024-01-15T10:00:00.123Z"
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3(s3_endpoint: str) -> Any:
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    client.create_bucket(Bucket=BUCKET)
+    return client
+
+
+@pytest.fixture
+def ingester(control_plane: ControlPlane, s3: Any) -> S3ObjectIngester:
+    return S3ObjectIngester(control_plane, MAPPING, s3, clock=lambda: 1705312800.0)
+
+
+def _put(s3: Any, key: str, body: bytes, content_type: str | None = None) -> str:
+    extra = {"ContentType": content_type} if content_type else {}
+    response = s3.put_object(Bucket=BUCKET, Key=key, Body=body, **extra)
+    return str(response["ETag"]).strip('"')
+
+
+def _jsonl(rows: list[Any]) -> bytes:
+    return b"".join(json.dumps(r).encode() + b"\n" for r in rows)
+
+
+def _csv(rows: list[dict[str, Any]]) -> bytes:
+    cols = ["order_id", "customer_id", "total_amount", "currency", "created_at", "discount_type"]
+    lines = [",".join(cols)] + [",".join(str(r.get(c, "")) for c in cols) for r in rows]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _parquet(rows: list[dict[str, Any]]) -> bytes:
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(rows), buf)
+    return buf.getvalue()
+
+
+def s3_event(key: str, etag: str | None, bucket: str = BUCKET, name: str = "ObjectCreated:Put") -> dict[str, Any]:
+    obj: dict[str, Any] = {"key": quote_plus(key, safe="/"), "size": 10, "sequencer": "0055AED6DCD90281E5"}
+    if etag is not None:
+        obj["eTag"] = etag
+    return {"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+                         "eventTime": EVENT_TIME, "eventName": name,
+                         "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                                "object": obj}}]}
+
+
+def sqs_direct(key: str, etag: str | None) -> str:
+    return json.dumps(s3_event(key, etag))
+
+
+def direct(key: str, etag: str | None) -> bytes:
+    return json.dumps(s3_event(key, etag)).encode()
+
+
+def sns_wrapped(key: str, etag: str | None) -> str:
+    return json.dumps({"Type": "Notification", "MessageId": "m-1", "TopicArn": "arn:aws:sns:us-east-1:1:t",
+                       "Subject": "Amazon S3 Notification", "Message": json.dumps(s3_event(key, etag)),
+                       "Timestamp": EVENT_TIME})
+
+
+def eventbridge(key: str, etag: str | None) -> str:
+    obj: dict[str, Any] = {"key": key, "size": 10, "sequencer": "0055AED6DCD90281E5"}
+    if etag is not None:
+        obj["etag"] = etag
+    return json.dumps({"version": "0", "id": "e-1", "detail-type": "Object Created", "source": "aws.s3",
+                       "account": "111122223333", "time": "2024-01-15T10:00:00Z", "region": "us-east-1",
+                       "resources": [f"arn:aws:s3:::{BUCKET}"],
+                       "detail": {"version": "0", "bucket": {"name": BUCKET}, "object": obj,
+                                  "reason": "PutObject"}})
+
+
+SHAPES: dict[str, Callable[[str, str | None], bytes | str]] = {
+    "direct": direct, "sqs-direct": sqs_direct, "sns-wrapped": sns_wrapped, "eventbridge": eventbridge}
+
+
+def _one(evidence: list[Evidence]) -> Evidence:
+    assert len(evidence) == 1
+    return evidence[0]
+
+
+def _g4(ev: Evidence) -> dict[str, Any]:
+    gate = next(g for g in ev.validation.gates if g.gate == "G4_CONTRACT")
+    return gate.details or {}
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_every_notification_shape_yields_the_same_evidence(ingester: S3ObjectIngester, s3: Any, shape: str) -> None:
+    """Direct, SQS, SNS-in-SQS and EventBridge deliveries of one object give one evidence with one id."""
+    key = "orders/2024/01/15/batch 1.jsonl"  # a space: URL-encoded in S3 events
+    etag = _put(s3, key, _jsonl([order_payload(), order_payload(order_id="ORD-2024-0115-2")]))
+    ev = _one(ingester.handle_notification(SHAPES[shape](key, etag)))
+    reference = _one(ingester.handle_notification(direct(key, etag)))
+    assert ev.evidence_id == reference.evidence_id
+    assert ev.dataset_urn == URN
+    assert ev.validation.result == "PASS"
+    assert ev.source is not None
+    assert (ev.source.input_dataset, ev.source.source_record_id) == (f"s3://{BUCKET}/{key}", etag)
+    assert _g4(ev)["rows"] == 2
+    assert _g4(ev)["passed"] == 2
+
+
+def test_jsonl_object_with_a_failing_row_fails_with_summary(ingester: S3ObjectIngester, s3: Any) -> None:
+    """Any FAIL row -> FAIL; details count rows and rank reason codes; a non-JSON line is a failed row."""
+    rows = [order_payload(), order_payload(customer_id=None), order_payload(customer_id=None, total_amount=-5),
+            order_payload(discount_type="MYSTERY")]
+    body = _jsonl(rows) + b"{not json\n"
+    key = "orders/mixed.jsonl"
+    etag = _put(s3, key, body)
+    ev = _one(ingester.handle_notification(sqs_direct(key, etag)))
+    assert ev.validation.result == "FAIL"
+    assert ev.validation.failed_gates == ["G4_CONTRACT"]
+    details = _g4(ev)
+    assert (details["rows"], details["passed"], details["warned"], details["failed"]) == (5, 1, 1, 3)
+    top = {t["reason_code"]: t["count"] for t in details["top_reason_codes"]}
+    assert top["MISSING_FIELD:customer_id"] == 2
+    assert top["MALFORMED_ROW:json"] == 1
+    assert details["top_reason_codes"][0] == {"reason_code": "MISSING_FIELD:customer_id", "count": 2}
+    assert ev.validation.reason_codes[0] == "MISSING_FIELD:customer_id"
+    assert details["format"] == "jsonl"
+
+
+def test_csv_cells_are_typed_by_the_contract_and_warnings_warn(ingester: S3ObjectIngester, s3: Any) -> None:
+    """CSV numbers pass the contract's number type; a warning-only row makes the object WARN."""
+    key = "orders/export.csv"
+    etag = _put(s3, key, _csv([order_payload(), order_payload(discount_type="MYSTERY")]))
+    ev = _one(ingester.handle_notification(eventbridge(key, etag)))
+    assert ev.validation.result == "WARN", ev.validation
+    assert _g4(ev)["warned"] == 1
+    assert _g4(ev)["passed"] == 1
+    assert _g4(ev)["format"] == "csv"
+    bad_key = "orders/export-bad.csv"
+    bad_etag = _put(s3, bad_key, _csv([order_payload(total_amount="abc"), order_payload(currency="usd")]))
+    bad = _one(ingester.handle_notification(sns_wrapped(bad_key, bad_etag)))
+    assert bad.validation.result == "FAIL"
+    assert _g4(bad)["failed"] == 2
+
+
+def test_parquet_objects_are_checked_row_by_row(ingester: S3ObjectIngester, s3: Any) -> None:
+    """Parquet (by extension, or by content type without one) is read with pyarrow and checked per row."""
+    good_key = "orders/part-0000.parquet"
+    etag = _put(s3, good_key, _parquet([order_payload(), order_payload(order_id="ORD-2024-0115-7")]))
+    assert _one(ingester.handle_notification(direct(good_key, etag))).validation.result == "PASS"
+    bad_key = "orders/part-0001"
+    bad_etag = _put(s3, bad_key, _parquet([order_payload(total_amount=-1.0)]), "application/vnd.apache.parquet")
+    bad = _one(ingester.handle_notification(direct(bad_key, bad_etag)))
+    assert bad.validation.result == "FAIL"
+    assert _g4(bad)["format"] == "parquet"
+
+
+def test_redelivery_yields_the_same_id_and_is_stored_once(ingester: S3ObjectIngester, s3: Any,
+                                                          control_plane: ControlPlane) -> None:
+    """The id is keyed by bucket/key/etag: a redelivered notification is skipped by the store."""
+    key = "orders/redelivered.jsonl"
+    etag = _put(s3, key, _jsonl([order_payload(customer_id=None)]))
+    first = ingester.handle_notification(sqs_direct(key, etag))
+    again = ingester.handle_notification(sqs_direct(key, etag))
+    assert first[0].evidence_id == again[0].evidence_id
+    store = MemoryStore()
+    service = ReplayService(control_plane, store, Enforcer(control_plane))
+    assert service.ingest_evidence(first).new_evidence == 1
+    assert service.ingest_evidence(again).new_evidence == 0
+    etag2 = _put(s3, key, _jsonl([order_payload()]))  # a new version is a new object
+    assert etag2 != etag
+    newer = _one(ingester.handle_notification(sqs_direct(key, etag2)))
+    assert newer.evidence_id != first[0].evidence_id
+    assert newer.validation.result == "PASS"
+
+
+@pytest.mark.parametrize(("body", "code"), [
+    ("{not json", "MALFORMED_NOTIFICATION:json"),
+    ('["a list"]', "MALFORMED_NOTIFICATION:shape"),
+    ('{"hello": "world"}', "MALFORMED_NOTIFICATION:shape"),
+    ('{"Type": "Notification", "Message": "not json"}', "MALFORMED_NOTIFICATION:json"),
+    ('{"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "landing"}}}]}',
+     "MALFORMED_NOTIFICATION:key"),
+    ('{"detail-type": "Object Created", "detail": {"object": {"key": "k"}}}', "MALFORMED_NOTIFICATION:bucket"),
+])
+def test_malformed_notifications_are_fail_evidence(ingester: S3ObjectIngester, body: str, code: str) -> None:
+    """Bad notifications never raise: FAIL evidence with a MALFORMED_NOTIFICATION reason, stable id."""
+    ev = _one(ingester.handle_notification(body))
+    assert ev.validation.result == "FAIL"
+    assert ev.validation.reason_codes == [code]
+    assert ev.evidence_id == _one(ingester.handle_notification(body)).evidence_id
+    assert ev.dataset_urn == UNRESOLVED_DATASET  # `landing` holds two datasets: not charged to either
+
+
+def test_malformed_notification_is_charged_to_a_single_dataset_bucket(control_plane: ControlPlane, s3: Any) -> None:
+    """When the bucket is known and holds one dataset, the FAIL is that dataset's."""
+    single = S3ObjectIngester(control_plane, {f"{BUCKET}/": URN}, s3)
+    body = '{"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "landing"}}}]}'
+    assert _one(single.handle_notification(body)).dataset_urn == URN
+
+
+@pytest.mark.parametrize(("key", "body", "content_type", "code"), [
+    ("orders/missing.jsonl", None, None, "OBJECT_UNREADABLE:NoSuchKey"),
+    ("orders/garbage.parquet", b"PAR1 definitely not parquet", None, "OBJECT_UNREADABLE:parquet"),
+    ("orders/blob.bin", b"\x00\x01", "application/octet-stream", "OBJECT_UNREADABLE:format"),
+    ("orders/latin1.csv", "order_id\ncafé\n".encode("latin-1"), None, "OBJECT_UNREADABLE:encoding"),
+])
+def test_unreadable_objects_are_fail_evidence(ingester: S3ObjectIngester, s3: Any, key: str, body: bytes | None,
+                                              content_type: str | None, code: str) -> None:
+    """A missing or unparseable object is FAIL evidence with an OBJECT_UNREADABLE reason."""
+    etag = _put(s3, key, body, content_type) if body is not None else "0123"
+    ev = _one(ingester.handle_notification(direct(key, etag)))
+    assert ev.validation.result == "FAIL"
+    assert ev.validation.reason_codes == [code]
+    assert ev.dataset_urn == URN
+
+
+def test_longest_prefix_wins_and_unmapped_objects_fail(ingester: S3ObjectIngester, s3: Any) -> None:
+    """orders/silver/ maps to silver (longer prefix); a bucket nobody mapped is FAIL UNMAPPED_OBJECT."""
+    key = "orders/silver/part.jsonl"
+    etag = _put(s3, key, _jsonl([order_payload()]))
+    assert _one(ingester.handle_notification(direct(key, etag))).dataset_urn == "urn:dp:orders:silver"
+    other = json.dumps(s3_event("x.jsonl", "e", bucket="elsewhere"))
+    ev = _one(ingester.handle_notification(other))
+    assert ev.validation.reason_codes == ["UNMAPPED_OBJECT:elsewhere"]
+    assert ev.dataset_urn == UNRESOLVED_DATASET
+
+
+def test_other_events_and_test_events_are_skipped() -> None:
+    """Deletes, s3:TestEvent and non-creation EventBridge events announce nothing to check."""
+    assert parse_notification(json.dumps(s3_event("k", "e", name="ObjectRemoved:Delete"))) == []
+    assert parse_notification('{"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "landing"}') == []
+    assert parse_notification('{"detail-type": "Object Deleted", "detail": {}}') == []
+
+
+def test_lambda_batches_of_sqs_records_are_unwrapped() -> None:
+    """A Lambda SQS batch carries SNS-wrapped S3 events in Records[].body."""
+    batch = {"Records": [{"eventSource": "aws:sqs", "body": sns_wrapped("orders/a+b.jsonl", "e1")},
+                         {"eventSource": "aws:sqs", "body": sqs_direct("orders/c.jsonl", "e2")}]}
+    refs = parse_notification(json.dumps(batch))
+    assert [(r.key, r.etag) for r in refs] == [("orders/a+b.jsonl", "e1"), ("orders/c.jsonl", "e2")]  # type: ignore[union-attr]
+
+
+def test_mapping_to_an_unknown_dataset_is_a_config_error(control_plane: ControlPlane, s3: Any) -> None:
+    """The mapping is checked at construction, with the known datasets listed."""
+    with pytest.raises(SignalFactoryError, match="known datasets"):
+        S3ObjectIngester(control_plane, {"b/": "urn:dp:nope"}, s3)
+
+
+def test_unreachable_endpoint_raises_a_transport_error(control_plane: ControlPlane) -> None:
+    """An S3 endpoint that cannot be reached is infrastructure: it raises, so the message is redelivered."""
+    from botocore.config import Config
+
+    dead = boto3.client("s3", endpoint_url="http://127.0.0.1:9", region_name="us-east-1",
+                        aws_access_key_id="x", aws_secret_access_key="x",
+                        config=Config(retries={"max_attempts": 1}, connect_timeout=1))
+    with pytest.raises(S3TransportError, match="endpoint_url"):
+        S3ObjectIngester(control_plane, MAPPING, dead).handle_notification(direct("orders/a.jsonl", "e"))
+
+
+def test_sqs_poller_handles_and_deletes_messages(ingester: S3ObjectIngester, s3: Any, s3_endpoint: str) -> None:
+    """poll_sqs receives SNS-wrapped and direct notifications from a real SQS queue, emits, then deletes."""
+    sqs = boto3.client("sqs", endpoint_url=s3_endpoint, region_name="us-east-1",
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    queue_url = sqs.create_queue(QueueName="s3-events")["QueueUrl"]
+    key = "orders/queued.jsonl"
+    etag = _put(s3, key, _jsonl([order_payload()]))
+    sqs.send_message(QueueUrl=queue_url, MessageBody=sns_wrapped(key, etag))
+    sqs.send_message(QueueUrl=queue_url, MessageBody="{garbage")
+    got: list[Evidence] = []
+    rounds = iter(range(3))
+    handled = poll_sqs(sqs, queue_url, ingester, got.extend, stop=lambda: next(rounds, None) is None, wait_s=0)
+    assert handled == 2
+    assert sorted(e.validation.result for e in got) == ["FAIL", "PASS"]
+    assert sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0).get("Messages", []) == []
