@@ -167,8 +167,8 @@ def test_graph_writes_join_the_store_transaction(sql_store: Any) -> None:
 
 
 def test_migration_0002_adds_the_graph_tables_and_can_be_undone(sql_store: Any) -> None:
-    """Head is 0002; downgrading to 0001 drops only the graph tables, upgrading brings them back."""
-    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == "0002"
+    """Revision 0002 exists; downgrading to 0001 drops only the graph tables, upgrading brings them back."""
+    assert ScriptDirectory.from_config(alembic_config()).get_revision("0002") is not None
     with sql_store.engine.begin() as conn:
         command.downgrade(alembic_config(conn), "0001")
         tables = set(inspect(conn).get_table_names())

@@ -25,6 +25,7 @@ from signal_factory.api import (
     routes_graph,
     routes_incidents,
     routes_ingest,
+    routes_lineage,
     routes_system,
     routes_ui,
 )
@@ -72,7 +73,8 @@ def create_app(config_dir: Path, db_url: str | None, *, token: str | None = None
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    for module in (routes_system, routes_datasets, routes_incidents, routes_evidence, routes_graph, routes_ingest):
+    for module in (routes_system, routes_datasets, routes_incidents, routes_evidence, routes_graph, routes_ingest,
+                   routes_lineage):
         app.include_router(module.router)
     app.include_router(routes_ui.router)  # last: catch-alls
     return app

@@ -12,6 +12,7 @@ from rich.console import Console
 from signal_factory.cli import pipeline as pipeline_cmds
 from signal_factory.cli.evidence import evidence_app
 from signal_factory.cli.graph import deploy, graph_app
+from signal_factory.cli.lineage import lineage_app
 from signal_factory.cli.rca import rca
 from signal_factory.cli.render import config_summary_table, enforce_summary_table
 from signal_factory.cli.serve import serve
@@ -31,6 +32,7 @@ app.add_typer(graph_app, name="graph")
 app.command()(deploy)
 app.command()(rca)
 app.command()(serve)
+app.add_typer(lineage_app, name="lineage")
 
 # A pipe or CI log gets a readable fixed width instead of Rich's 80-column fallback.
 # emoji=False: reason codes such as PII_DETECTED:notes:SSN must not turn into emoji.

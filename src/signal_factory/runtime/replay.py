@@ -24,7 +24,7 @@ from signal_factory.graph.writer import GraphWriter
 from signal_factory.model.evidence import FAIL, Evidence
 from signal_factory.model.records import MalformedInput, RawRecord
 from signal_factory.signals.host import EngineConfig, SignalEngineHost
-from signal_factory.signals.model import Signal
+from signal_factory.signals.model import BatchRunTotals, Signal
 from signal_factory.sources.jsonlines import parse_line
 from signal_factory.stores.ports import EvidenceRepo, Store
 
@@ -134,6 +134,28 @@ class ReplayService:
         report = ReplayReport(records=len(evidence))
         if evidence:
             self._batch(lambda _: EnforceBatch(evidence=list(evidence), tallies=[]), [], report, None)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def ingest_run(self, runs: Sequence[BatchRunTotals], *, write: Callable[[], None] | None = None) -> ReplayReport:
+        """Batch runs (e.g. from OpenLineage COMPLETE events) fed to the engines as one unit of work:
+        `write()` first (the caller's own graph/store writes), then per run the graph's JobRun lineage
+        (`GraphWriter.on_batch_run`) and the engines' DQ/cost/drift/freshness signals, in one transaction."""
+        started = time.perf_counter()
+        report = ReplayReport(records=len(runs))
+        try:
+            with self.store.transaction():
+                if write is not None:
+                    write()
+                for run in runs:
+                    self.graph.on_batch_run(run)
+                    self._emit(self.host.add_batch_run(run), [], report)
+                if runs:
+                    self.store.checkpoints.save_state(ENGINE_STATE, self.host.snapshot())
+        except BaseException:
+            with contextlib.suppress(Exception):  # a broken store must not hide the original error
+                self._rollback_memory()
+            raise
         report.seconds = time.perf_counter() - started
         return report
 

@@ -1,0 +1,75 @@
+"""`lineage` commands: replay OpenLineage RunEvent JSON lines into the store (graph, runs, signals)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+import typer
+from rich.console import Console
+
+from signal_factory.cli.options import ConfigOpt, DbOpt, JsonOpt, open_cli_store
+from signal_factory.errors import SignalFactoryError
+
+lineage_app = typer.Typer(no_args_is_help=True, help="OpenLineage run events: lineage, run state, batch signals.")
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 132, emoji=False)
+
+
+@lineage_app.callback()
+def _group() -> None:
+    """OpenLineage run events: lineage, run state, batch signals."""
+
+
+@lineage_app.command("ingest")
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="RunEvent JSON-lines files, replayed in file order.")],
+    config: ConfigOpt = Path("examples/orders"),
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Replay RunEvents (one JSON object per line) through the same path as POST /api/v1/lineage.
+
+    Malformed lines are reported with file:line and skipped; the exit code is then 1."""
+    from signal_factory.controlplane.loader import load_control_plane
+    from signal_factory.enforcer.pipeline import Enforcer
+    from signal_factory.ingest.openlineage.mapping import load_mapping
+    from signal_factory.ingest.openlineage.model import OpenLineageEventError, parse_run_event
+    from signal_factory.ingest.openlineage.service import LineageIngest
+    from signal_factory.runtime.replay import ReplayService
+
+    missing = [str(p) for p in files if not p.exists()]
+    if missing:
+        raise SignalFactoryError(f"input file not found: {', '.join(missing)}")
+    cp = load_control_plane(config)
+    mapping = load_mapping(config)
+    store = open_cli_store(db)
+    bad = events = signals = duplicates = 0
+    try:
+        lineage = LineageIngest(ReplayService(cp, store, Enforcer(cp)), mapping)
+        for path in files:
+            for number, raw in enumerate(path.read_bytes().splitlines(), start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    event = parse_run_event(raw, f"{path}:{number}")
+                except OpenLineageEventError as e:
+                    err.print(f"[red]skipped[/red] {e}", markup=True, highlight=False)
+                    bad += 1
+                    continue
+                result = lineage.ingest(event)
+                events += 1
+                signals += len(result.signals)
+                duplicates += result.duplicate
+                if as_json:
+                    sys.stdout.write(msgspec.json.encode(result).decode() + "\n")
+                else:
+                    note = " (already stored)" if result.duplicate else ""
+                    err.print(f"{event.eventType:<8} {event.job.namespace}/{event.job.name} run {event.run_id}: "
+                              f"state {result.state}, {len(result.signals)} signals{note}", highlight=False)
+    finally:
+        store.close()
+    err.print(f"{events} events ({duplicates} already stored), {signals} signals, {bad} malformed", highlight=False)
+    if bad:
+        raise typer.Exit(1)

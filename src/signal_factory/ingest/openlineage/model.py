@@ -1,0 +1,141 @@
+"""OpenLineage RunEvents as received (spec 2-0-2, seed 2.2 and Scenario 2 Steps 2, 3 and 5).
+
+Lenient by design: unknown keys and facets are kept as plain data (`facets: dict`), so any producer's
+custom facets pass through. Strict only on what the pipeline keys on: `eventType`, `eventTime`,
+`run.runId`, `job.namespace` and `job.name`. A malformed event is an `OpenLineageEventError` whose
+message says what was expected and where.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from signal_factory.enforcer.timefmt import parse_iso_ms
+from signal_factory.errors import SignalFactoryError
+
+START = "START"
+RUNNING = "RUNNING"
+COMPLETE = "COMPLETE"
+FAIL = "FAIL"
+ABORT = "ABORT"
+OTHER = "OTHER"
+EVENT_TYPES = (START, RUNNING, COMPLETE, FAIL, ABORT, OTHER)
+TERMINAL = (COMPLETE, FAIL, ABORT)
+
+
+class OpenLineageEventError(SignalFactoryError):
+    """A body that is not a usable OpenLineage RunEvent. `status` is the HTTP status it maps to:
+    400 when the bytes are not JSON, 422 when JSON but not a valid RunEvent."""
+
+    def __init__(self, message: str, *, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class JobRef(msgspec.Struct, omit_defaults=True):
+    namespace: str
+    name: str
+    facets: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class RunRef(msgspec.Struct, omit_defaults=True):
+    runId: str  # noqa: N815 - the spec's field name
+    facets: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class DatasetRef(msgspec.Struct, omit_defaults=True):
+    namespace: str
+    name: str
+    facets: dict[str, Any] = msgspec.field(default_factory=dict)
+    inputFacets: dict[str, Any] = msgspec.field(default_factory=dict)  # noqa: N815
+    outputFacets: dict[str, Any] = msgspec.field(default_factory=dict)  # noqa: N815
+
+    def facet(self, name: str) -> Any:
+        """A facet by name from `facets`, `outputFacets` or `inputFacets` (producers put some in either)."""
+        for source in (self.facets, self.outputFacets, self.inputFacets):
+            if name in source:
+                return source[name]
+        return None
+
+
+class RunEvent(msgspec.Struct, omit_defaults=True):
+    eventType: str  # noqa: N815
+    eventTime: str  # noqa: N815
+    run: RunRef
+    job: JobRef
+    inputs: list[DatasetRef] = msgspec.field(default_factory=list)
+    outputs: list[DatasetRef] = msgspec.field(default_factory=list)
+    producer: str | None = None
+    schemaURL: str | None = None  # noqa: N815
+
+    @property
+    def run_id(self) -> str:
+        return self.run.runId
+
+    @property
+    def time_ms(self) -> int:
+        ms = parse_iso_ms(self.eventTime)
+        assert ms is not None  # checked by parse_run_event
+        return ms
+
+
+_decoder = msgspec.json.Decoder(RunEvent)
+_encoder = msgspec.json.Encoder()
+
+
+def parse_run_event(data: bytes | str, where: str = "the event") -> RunEvent:
+    """Decode and check one RunEvent; raise `OpenLineageEventError` naming what is wrong and where."""
+    try:
+        doc = msgspec.json.decode(data)
+    except msgspec.DecodeError as e:
+        raise OpenLineageEventError(f"{where} is not JSON: {e}", status=400) from e
+    return event_from_obj(doc, where)
+
+
+def event_from_obj(doc: Any, where: str = "the event") -> RunEvent:
+    if not isinstance(doc, dict):
+        raise OpenLineageEventError(f"{where}: expected a RunEvent JSON object, got {type(doc).__name__}")
+    if "run" not in doc and "job" in doc:
+        raise OpenLineageEventError(f"{where}: a DatasetEvent/JobEvent (no `run`) is not supported; "
+                                    "send RunEvents (eventType, eventTime, run.runId, job)")
+    try:
+        event = msgspec.convert(doc, RunEvent)
+    except msgspec.ValidationError as e:
+        raise OpenLineageEventError(f"{where} is not an OpenLineage RunEvent: {e} "
+                                    "(required: eventType, eventTime, run.runId, job.namespace, job.name)") from e
+    if event.eventType not in EVENT_TYPES:
+        raise OpenLineageEventError(f"{where}: eventType {event.eventType!r} is not one of {', '.join(EVENT_TYPES)}")
+    if parse_iso_ms(event.eventTime) is None:
+        raise OpenLineageEventError(f"{where}: eventTime {event.eventTime!r} is not an ISO-8601 time "
+                                    "(e.g. 2024-01-15T02:08:45.000Z)")
+    for value, name in ((event.run.runId, "run.runId"), (event.job.namespace, "job.namespace"),
+                        (event.job.name, "job.name")):
+        if not value.strip():
+            raise OpenLineageEventError(f"{where}: `{name}` is empty; it must identify the run/job")
+    return event
+
+
+def encode_event(event: RunEvent) -> bytes:
+    return _encoder.encode(event)
+
+
+def parse_body(body: bytes, where: str = "the body") -> list[RunEvent]:
+    """Events in a body that is one RunEvent, a JSON array of them, or JSON lines. All are checked
+    before any is returned, so a bad event rejects the whole body."""
+    text = body.strip()
+    if not text:
+        raise OpenLineageEventError(f"{where} is empty: send an OpenLineage RunEvent (JSON)", status=400)
+    try:
+        doc = msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        doc = None
+        if not text.startswith((b"{", b"[")) or b"\n" not in text:
+            parse_run_event(text, where)  # raises with the decoder's reason
+    if isinstance(doc, list):
+        return [event_from_obj(item, f"{where}, item {i}") for i, item in enumerate(doc)]
+    if doc is not None:
+        return [event_from_obj(doc, where)]
+    return [parse_run_event(line.strip(), f"{where}, line {n}")
+            for n, line in enumerate(text.splitlines(), start=1) if line.strip()]

@@ -1,0 +1,101 @@
+"""The run-event store: every OpenLineage run keyed by runId, with its latest state and event history.
+
+`RunRepo` is the port; `MemoryRunRepo` serves tests and the memory store, the SQL one lives in
+`stores/sql/openlineage.py` (tables from migration 0003). `run_repo(store)` picks the one that joins
+the store's transactions.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any, Protocol
+
+import msgspec
+
+from signal_factory.ingest.openlineage.model import TERMINAL
+
+_TERMINAL_RANK = {t: 1 for t in TERMINAL}
+
+
+class EventEntry(msgspec.Struct, omit_defaults=True):
+    event_type: str
+    event_time: str
+    event_ms: int
+
+
+class RunRecord(msgspec.Struct, omit_defaults=True, kw_only=True):
+    run_id: str
+    job_namespace: str
+    job_name: str
+    state: str
+    processing_type: str
+    started_at: str | None = None
+    ended_at: str | None = None
+    updated_at: str
+    updated_ms: int
+    parent_run_id: str | None = None
+    parent_job: str | None = None
+    inputs: list[str] = msgspec.field(default_factory=list)
+    outputs: list[str] = msgspec.field(default_factory=list)
+    events: list[EventEntry] = msgspec.field(default_factory=list)
+    schema_changes: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    totals: dict[str, Any] | None = None
+
+
+def later(entry: EventEntry, current: EventEntry | None) -> bool:
+    """Whether `entry` becomes the run's state: later in event time; at the same time a terminal state wins."""
+    if current is None:
+        return True
+    return (entry.event_ms, _TERMINAL_RANK.get(entry.event_type, 0)) >= (
+        current.event_ms, _TERMINAL_RANK.get(current.event_type, 0))
+
+
+class RunRepo(Protocol):
+    def get(self, run_id: str) -> RunRecord | None: ...
+
+    def has_event(self, run_id: str, event_type: str, event_time: str) -> bool: ...
+
+    def add_event(self, record: RunRecord, entry: EventEntry, doc: bytes) -> None:
+        """Store the event (idempotent by run, type and time) and replace the run's record."""
+        ...
+
+    def event_docs(self, run_id: str) -> list[bytes]:
+        """The run's raw events, oldest first."""
+        ...
+
+
+class MemoryRunRepo:
+    def __init__(self) -> None:
+        self.runs: dict[str, RunRecord] = {}
+        self.docs: dict[tuple[str, str, str], tuple[int, bytes]] = {}
+
+    def get(self, run_id: str) -> RunRecord | None:
+        return self.runs.get(run_id)
+
+    def has_event(self, run_id: str, event_type: str, event_time: str) -> bool:
+        return (run_id, event_type, event_time) in self.docs
+
+    def add_event(self, record: RunRecord, entry: EventEntry, doc: bytes) -> None:
+        self.docs.setdefault((record.run_id, entry.event_type, entry.event_time), (entry.event_ms, doc))
+        self.runs[record.run_id] = record
+
+    def event_docs(self, run_id: str) -> list[bytes]:
+        return [doc for (rid, _, _), (_, doc) in sorted(self.docs.items(), key=lambda kv: kv[1][0])
+                if rid == run_id]
+
+
+_MEMORY: weakref.WeakKeyDictionary[object, MemoryRunRepo] = weakref.WeakKeyDictionary()
+
+
+def run_repo(store: object) -> RunRepo:
+    """The run repository over `store`: SQL tables for the SQL store (same transactions), else one memory
+    repository per store object (not rolled back with the store's memory transactions, like its graph)."""
+    db = getattr(store, "_db", None)
+    if db is not None:
+        from signal_factory.stores.sql.openlineage import SqlRunRepo  # noqa: PLC0415 - SQL stack only when used
+
+        return SqlRunRepo(db)
+    repo = _MEMORY.get(store)
+    if repo is None:
+        repo = _MEMORY[store] = MemoryRunRepo()
+    return repo
