@@ -8,7 +8,6 @@ import importlib.util
 import json
 import re
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -53,19 +52,6 @@ DAG_RUN_ID = "scheduled__2024-01-15T02:00:00+00:00"
 INPUT = "s3://data-lake-prod/bronze/orders/2024-01-14/"
 RUN_AT = datetime(2024, 1, 15, 2, 5, 30, tzinfo=UTC)
 
-
-@pytest.fixture(scope="session")
-def spark() -> Iterator[SparkSession]:
-    session = (SparkSession.builder.master("local[1]").appName("signal-factory-tests")
-               .config("spark.sql.shuffle.partitions", "2")
-               .config("spark.default.parallelism", "2")
-               .config("spark.ui.enabled", "false")
-               .config("spark.ui.showConsoleProgress", "false")
-               .config("spark.sql.session.timeZone", "UTC")
-               .getOrCreate())
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 @pytest.fixture(scope="module")
