@@ -15,6 +15,7 @@ from signal_factory.cli.graph import deploy, graph_app
 from signal_factory.cli.lineage import lineage_app
 from signal_factory.cli.rca import rca
 from signal_factory.cli.render import config_summary_table, enforce_summary_table
+from signal_factory.cli.run import run_app
 from signal_factory.cli.serve import serve
 from signal_factory.errors import ConfigError, SignalFactoryError
 
@@ -33,6 +34,7 @@ app.command()(deploy)
 app.command()(rca)
 app.command()(serve)
 app.add_typer(lineage_app, name="lineage")
+app.add_typer(run_app, name="run")
 
 # A pipe or CI log gets a readable fixed width instead of Rich's 80-column fallback.
 # emoji=False: reason codes such as PII_DETECTED:notes:SSN must not turn into emoji.

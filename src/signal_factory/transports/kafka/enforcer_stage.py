@@ -1,0 +1,253 @@
+"""The enforcer as a Kafka consumer group: raw topics -> `Enforcer.process` -> evidence topic.
+
+One loop, one thread: consume a batch, enforce it, produce evidence (keyed by dataset URN, so one
+dataset's evidence stays in order on one partition), and only then move the group's offsets.
+
+Delivery (`KafkaConfig.delivery`):
+- `exactly-once`: consume-transform-produce in a Kafka transaction (`begin_transaction`, produce,
+  `send_offsets_to_transaction`, `commit_transaction`; `abort_transaction` and rewind on error). Needs
+  a broker that implements transactions fully (Apache Kafka, Redpanda, ...); librdkafka's mock cluster
+  accepts the calls but does not store transactional offsets.
+- `at-least-once` (default): idempotent producer, `flush()` until every evidence is acknowledged,
+  then a synchronous offset commit. A crash between the two re-emits that batch; evidence ids are
+  deterministic by (topic, partition, offset), so a reader drops the duplicates by `evidence_id`.
+
+A record can never block its partition: the enforcer turns any bytes into evidence, and an
+unexpected exception for a record becomes FAIL evidence (`INTERNAL_ERROR:enforcer`) through one
+error boundary. Infrastructure failures (broker unreachable, fatal producer errors) raise
+`KafkaTransportError`; the process exits and a restart resumes from the last committed offsets.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import msgspec
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+
+from signal_factory.controlplane.loader import ControlPlane
+from signal_factory.enforcer.pipeline import EnforceBatch, Enforcer
+from signal_factory.errors import SignalFactoryError
+from signal_factory.model.evidence import encode_evidence
+from signal_factory.model.records import MalformedInput, RawRecord
+from signal_factory.transports.kafka.config import KafkaConfig
+from signal_factory.transports.kafka.records import origin_of, to_raw_record
+
+log = logging.getLogger("signal_factory.transports.kafka.enforcer")
+INTERNAL_ERROR = "INTERNAL_ERROR:enforcer"
+_FLUSH_TIMEOUT_S = 30.0
+_TXN_TIMEOUT_S = 30.0
+_LOST_BY_REBALANCE = frozenset({KafkaError.REBALANCE_IN_PROGRESS, KafkaError.ILLEGAL_GENERATION,
+                                KafkaError.UNKNOWN_MEMBER_ID, KafkaError._STATE})
+
+
+class KafkaTransportError(SignalFactoryError):
+    """The broker or client failed in a way the stage cannot recover from in-process."""
+
+
+@dataclass
+class StageReport:
+    records: int = 0
+    evidence: int = 0
+    batches: int = 0
+    internal_errors: int = 0
+    aborted: int = 0
+    seconds: float = 0.0
+    committed: dict[tuple[str, int], int] = field(default_factory=dict)
+
+
+def guarded_process(enforcer: Enforcer, records: Sequence[RawRecord | MalformedInput]) -> tuple[EnforceBatch, int]:
+    """`enforcer.process`, with an error boundary: a record whose gates raise becomes FAIL evidence.
+
+    Returns the batch and how many records needed the boundary. The batch is tried whole first (the
+    fast path); only when it raises is it retried one record at a time to isolate the culprit.
+    """
+    try:
+        return enforcer.process(records), 0
+    except Exception:  # the boundary exists to contain bugs in gates and user rules
+        log.exception("enforcer raised on a batch of %d records; isolating the record(s)", len(records))
+    out = EnforceBatch([], [])
+    failures = 0
+    for rec in records:
+        try:
+            one = enforcer.process([rec])
+        except Exception as e:  # as above, per record
+            failures += 1
+            bad = MalformedInput(reason_code=INTERNAL_ERROR, message=f"{type(e).__name__}: {e}",
+                                 origin=rec.origin or origin_of(rec.topic, rec.partition, rec.offset),
+                                 topic=rec.topic, partition=rec.partition, offset=rec.offset,
+                                 timestamp_ms=rec.timestamp_ms)
+            one = enforcer.process([bad])
+        out.evidence.extend(one.evidence)
+        out.tallies.extend(one.tallies)
+    return out, failures
+
+
+class EnforcerStage:
+    """`run()` until `stop` is set (SIGTERM in the CLI): finish the batch, commit it, close the clients."""
+
+    def __init__(self, control_plane: ControlPlane, kafka_config: KafkaConfig, *,
+                 enforcer: Enforcer | None = None,
+                 on_batch: Callable[[StageReport], None] | None = None) -> None:
+        self.cfg = kafka_config
+        self.enforcer = enforcer or Enforcer(control_plane)
+        self.on_batch = on_batch
+        self.report = StageReport()
+        self._delivery_errors: list[str] = []
+
+    def run(self, stop: threading.Event, *, idle_exit_s: float | None = None) -> StageReport:
+        """Process until `stop` is set (or nothing arrived for `idle_exit_s`); returns what was done."""
+        cfg = self.cfg
+        started = time.perf_counter()
+        log.info("enforcer stage starting", extra={"kafka": cfg.describe()})
+        producer = Producer(cfg.producer_conf())
+        consumer = Consumer(cfg.consumer_conf())
+        transactional = cfg.delivery == "exactly-once"
+        try:
+            if transactional:
+                producer.init_transactions(_TXN_TIMEOUT_S)
+            consumer.subscribe(list(cfg.topics))
+            idle_since = time.monotonic()
+            while not stop.is_set():
+                messages = consumer.consume(cfg.batch_size, cfg.poll_timeout_s)
+                records = self._records(messages)
+                if not records:
+                    if idle_exit_s is not None and time.monotonic() - idle_since >= idle_exit_s:
+                        break
+                    continue
+                idle_since = time.monotonic()
+                offsets = _next_offsets(records)
+                batch, failures = guarded_process(self.enforcer, records)
+                if transactional:
+                    if not self._commit_transaction(producer, consumer, batch, offsets, _first_offsets(records)):
+                        continue
+                else:
+                    self._produce(producer, batch)
+                    self._flush(producer)
+                    if not self._commit(consumer, offsets):
+                        continue
+                self._account(records, batch, failures, offsets)
+        finally:
+            try:
+                consumer.close()
+            finally:
+                producer.flush(_FLUSH_TIMEOUT_S)
+            self.report.seconds = time.perf_counter() - started
+            log.info("enforcer stage stopped", extra={"records": self.report.records,
+                                                      "evidence": self.report.evidence})
+        return self.report
+
+    def _records(self, messages: list[Message]) -> list[RawRecord | MalformedInput]:
+        records: list[RawRecord | MalformedInput] = []
+        for msg in messages:
+            err = msg.error()
+            if err is not None:
+                if err.code() == KafkaError._PARTITION_EOF:
+                    continue
+                if err.fatal():
+                    raise KafkaTransportError(f"consumer failed: {err.str()} (check bootstrap servers, "
+                                              "security settings and that the topics exist)")
+                log.warning("consumer error (retried by the client): %s", err.str())
+                continue
+            records.append(to_raw_record(msg))
+        return records
+
+    def _produce(self, producer: Producer, batch: EnforceBatch) -> None:
+        topic = self.cfg.evidence_topic
+        for ev in batch.evidence:
+            self._send(producer, topic, ev.dataset_urn, encode_evidence(ev))
+        for tally in batch.tallies:  # sampled-out PASS records, counted (the counts stay exact)
+            self._send(producer, self.cfg.tally_topic, tally.dataset_urn, msgspec.json.encode(tally))
+
+    def _send(self, producer: Producer, topic: str, key: str, value: bytes) -> None:
+        while True:
+            try:
+                producer.produce(topic, value=value, key=key.encode(), on_delivery=self._delivered)
+                return
+            except BufferError:
+                producer.poll(0.05)  # local queue full: serve delivery reports, then retry
+
+    def _delivered(self, err: KafkaError | None, msg: Message) -> None:
+        if err is not None:
+            self._delivery_errors.append(f"{msg.topic()}: {err.str()}")
+
+    def _flush(self, producer: Producer) -> None:
+        left = producer.flush(_FLUSH_TIMEOUT_S)
+        if left or self._delivery_errors:
+            detail = "; ".join(self._delivery_errors[:3]) or f"{left} messages still queued after {_FLUSH_TIMEOUT_S}s"
+            self._delivery_errors.clear()
+            raise KafkaTransportError(f"evidence was not acknowledged by the broker ({detail}); offsets were not "
+                                      "committed, so a restart re-processes this batch")
+
+    def _commit(self, consumer: Consumer, offsets: list[TopicPartition]) -> bool:
+        """Synchronous commit after the flush. False when a rebalance took the partitions meanwhile: the
+        evidence is already out, and the new owner re-emits it with the same ids (at-least-once)."""
+        try:
+            consumer.commit(offsets=offsets, asynchronous=False)
+            return True
+        except KafkaException as e:
+            err = e.args[0] if e.args else None
+            if isinstance(err, KafkaError) and err.code() in _LOST_BY_REBALANCE:
+                log.warning("offset commit lost to a rebalance; the new owner re-processes the batch: %s", err.str())
+                return False
+            raise KafkaTransportError(f"offset commit failed: {e}") from e
+
+    def _commit_transaction(self, producer: Producer, consumer: Consumer, batch: EnforceBatch,
+                            offsets: list[TopicPartition], first: list[TopicPartition]) -> bool:
+        """Outputs and offsets in one transaction. False (batch rewound, to be re-consumed) on abort."""
+        try:
+            producer.begin_transaction()
+            self._produce(producer, batch)
+            producer.send_offsets_to_transaction(offsets, consumer.consumer_group_metadata(), _TXN_TIMEOUT_S)
+            producer.commit_transaction(_TXN_TIMEOUT_S)
+            return True
+        except KafkaException as e:
+            err = e.args[0] if e.args else None
+            if isinstance(err, KafkaError) and err.txn_requires_abort():
+                log.warning("transaction aborted, re-consuming the batch: %s", err.str())
+                producer.abort_transaction(_TXN_TIMEOUT_S)
+                self.report.aborted += 1
+                for tp in first:  # rewind to the batch's first records
+                    consumer.seek(tp)
+                return False
+            raise KafkaTransportError(f"transaction failed and cannot be aborted: {e}") from e
+
+    def _account(self, records: Sequence[RawRecord | MalformedInput], batch: EnforceBatch, failures: int,
+                 offsets: list[TopicPartition]) -> None:
+        rep = self.report
+        rep.records += len(records)
+        rep.evidence += len(batch.evidence)
+        rep.internal_errors += failures
+        rep.batches += 1
+        for tp in offsets:
+            rep.committed[(tp.topic, tp.partition)] = tp.offset
+        log.info("batch committed", extra={"records": len(records), "evidence": len(batch.evidence),
+                                           "total_records": rep.records})
+        if self.on_batch is not None:
+            self.on_batch(rep)
+
+def _next_offsets(records: Sequence[RawRecord | MalformedInput]) -> list[TopicPartition]:
+    """Per partition, the offset after the batch's last record (what a commit stores)."""
+    last: dict[tuple[str, int], int] = {}
+    for rec in records:
+        if rec.topic is None or rec.partition is None or rec.offset is None:
+            continue
+        key = (rec.topic, rec.partition)
+        if rec.offset >= last.get(key, -1):
+            last[key] = rec.offset
+    return [TopicPartition(t, p, o + 1) for (t, p), o in sorted(last.items())]
+
+
+def _first_offsets(records: Sequence[RawRecord | MalformedInput]) -> list[TopicPartition]:
+    """Per partition, the batch's first offset (where an aborted transaction rewinds to)."""
+    first: dict[tuple[str, int], int] = {}
+    for rec in records:
+        if rec.topic is None or rec.partition is None or rec.offset is None:
+            continue
+        key = (rec.topic, rec.partition)
+        first[key] = min(first.get(key, rec.offset), rec.offset)
+    return [TopicPartition(t, p, o) for (t, p), o in sorted(first.items())]
