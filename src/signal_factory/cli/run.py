@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from signal_factory.cli.options import ConfigOpt
+from signal_factory.cli.options import ConfigOpt, DbOpt, open_cli_store
 
 run_app = typer.Typer(no_args_is_help=True, help="Run a pipeline stage as a Kafka consumer group.")
 
@@ -26,7 +26,7 @@ run_app = typer.Typer(no_args_is_help=True, help="Run a pipeline stage as a Kafk
 
 @run_app.callback()
 def _group() -> None:
-    """Keeps `enforcer` a subcommand (signals, alerts and graph stages join it)."""
+    """Keeps `enforcer` and `signals` subcommands (alerts and graph stages may join them)."""
 
 
 _STD_ATTRS = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
@@ -80,6 +80,11 @@ def enforcer(
     exit_when_idle: Annotated[float | None, typer.Option(
         help="Exit cleanly after this many seconds without records (batch jobs, tests).")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
+    metrics_port: Annotated[int, typer.Option(
+        envvar="SIGNAL_FACTORY_METRICS_PORT", min=0, max=65535,
+        help="Serve Prometheus metrics on this port (0 = off) [env SIGNAL_FACTORY_METRICS_PORT].")] = 0,
+    metrics_addr: Annotated[str, typer.Option(
+        envvar="SIGNAL_FACTORY_METRICS_ADDR", help="Address the metrics endpoint binds to.")] = "127.0.0.1",
 ) -> None:
     """Consume raw topics, run the five gates, produce evidence; commit offsets only after it is durable."""
     from signal_factory.controlplane.loader import load_control_plane
@@ -95,7 +100,8 @@ def enforcer(
              "evidence_topic": evidence_topic, "tally_topic": tally_topic, "delivery": delivery,
              "transactional_id": transactional_id, "batch_size": batch_size, "properties": kafka_property}
     kafka = KafkaConfig.from_sources(flags)
-    stage = EnforcerStage(load_control_plane(config), kafka)
+    metrics, server = _metrics(metrics_port, metrics_addr)
+    stage = EnforcerStage(load_control_plane(config), kafka, metrics=metrics)
     stop = threading.Event()
 
     def _stop(signum: int, _frame: object) -> None:
@@ -109,6 +115,82 @@ def enforcer(
     logging.getLogger("signal_factory.cli.run").info(
         "done", extra={"records": report.records, "evidence": report.evidence, "batches": report.batches,
                        "internal_errors": report.internal_errors, "seconds": round(report.seconds, 3)})
+    if server is not None:
+        server.close()
+
+
+def _metrics(port: int, addr: str) -> tuple[Any, Any]:
+    """(StageMetrics, MetricsServer) when --metrics-port is set, else (None, None)."""
+    if not port:
+        return None, None
+    try:
+        from signal_factory.transports.kafka.metrics import StageMetrics, start_metrics_server
+    except ImportError as e:
+        raise typer.BadParameter(f"--metrics-port needs prometheus-client ({e}); fix: pip install prometheus-client"
+                                 ) from e
+    metrics = StageMetrics()
+    server = start_metrics_server(port, metrics.registry, addr)
+    logging.getLogger("signal_factory.cli.run").info("metrics endpoint up", extra={"url": server and server.url})
+    return metrics, server
+
+
+@run_app.command("signals")
+def signals(
+    config: ConfigOpt = Path("examples/orders"),
+    db: DbOpt = None,
+    bootstrap_servers: Annotated[str | None, typer.Option(
+        help="Kafka bootstrap servers, host:port[,...] [env SIGNAL_FACTORY_KAFKA_BOOTSTRAP_SERVERS].")] = None,
+    group_id: Annotated[str | None, typer.Option(
+        help="Consumer group [env SIGNAL_FACTORY_KAFKA_GROUP_ID]. One instance per store processes; others "
+             "wait as hot standbys.")] = None,
+    evidence_topic: Annotated[str | None, typer.Option(
+        help="Evidence topic to consume (default signal_factory.evidence).")] = None,
+    tally_topic: Annotated[str | None, typer.Option(
+        help="Tally topic to consume (default signal_factory.evidence.tallies).")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Messages per consume/store transaction (default 500).")]
+        = None,
+    kafka_property: Annotated[list[str] | None, typer.Option(
+        "--kafka-property", "-X", help="librdkafka property NAME=VALUE, repeatable [env "
+        "SIGNAL_FACTORY_KAFKA_PROP_<NAME>]. Secret values are never logged.")] = None,
+    flush_when_idle: Annotated[float | None, typer.Option(
+        help="Close every open window once caught up and idle this many seconds (finite inputs, demos).")] = None,
+    exit_when_idle: Annotated[float | None, typer.Option(
+        help="Exit cleanly after this many seconds without messages (batch jobs, tests).")] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
+) -> None:
+    """Consume evidence; signals, incidents, graph and the consumed offsets commit in one store transaction."""
+    from signal_factory.controlplane.loader import load_control_plane
+    from signal_factory.stores.sql.database import SqlStore
+
+    try:
+        from signal_factory.transports.kafka.signals_stage import SignalsStage, stage_config
+    except ImportError as e:
+        raise typer.BadParameter(f"the Kafka transport needs confluent-kafka ({e}); fix: "
+                                 "pip install 'signal-factory[kafka]'") from e
+    _setup_logging(log_level)
+    flags = {"bootstrap_servers": bootstrap_servers, "group_id": group_id, "evidence_topic": evidence_topic,
+             "tally_topic": tally_topic, "batch_size": batch_size, "properties": kafka_property}
+    kafka = stage_config(flags)
+    store = open_cli_store(db)
+    if not isinstance(store, SqlStore):
+        raise typer.BadParameter("the signals stage needs a SQL store (--db)")
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: object) -> None:
+        logging.getLogger("signal_factory.cli.run").info(
+            "stopping after the batch in hand", extra={"signal": signal.Signals(signum).name})
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        stage = SignalsStage(load_control_plane(config), store, kafka, flush_when_idle_s=flush_when_idle)
+        report = stage.run(stop, idle_exit_s=exit_when_idle)
+    finally:
+        store.close()
+    logging.getLogger("signal_factory.cli.run").info(
+        "done", extra={"evidence": report.evidence, "new_evidence": report.new_evidence, "batches": report.batches,
+                       "skipped": report.skipped, "poison": report.poison, "seconds": round(report.seconds, 3)})
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from signal_factory.alerting.dispatcher import DispatchReport, OutboxDispatcher
 from signal_factory.alerting.engine import AlertingEngine, IncidentChange
 from signal_factory.alerting.policy import AlertPolicy, load_alert_policy
 from signal_factory.controlplane.loader import ControlPlane
-from signal_factory.enforcer.pipeline import EnforceBatch, Enforcer
+from signal_factory.enforcer.pipeline import EnforceBatch, Enforcer, PassTally
 from signal_factory.graph.deployments import load_markers
 from signal_factory.graph.writer import GraphWriter
 from signal_factory.model.evidence import FAIL, Evidence
@@ -127,13 +127,37 @@ class ReplayService:
         report.seconds = time.perf_counter() - started
         return report
 
-    def ingest_evidence(self, evidence: Sequence[Evidence]) -> ReplayReport:
+    def ingest_evidence(self, evidence: Sequence[Evidence], *, tallies: Sequence[PassTally] = (),
+                        checkpoints: Mapping[str, int] | None = None) -> ReplayReport:
         """Evidence made elsewhere (e.g. a Spark job's gates) stored and fed to the engines as one batch,
-        through the same path as `ingest` minus the enforcer. Already stored ids are skipped."""
+        through the same path as `ingest` minus the enforcer. Already stored ids are skipped.
+
+        `tallies` (sampled-out PASS counts) are added as they are: they carry no id, so the caller must
+        not pass the same tally twice; `checkpoints` (input position per source key, e.g. the next Kafka
+        offset per partition) are saved in the same transaction, which is what makes that possible."""
         started = time.perf_counter()
         report = ReplayReport(records=len(evidence))
-        if evidence:
-            self._batch(lambda _: EnforceBatch(evidence=list(evidence), tallies=[]), [], report, None)
+        if evidence or tallies or checkpoints:
+            self._batch(lambda _: EnforceBatch(evidence=list(evidence), tallies=list(tallies)), [], report,
+                        None, extra_checkpoints=checkpoints)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def flush_windows(self, *, checkpoints: Mapping[str, int] | None = None) -> ReplayReport:
+        """Close every open window now (end of a finite input; see `SignalEngineHost.flush`), with the
+        resulting signals, incidents and the engines' snapshot in one transaction."""
+        started = time.perf_counter()
+        report = ReplayReport()
+        try:
+            with self.store.transaction():
+                self._emit(self.host.flush(), [], report)
+                for key, position in (checkpoints or {}).items():
+                    self.store.checkpoints.put(key, position)
+                self.store.checkpoints.save_state(ENGINE_STATE, self.host.snapshot())
+        except BaseException:
+            with contextlib.suppress(Exception):  # a broken store must not hide the original error
+                self._rollback_memory()
+            raise
         report.seconds = time.perf_counter() - started
         return report
 
@@ -161,7 +185,7 @@ class ReplayService:
 
     def _batch(self, enforce: Callable[[Sequence[RawRecord | MalformedInput]], EnforceBatch],
                records: Sequence[RawRecord | MalformedInput], report: ReplayReport,
-               checkpoint: tuple[str, int] | None) -> None:
+               checkpoint: tuple[str, int] | None, *, extra_checkpoints: Mapping[str, int] | None = None) -> None:
         """One unit of work. If it fails, the engines and the graph writer go back to what was committed."""
         try:
             with self.store.transaction():
@@ -176,6 +200,8 @@ class ReplayService:
                 self._emit(self.host.add_evidence(fresh, batch.tallies), fresh, report)
                 if checkpoint is not None:
                     self.store.checkpoints.put(*checkpoint)
+                for key, position in (extra_checkpoints or {}).items():
+                    self.store.checkpoints.put(key, position)
                 self.store.checkpoints.save_state(ENGINE_STATE, self.host.snapshot())
         except BaseException:
             with contextlib.suppress(Exception):  # a broken store must not hide the original error

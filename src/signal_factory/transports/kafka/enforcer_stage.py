@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import msgspec
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
@@ -36,6 +37,9 @@ from signal_factory.model.evidence import encode_evidence
 from signal_factory.model.records import MalformedInput, RawRecord
 from signal_factory.transports.kafka.config import KafkaConfig
 from signal_factory.transports.kafka.records import origin_of, to_raw_record
+
+if TYPE_CHECKING:  # metrics are optional: prometheus_client is imported only by who builds them
+    from signal_factory.transports.kafka.metrics import StageMetrics
 
 log = logging.getLogger("signal_factory.transports.kafka.enforcer")
 INTERNAL_ERROR = "INTERNAL_ERROR:enforcer"
@@ -92,8 +96,10 @@ class EnforcerStage:
 
     def __init__(self, control_plane: ControlPlane, kafka_config: KafkaConfig, *,
                  enforcer: Enforcer | None = None,
-                 on_batch: Callable[[StageReport], None] | None = None) -> None:
+                 on_batch: Callable[[StageReport], None] | None = None,
+                 metrics: StageMetrics | None = None) -> None:
         self.cfg = kafka_config
+        self.metrics = metrics
         self.enforcer = enforcer or Enforcer(control_plane)
         self.on_batch = on_batch
         self.report = StageReport()
@@ -115,13 +121,17 @@ class EnforcerStage:
             while not stop.is_set():
                 messages = consumer.consume(cfg.batch_size, cfg.poll_timeout_s)
                 records = self._records(messages)
+                if self.metrics is not None:  # metrics: lag, at most every lag_interval_s
+                    self.metrics.maybe_sample_lag(consumer, self.report.committed)
                 if not records:
                     if idle_exit_s is not None and time.monotonic() - idle_since >= idle_exit_s:
                         break
                     continue
                 idle_since = time.monotonic()
                 offsets = _next_offsets(records)
+                t_batch = time.perf_counter()  # metrics
                 batch, failures = guarded_process(self.enforcer, records)
+                gate_s = time.perf_counter() - t_batch  # metrics
                 if transactional:
                     if not self._commit_transaction(producer, consumer, batch, offsets, _first_offsets(records)):
                         continue
@@ -131,6 +141,8 @@ class EnforcerStage:
                     if not self._commit(consumer, offsets):
                         continue
                 self._account(records, batch, failures, offsets)
+                if self.metrics is not None:
+                    self._observe(records, batch, failures, time.perf_counter() - t_batch, gate_s)
         finally:
             try:
                 consumer.close()
@@ -149,9 +161,13 @@ class EnforcerStage:
                 if err.code() == KafkaError._PARTITION_EOF:
                     continue
                 if err.fatal():
+                    if self.metrics is not None:
+                        self.metrics.error("fatal")
                     raise KafkaTransportError(f"consumer failed: {err.str()} (check bootstrap servers, "
                                               "security settings and that the topics exist)")
                 log.warning("consumer error (retried by the client): %s", err.str())
+                if self.metrics is not None:
+                    self.metrics.error("consumer")
                 continue
             records.append(to_raw_record(msg))
         return records
@@ -174,6 +190,8 @@ class EnforcerStage:
     def _delivered(self, err: KafkaError | None, msg: Message) -> None:
         if err is not None:
             self._delivery_errors.append(f"{msg.topic()}: {err.str()}")
+            if self.metrics is not None:
+                self.metrics.error("delivery")
 
     def _flush(self, producer: Producer) -> None:
         left = producer.flush(_FLUSH_TIMEOUT_S)
@@ -193,6 +211,8 @@ class EnforcerStage:
             err = e.args[0] if e.args else None
             if isinstance(err, KafkaError) and err.code() in _LOST_BY_REBALANCE:
                 log.warning("offset commit lost to a rebalance; the new owner re-processes the batch: %s", err.str())
+                if self.metrics is not None:
+                    self.metrics.error("commit_rebalance")
                 return False
             raise KafkaTransportError(f"offset commit failed: {e}") from e
 
@@ -211,6 +231,8 @@ class EnforcerStage:
                 log.warning("transaction aborted, re-consuming the batch: %s", err.str())
                 producer.abort_transaction(_TXN_TIMEOUT_S)
                 self.report.aborted += 1
+                if self.metrics is not None:
+                    self.metrics.error("txn_abort")
                 for tp in first:  # rewind to the batch's first records
                     consumer.seek(tp)
                 return False
@@ -229,6 +251,18 @@ class EnforcerStage:
                                            "total_records": rep.records})
         if self.on_batch is not None:
             self.on_batch(rep)
+
+    def _observe(self, records: Sequence[RawRecord | MalformedInput], batch: EnforceBatch, failures: int,
+                 batch_s: float, gate_s: float) -> None:
+        """Metrics for a committed batch (only called when the stage was given `metrics`)."""
+        assert self.metrics is not None
+        tallied = sum(t.count for t in batch.tallies)
+        self.metrics.observe_batch(records, (ev.validation.result for ev in batch.evidence), tallied,
+                                   produced={self.cfg.evidence_topic: len(batch.evidence),
+                                             self.cfg.tally_topic: len(batch.tallies)},
+                                   batch_seconds=batch_s, gate_seconds=gate_s)
+        if failures:
+            self.metrics.error("enforcer_internal", failures)
 
 def _next_offsets(records: Sequence[RawRecord | MalformedInput]) -> list[TopicPartition]:
     """Per partition, the offset after the batch's last record (what a commit stores)."""

@@ -1,0 +1,156 @@
+"""Prometheus metrics for a Kafka stage: throughput, verdicts, errors, latency and consumer lag.
+
+One `CollectorRegistry` per process (never prometheus_client's global one, so tests and embedding
+processes stay isolated), served over HTTP by `start_metrics_server` (`run enforcer --metrics-port`).
+
+Names (all prefixed `signal_factory_`):
+
+    records_consumed_total{topic}          raw records taken from Kafka and committed
+    records_produced_total{topic}          evidence / tally messages acknowledged by the broker
+    evidence_total{result}                 evidence produced, by verdict (PASS, WARN, FAIL)
+    pass_tallied_total                     sampled-out PASS records, counted in tallies (no evidence)
+    errors_total{kind}                     consumer, delivery, commit_rebalance, txn_abort,
+                                           enforcer_internal, fatal
+    batch_duration_seconds                 histogram: records in hand -> offsets committed, per batch
+    gate_latency_seconds                   histogram: enforce time per record (a batch's enforce time /
+                                           its records, observed once per batch: cheap at 100k rec/s)
+    consumer_lag{topic,partition}          high watermark - committed offset, per assigned partition
+
+Lag is sampled at most every `lag_interval_s` (default 5 s) from state the client already holds:
+`get_watermark_offsets(cached=True)` (the high watermark from the last fetch response; no broker
+round trip) against the offset this process last committed (or the fetch position before its first
+commit). That is cheaper than librdkafka's `stats_cb`, which serialises and parses a JSON document
+of every broker, topic and partition each `statistics.interval.ms`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter as Tally
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+PREFIX = "signal_factory_"
+BATCH_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+GATE_BUCKETS = (1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.1)
+_OFFSET_INVALID = -1001
+
+
+class LagSource(Protocol):
+    """The part of `confluent_kafka.Consumer` lag sampling reads (a fake satisfies it in unit tests)."""
+
+    def assignment(self) -> list[Any]: ...
+    def position(self, partitions: list[Any]) -> list[Any]: ...
+    def get_watermark_offsets(self, partition: Any, timeout: float = ..., cached: bool = ...) -> Any: ...
+
+
+class _Record(Protocol):
+    topic: str | None
+
+
+class StageMetrics:
+    """The metrics of one stage process, in their own registry."""
+
+    def __init__(self, registry: CollectorRegistry | None = None, *, lag_interval_s: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self.lag_interval_s = lag_interval_s
+        self._clock = clock
+        self._last_lag_sample: float | None = None
+        self._lag_labels: set[tuple[str, str]] = set()
+        r = self.registry
+        self.consumed = Counter(f"{PREFIX}records_consumed", "Raw records consumed and committed.", ["topic"],
+                                registry=r)
+        self.produced = Counter(f"{PREFIX}records_produced", "Messages produced and acknowledged.", ["topic"],
+                                registry=r)
+        self.evidence = Counter(f"{PREFIX}evidence", "Evidence produced, by verdict.", ["result"], registry=r)
+        self.pass_tallied = Counter(f"{PREFIX}pass_tallied", "Sampled-out PASS records counted in tallies.",
+                                    registry=r)
+        self.errors = Counter(f"{PREFIX}errors", "Errors, by kind.", ["kind"], registry=r)
+        self.batch_seconds = Histogram(f"{PREFIX}batch_duration_seconds",
+                                       "Per batch: records in hand -> outputs durable and offsets committed.",
+                                       buckets=BATCH_BUCKETS, registry=r)
+        self.gate_seconds = Histogram(f"{PREFIX}gate_latency_seconds",
+                                      "Enforce (five gates) time per record; one observation per batch.",
+                                      buckets=GATE_BUCKETS, registry=r)
+        self.lag = Gauge(f"{PREFIX}consumer_lag", "High watermark minus committed offset.",
+                         ["topic", "partition"], registry=r)
+        for result in ("PASS", "WARN", "FAIL"):  # present at 0 from the start, so rate() works
+            self.evidence.labels(result=result)
+
+    def observe_batch(self, records: Iterable[_Record], evidence_results: Iterable[str], tallied: int, *,
+                      produced: Mapping[str, int], batch_seconds: float, gate_seconds: float) -> None:
+        """One committed batch: what it consumed, what it produced, and how long it took."""
+        n = 0
+        for topic, count in Tally(rec.topic or "" for rec in records).items():
+            self.consumed.labels(topic=topic).inc(count)
+            n += count
+        for result, count in Tally(evidence_results).items():
+            self.evidence.labels(result=result).inc(count)
+        if tallied:
+            self.pass_tallied.inc(tallied)
+        for topic, count in produced.items():
+            if count:
+                self.produced.labels(topic=topic).inc(count)
+        self.batch_seconds.observe(batch_seconds)
+        if n:
+            self.gate_seconds.observe(gate_seconds / n)
+
+    def error(self, kind: str, count: int = 1) -> None:
+        self.errors.labels(kind=kind).inc(count)
+
+    def maybe_sample_lag(self, consumer: LagSource, committed: Mapping[tuple[str, int], int]) -> bool:
+        """`sample_lag` if `lag_interval_s` has passed since the last sample; True when it sampled."""
+        now = self._clock()
+        if self._last_lag_sample is not None and now - self._last_lag_sample < self.lag_interval_s:
+            return False
+        self._last_lag_sample = now
+        self.sample_lag(consumer, committed)
+        return True
+
+    def sample_lag(self, consumer: LagSource, committed: Mapping[tuple[str, int], int]) -> None:
+        """Per assigned partition: cached high watermark - (offset committed here, else fetch position)."""
+        assigned = list(consumer.assignment())
+        seen: set[tuple[str, str]] = set()
+        positions = {(tp.topic, tp.partition): tp.offset for tp in consumer.position(assigned)} if assigned else {}
+        for tp in assigned:
+            key = (tp.topic, tp.partition)
+            _low, high = consumer.get_watermark_offsets(tp, cached=True)
+            done = committed.get(key, positions.get(key, _OFFSET_INVALID))
+            if high is None or high < 0 or done is None or done < 0:
+                continue  # nothing fetched yet: no trustworthy figure
+            labels = (tp.topic, str(tp.partition))
+            self.lag.labels(*labels).set(max(0, high - done))
+            seen.add(labels)
+        for gone in self._lag_labels - seen:  # revoked partitions (a rebalance): drop their series
+            self.lag.remove(*gone)
+        self._lag_labels = seen
+
+
+class MetricsServer:
+    """The HTTP endpoint serving `/metrics` (any path, in fact) from one registry."""
+
+    def __init__(self, port: int, registry: CollectorRegistry, addr: str = "127.0.0.1") -> None:
+        self._httpd, self._thread = start_http_server(port, addr=addr, registry=registry)
+        self.addr = addr
+        self.port = int(self._httpd.server_port)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.addr}:{self.port}/metrics"
+
+    def close(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(5)
+
+
+def start_metrics_server(port: int, registry: CollectorRegistry, addr: str = "127.0.0.1") -> MetricsServer | None:
+    """Serve `registry` on `addr:port` from a daemon thread; port 0 = disabled (returns None)."""
+    if port == 0:
+        return None
+    if not 0 < port < 65536:
+        raise ValueError(f"metrics port must be 1-65535 (0 disables the endpoint), got {port}")
+    return MetricsServer(port, registry, addr)
