@@ -15,12 +15,14 @@ class MemoryGraphStore:
         self._edges: dict[tuple[str, str, str], Edge] = {}
         self._out: dict[str, set[tuple[str, str, str]]] = defaultdict(set)
         self._in: dict[str, set[tuple[str, str, str]]] = defaultdict(set)
+        self._by_kind: dict[str, set[str]] = defaultdict(set)  # RCA lists deployments by kind and time
 
     def merge_nodes(self, nodes: Sequence[Node]) -> None:
         for n in nodes:
             old = self._nodes.get(n.id)
             if old is None:
                 self._nodes[n.id] = Node(n.kind, n.key, dict(n.props), n.ts_ms)
+                self._by_kind[n.kind].add(n.id)
             else:
                 old.props.update(n.props)
                 if n.ts_ms is not None:
@@ -52,8 +54,9 @@ class MemoryGraphStore:
 
     def nodes_of_kind(self, kind: str, *, start_ms: int | None = None, end_ms: int | None = None,
                       prop: tuple[str, object] | None = None, limit: int = 1000) -> list[Node]:
-        out = [n for n in self._nodes.values() if n.kind == kind
-               and (start_ms is None or (n.ts_ms is not None and n.ts_ms >= start_ms))
+        candidates = (self._nodes[i] for i in self._by_kind.get(kind, ()))
+        out = [n for n in candidates
+               if (start_ms is None or (n.ts_ms is not None and n.ts_ms >= start_ms))
                and (end_ms is None or (n.ts_ms is not None and n.ts_ms <= end_ms))
                and (prop is None or n.props.get(prop[0]) == prop[1])]
         out.sort(key=lambda n: (n.ts_ms if n.ts_ms is not None else -1, n.key))
