@@ -141,8 +141,9 @@ def signals(
     bootstrap_servers: Annotated[str | None, typer.Option(
         help="Kafka bootstrap servers, host:port[,...] [env SIGNAL_FACTORY_KAFKA_BOOTSTRAP_SERVERS].")] = None,
     group_id: Annotated[str | None, typer.Option(
-        help="Consumer group [env SIGNAL_FACTORY_KAFKA_GROUP_ID]. One instance per store processes; others "
-             "wait as hot standbys.")] = None,
+        help="Consumer group [env SIGNAL_FACTORY_KAFKA_GROUP_ID]. With equal evidence and tally partition "
+             "counts every instance is active and owns its partitions' windows; else one owner, others standby.")]
+    = None,
     evidence_topic: Annotated[str | None, typer.Option(
         help="Evidence topic to consume (default signal_factory.evidence).")] = None,
     tally_topic: Annotated[str | None, typer.Option(

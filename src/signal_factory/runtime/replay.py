@@ -79,8 +79,12 @@ def load_records(files: Sequence[Path], default_topic: str | None = None,
 
 class ReplayService:
     def __init__(self, cp: ControlPlane, store: Store, enforcer: Enforcer, *, engine_config: EngineConfig | None = None,
-                 policy: AlertPolicy | None = None, dispatcher: OutboxDispatcher | None = None) -> None:
+                 policy: AlertPolicy | None = None, dispatcher: OutboxDispatcher | None = None,
+                 engine_state: str = ENGINE_STATE) -> None:
         self.cp = cp
+        #: Name of the engines' snapshot blob (one per independently owned set of engines, e.g. per
+        #: Kafka partition: `signal-engines:<topic>/<partition>`).
+        self.engine_state = engine_state
         self.store = store
         self.enforcer = enforcer
         self.policy = policy or load_alert_policy(cp)
@@ -111,7 +115,7 @@ class ReplayService:
         if flush:
             with self.store.transaction():
                 self._emit(self.host.flush(), [], report)
-                self.store.checkpoints.save_state(ENGINE_STATE, self.host.snapshot())
+                self.store.checkpoints.save_state(self.engine_state, self.host.snapshot())
         if self.dispatcher is not None:
             report.dispatch = self.dispatcher.run_once(time.time())
         report.seconds = time.perf_counter() - started
@@ -153,7 +157,7 @@ class ReplayService:
                 self._emit(self.host.flush(), [], report)
                 for key, position in (checkpoints or {}).items():
                     self.store.checkpoints.put(key, position)
-                self.store.checkpoints.save_state(ENGINE_STATE, self.host.snapshot())
+                self.store.checkpoints.save_state(self.engine_state, self.host.snapshot())
         except BaseException:
             with contextlib.suppress(Exception):  # a broken store must not hide the original error
                 self._rollback_memory()
@@ -175,7 +179,7 @@ class ReplayService:
                     self.graph.on_batch_run(run)
                     self._emit(self.host.add_batch_run(run), [], report)
                 if runs:
-                    self.store.checkpoints.save_state(ENGINE_STATE, self.host.snapshot())
+                    self.store.checkpoints.save_state(self.engine_state, self.host.snapshot())
         except BaseException:
             with contextlib.suppress(Exception):  # a broken store must not hide the original error
                 self._rollback_memory()
@@ -202,7 +206,7 @@ class ReplayService:
                     self.store.checkpoints.put(*checkpoint)
                 for key, position in (extra_checkpoints or {}).items():
                     self.store.checkpoints.put(key, position)
-                self.store.checkpoints.save_state(ENGINE_STATE, self.host.snapshot())
+                self.store.checkpoints.save_state(self.engine_state, self.host.snapshot())
         except BaseException:
             with contextlib.suppress(Exception):  # a broken store must not hide the original error
                 self._rollback_memory()
@@ -213,7 +217,7 @@ class ReplayService:
         self.host = self._load_host()
 
     def _load_host(self) -> SignalEngineHost:
-        blob = self.store.checkpoints.load_state(ENGINE_STATE)
+        blob = self.store.checkpoints.load_state(self.engine_state)
         history = _History(self.store.evidence)
         return (SignalEngineHost.restore(self.cp, blob, config=self._engine_config, history=history) if blob
                 else SignalEngineHost(self.cp, self._engine_config, history))

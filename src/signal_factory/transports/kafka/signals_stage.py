@@ -11,11 +11,20 @@ offset, else the earliest); messages below a checkpoint are skipped, so PASS tal
 id) are never added twice either. The group's Kafka offsets are committed after the database commit,
 for lag monitoring only. Result: exactly-once effects on the store across kill -9 and restarts.
 
-Ownership: the engines' snapshot is one blob per store (`ENGINE_STATE`), so ONE instance per store
-processes. Before it joins the consumer group an instance takes the store's owner lock (a PostgreSQL
-session advisory lock keyed by the store's schema; an exclusive file lock next to a SQLite file);
-any other instance waits for it as a hot standby and takes over when the owner dies (its database
-session ends, releasing the lock). Scaling out by partitioning datasets across stores is future work.
+Ownership (scale-out): the evidence topic is keyed by dataset URN and the tally topic by the same key
+with the same partition count (checked at start), so partition p of both topics holds everything of its
+datasets. Every instance of the group is ACTIVE and keeps one engine host per assigned evidence partition,
+with its own snapshot `signal-engines:<evidence topic>/<p>`. A partition is processed only under its
+lock (a PostgreSQL session advisory lock keyed by schema + topic + partition; a `flock` per partition
+next to a SQLite file), taken on assignment and released on revocation/close; while a previous owner
+still holds it (e.g. a zombie whose session has not ended yet) the partition stays paused and the lock
+is polled, then the consumer seeks to the store's checkpoints. Messages are routed to their partition's
+host and each host's messages of a batch commit in their own store transaction.
+
+If the partition counts differ the stage refuses to scale out (logged as an error) and falls back to
+ONE owner per store: the store's owner lock, one host with the `signal-engines` snapshot, other
+instances waiting as hot standbys. The two modes' snapshots are distinct; do not switch one store
+between them while windows are open.
 
 Windows close as event time advances (each dataset's watermark). `flush_when_idle_s` additionally
 closes every open window once the stage has caught up and nothing arrived for that long (finite
@@ -35,13 +44,14 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 import msgspec
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
 from sqlalchemy import Connection, text
 
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.enforcer.pipeline import Enforcer, PassTally
+from signal_factory.graph.writer import GraphWriter
 from signal_factory.model.evidence import Evidence, decode_evidence
-from signal_factory.runtime.replay import ReplayService
+from signal_factory.runtime.replay import ENGINE_STATE, ReplayService
 from signal_factory.stores.sql.database import SqlStore
 from signal_factory.transports.kafka.config import KafkaConfig
 from signal_factory.transports.kafka.enforcer_stage import KafkaTransportError
@@ -150,6 +160,130 @@ def owner_lock_for(store: SqlStore) -> OwnerLock:
     return FileLock(Path(f"{url.database}.signals.lock"))
 
 
+class PartitionLocks(Protocol):
+    """One lock per evidence partition: whoever holds it owns that partition's engines (and snapshot)."""
+
+    def try_acquire(self, topic: str, partition: int) -> bool: ...
+    def held(self) -> bool: ...  # every lock taken (and not released) is still held
+    def release(self, topic: str, partition: int) -> None: ...
+    def close(self) -> None: ...
+
+
+class PgPartitionLocks:
+    """Session-level `pg_try_advisory_lock`s on one dedicated connection, keyed by a hash of the store's
+    schema, the evidence topic and the partition. They all go when the session does (kill -9)."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self._engine = store.engine
+        self._conn: Connection | None = None
+        self._keys: dict[tuple[str, int], int] = {}
+
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            self._conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        return self._conn
+
+    def try_acquire(self, topic: str, partition: int) -> bool:
+        if (topic, partition) in self._keys:
+            return True
+        conn = self._connection()
+        key = int(conn.execute(
+            text("SELECT hashtextextended(:n || ':' || current_schema() || ':' || :t || '/' || :p, 0)"),
+            {"n": LOCK_NAME, "t": topic, "p": str(partition)}).scalar_one())
+        if not bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar_one()):
+            return False
+        self._keys[(topic, partition)] = key
+        return True
+
+    def held(self) -> bool:
+        if not self._keys:
+            return True
+        if self._conn is None:
+            return False
+        try:
+            held = int(self._conn.execute(text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid()"
+            )).scalar_one())
+        except Exception:  # the session is gone, and the locks with it
+            log.exception("partition lock check failed")
+            return False
+        return held >= len(self._keys)
+
+    def release(self, topic: str, partition: int) -> None:
+        key = self._keys.pop((topic, partition), None)
+        if key is not None and self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+
+    def close(self) -> None:
+        for topic, partition in list(self._keys):
+            self.release(topic, partition)
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
+
+
+class FilePartitionLocks:
+    """An exclusive `flock` per partition on `<sqlite file>.signals.<topic>.<partition>.lock`."""
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self._locks: dict[tuple[str, int], FileLock] = {}
+
+    def try_acquire(self, topic: str, partition: int) -> bool:
+        if (topic, partition) in self._locks:
+            return True
+        lock = FileLock(Path(f"{self.database}.signals.{topic}.{partition}.lock"))
+        if not lock.try_acquire():
+            return False
+        self._locks[(topic, partition)] = lock
+        return True
+
+    def held(self) -> bool:
+        return True
+
+    def release(self, topic: str, partition: int) -> None:
+        lock = self._locks.pop((topic, partition), None)
+        if lock is not None:
+            lock.release()
+
+    def close(self) -> None:
+        for lock in self._locks.values():
+            lock.release()
+        self._locks.clear()
+
+
+class NoPartitionLocks:
+    """In-memory SQLite: nobody else can see the store."""
+
+    def try_acquire(self, topic: str, partition: int) -> bool:
+        return True
+
+    def held(self) -> bool:
+        return True
+
+    def release(self, topic: str, partition: int) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def partition_locks_for(store: SqlStore) -> PartitionLocks:
+    url = store.engine.url
+    if url.get_backend_name() in ("postgresql", "postgres"):
+        return PgPartitionLocks(store)
+    if url.database in (None, "", ":memory:"):
+        return NoPartitionLocks()
+    return FilePartitionLocks(url.database)
+
+
+def engine_state_name(topic: str, partition: int) -> str:
+    """The snapshot of the engines owning evidence partition `partition` of `topic`."""
+    return f"{ENGINE_STATE}:{topic}/{partition}"
+
+
 @dataclass
 class SignalsReport:
     messages: int = 0
@@ -158,6 +292,7 @@ class SignalsReport:
     tallies: int = 0
     skipped: int = 0  # below the store's checkpoint: already applied
     poison: int = 0  # undecodable messages, logged and stepped over
+    dropped: int = 0  # fetched for a partition this instance does not own (yet): re-read once it does
     signals: int = 0
     incident_changes: int = 0
     batches: int = 0
@@ -166,19 +301,38 @@ class SignalsReport:
     positions: dict[tuple[str, int], int] = field(default_factory=dict)
 
 
+_SINGLE = -1  # the one engine host of single-owner mode (all partitions)
+
+
 class SignalsStage:
-    """`run()` until `stop` is set: wait for the owner lock, then consume, ingest, checkpoint, repeat."""
+    """`run()` until `stop` is set: consume, ingest, checkpoint, repeat.
+
+    Scale-out mode (evidence and tally topics have equal partition counts): every instance of the group
+    is active; one engine host per assigned evidence partition, owned under that partition's lock.
+    Otherwise single-owner mode: the store's owner lock, one host for everything, others hot standby."""
 
     def __init__(self, control_plane: ControlPlane, store: SqlStore, kafka_config: KafkaConfig, *,
-                 lock: OwnerLock | None = None, flush_when_idle_s: float | None = None) -> None:
+                 lock: OwnerLock | None = None, partition_locks: PartitionLocks | None = None,
+                 flush_when_idle_s: float | None = None) -> None:
         self.cp = control_plane
         self.store = store
         self.cfg = kafka_config
-        self.lock = lock or owner_lock_for(store)
+        self._lock = lock
+        self.partition_locks = partition_locks or partition_locks_for(store)
         self.flush_when_idle_s = flush_when_idle_s
         self.report = SignalsReport()
+        self.scaled = False
         self._positions: dict[tuple[str, int], int] = {}  # next offset per assigned partition, from the store
-        self._service: ReplayService | None = None
+        self._services: dict[int, ReplayService] = {}  # evidence partition (or _SINGLE) -> its engines
+        self._waiting: set[int] = set()  # assigned partitions whose lock another instance still holds
+        self._reseek: set[int] = set()  # owned, paused: seek to the store's checkpoints, then resume
+        self._enforcer: Enforcer | None = None
+
+    @property
+    def lock(self) -> OwnerLock:
+        if self._lock is None:
+            self._lock = owner_lock_for(self.store)
+        return self._lock
 
     @property
     def topics(self) -> list[str]:
@@ -187,15 +341,52 @@ class SignalsStage:
     def run(self, stop: threading.Event, *, idle_exit_s: float | None = None) -> SignalsReport:
         started = time.perf_counter()
         log.info("signals stage starting", extra={"kafka": self.cfg.describe(), "store": self.store.url})
-        if not self._acquire(stop):
-            return self.report
+        self.scaled = self._partition_counts_match()
         try:
-            return self._run_owned(stop, idle_exit_s)
+            if self.scaled:
+                return self._run_consumer(stop, idle_exit_s)
+            if not self._acquire(stop):
+                return self.report
+            try:
+                self._services[_SINGLE] = self._service(ENGINE_STATE)
+                return self._run_consumer(stop, idle_exit_s)
+            finally:
+                self.lock.release()
         finally:
-            self.lock.release()
+            self.partition_locks.close()
             self.report.seconds = time.perf_counter() - started
             log.info("signals stage stopped", extra={"evidence": self.report.evidence,
                                                      "new_evidence": self.report.new_evidence})
+
+    def _partition_counts_match(self) -> bool:
+        """Scale-out needs a dataset's evidence and tallies in the same partition number of both topics."""
+        probe = Consumer({**self.cfg.consumer_conf(), "group.id": f"{self.cfg.group_id}.probe"})
+        try:
+            counts: dict[str, int] = {}
+            for topic in self.topics:
+                meta = probe.list_topics(topic, timeout=10).topics.get(topic)
+                if meta is None or meta.error is not None or not meta.partitions:
+                    raise KafkaTransportError(f"topic {topic!r} not found ({meta.error if meta else 'no metadata'})")
+                counts[topic] = len(meta.partitions)
+        finally:
+            probe.close()
+        ev, ta = counts[self.cfg.evidence_topic], counts[self.cfg.tally_topic]
+        if ev == ta:
+            log.info("scale-out mode: one engine host per evidence partition",
+                     extra={"partitions": ev, "pid": os.getpid()})
+            return True
+        log.error(f"refusing to scale out: evidence topic {self.cfg.evidence_topic!r} has {ev} partitions but "
+                  f"tally topic {self.cfg.tally_topic!r} has {ta}; a dataset's tallies must share its evidence "
+                  f"partition number. Running ONE owner per store (others wait as hot standbys); re-create the "
+                  f"tally topic with {ev} partitions to run every instance active",
+                  extra={"evidence_partitions": ev, "tally_partitions": ta})
+        return False
+
+    def _service(self, engine_state: str) -> ReplayService:
+        # Built only when owned: the engines resume from the snapshot the previous owner committed last.
+        if self._enforcer is None:
+            self._enforcer = Enforcer(self.cp)
+        return ReplayService(self.cp, self.store, self._enforcer, engine_state=engine_state)
 
     def _acquire(self, stop: threading.Event) -> bool:
         waiting = False
@@ -209,13 +400,19 @@ class SignalsStage:
             stop.wait(0.5)
         return False
 
-    def _run_owned(self, stop: threading.Event, idle_exit_s: float | None) -> SignalsReport:
-        # Built only now: the engines resume from the snapshot the previous owner committed last.
-        service = ReplayService(self.cp, self.store, Enforcer(self.cp))
-        self._service = service
+    def _locks_held(self) -> bool:
+        return self.partition_locks.held() if self.scaled else self.lock.held()
+
+    def _run_consumer(self, stop: threading.Event, idle_exit_s: float | None) -> SignalsReport:
         with self.store.transaction():
-            service.graph.write_control_plane()
-        consumer = Consumer(self.cfg.consumer_conf())
+            GraphWriter(self.store.graph, self.cp).write_control_plane()
+        conf = self.cfg.consumer_conf()
+        if self.scaled:  # range assigns partition p of both topics to the same member
+            strategy = conf.setdefault("partition.assignment.strategy", "range")
+            if strategy != "range":
+                log.warning("partition.assignment.strategy %r may split a partition's evidence and tallies "
+                            "across instances (the later one then waits for the partition lock)", strategy)
+        consumer = Consumer(conf)
         try:
             consumer.subscribe(self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
             idle_since = time.monotonic()
@@ -224,21 +421,25 @@ class SignalsStage:
             while not stop.is_set():
                 messages = consumer.consume(self.cfg.batch_size, self.cfg.poll_timeout_s)
                 if time.monotonic() - lock_checked >= _LOCK_CHECK_S or messages:
-                    if not self.lock.held():
-                        raise OwnerLockLostError("lost the store's owner lock; exiting so the standby takes over")
+                    if not self._locks_held():
+                        raise OwnerLockLostError("lost an owner lock; exiting so another instance takes over")
+                    if self._waiting or self._reseek:
+                        self._claim_waiting(consumer)
                     lock_checked = time.monotonic()
-                if self._process(consumer, service, messages):
+                if self._process(consumer, messages):
                     idle_since = time.monotonic()
                     flushed = False
                     continue
                 idle = time.monotonic() - idle_since
                 if not flushed and self.flush_when_idle_s is not None and idle >= self.flush_when_idle_s:
-                    rep = service.flush_windows()
+                    signals = 0
+                    for service in list(self._services.values()):
+                        signals += len(service.flush_windows().signals)
                     flushed = True
                     self.report.flushes += 1
-                    self.report.signals += len(rep.signals)
-                    log.info("windows flushed", extra={"signals": len(rep.signals),
-                                                       "total_evidence": self.report.evidence})
+                    self.report.signals += signals
+                    log.info("windows flushed", extra={"signals": signals, "total_evidence": self.report.evidence,
+                                                       "hosts": len(self._services)})
                 if idle_exit_s is not None and idle >= idle_exit_s:
                     break
         finally:
@@ -250,28 +451,83 @@ class SignalsStage:
 
     # -- rebalance callbacks (run inside consume(), between batches) -----------------------------------
 
+    def _stored(self, topic: str, partition: int) -> int | None:
+        stored = self.store.checkpoints.get(checkpoint_key(topic, partition))
+        if stored is not None:
+            self._positions[(topic, partition)] = stored
+        return stored
+
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         for tp in partitions:
-            stored = self.store.checkpoints.get(checkpoint_key(tp.topic, tp.partition))
+            stored = self._stored(tp.topic, tp.partition)
             if stored is not None:
                 tp.offset = stored
-                self._positions[(tp.topic, tp.partition)] = stored
         consumer.assign(partitions)
         log.info("partitions assigned", extra={"partitions": [f"{tp.topic}/{tp.partition}@{tp.offset}"
                                                               for tp in partitions]})
+        if not self.scaled:
+            return
+        waiting = []
+        for p in sorted({tp.partition for tp in partitions}):
+            if p not in self._services and not self._claim(p):
+                self._waiting.add(p)
+                waiting.append(p)
+        if waiting:
+            consumer.pause([TopicPartition(t, p) for p in waiting for t in self.topics])
+            log.info("waiting for partition locks (their previous owner still holds them)",
+                     extra={"partitions": waiting})
+
+    def _claim(self, partition: int) -> bool:
+        if not self.partition_locks.try_acquire(self.cfg.evidence_topic, partition):
+            return False
+        for topic in self.topics:  # the previous owner may have moved on since the assignment
+            self._stored(topic, partition)
+        self._services[partition] = self._service(engine_state_name(self.cfg.evidence_topic, partition))
+        log.info("partition owned", extra={"partition": partition, "pid": os.getpid()})
+        return True
+
+    def _claim_waiting(self, consumer: Consumer) -> None:
+        for p in sorted(self._waiting):
+            if self._claim(p):
+                self._waiting.discard(p)
+                self._reseek.add(p)
+        for p in sorted(self._reseek):
+            tps = []
+            for topic in self.topics:
+                stored = self._positions.get((topic, p))
+                tps.append(TopicPartition(topic, p, stored if stored is not None else OFFSET_BEGINNING))
+            try:
+                consumer.resume(tps)
+                for tp in tps:
+                    consumer.seek(tp)
+            except KafkaException as e:  # not fetchable yet: retried at the next check
+                log.info("seek after taking a partition over failed; retrying", extra={"partition": p,
+                                                                                      "error": str(e)})
+                continue
+            self._reseek.discard(p)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # The batch in hand is already committed (callbacks run inside consume()); record the positions.
+        done = [TopicPartition(tp.topic, tp.partition, self._positions[(tp.topic, tp.partition)])
+                for tp in partitions if (tp.topic, tp.partition) in self._positions]
+        if done:
+            with contextlib.suppress(KafkaException):
+                consumer.commit(offsets=done, asynchronous=False)
         for tp in partitions:
             self._positions.pop((tp.topic, tp.partition), None)
+        if self.scaled:
+            for p in sorted({tp.partition for tp in partitions}):
+                self._waiting.discard(p)
+                self._reseek.discard(p)
+                if self._services.pop(p, None) is not None:
+                    self.partition_locks.release(self.cfg.evidence_topic, p)
         log.info("partitions revoked", extra={"partitions": [f"{tp.topic}/{tp.partition}" for tp in partitions]})
 
     # -- one batch ------------------------------------------------------------------------------------
 
-    def _process(self, consumer: Consumer, service: ReplayService, messages: list[Message]) -> bool:
-        evidence: list[Evidence] = []
-        tallies: list[PassTally] = []
-        nexts: dict[tuple[str, int], int] = {}
-        rep = self.report
+    def _process(self, consumer: Consumer, messages: list[Message]) -> bool:
+        """Split `messages` by owning host; one store transaction per host (its partitions only)."""
+        groups: dict[int, list[Message]] = {}
         for msg in messages:
             err = msg.error()
             if err is not None:
@@ -281,6 +537,25 @@ class SignalsStage:
                     raise KafkaTransportError(f"consumer failed: {err.str()}")
                 log.warning("consumer error (retried by the client): %s", err.str())
                 continue
+            partition = msg.partition()
+            if partition is None:
+                continue
+            owner = partition if self.scaled else _SINGLE
+            if owner not in self._services or owner in self._reseek:
+                self.report.dropped += 1  # re-read from the store's checkpoint once this instance owns it
+                continue
+            groups.setdefault(owner, []).append(msg)
+        processed = False
+        for owner, group in sorted(groups.items()):
+            processed = self._process_one(consumer, self._services[owner], group) or processed
+        return processed
+
+    def _process_one(self, consumer: Consumer, service: ReplayService, messages: list[Message]) -> bool:
+        evidence: list[Evidence] = []
+        tallies: list[PassTally] = []
+        nexts: dict[tuple[str, int], int] = {}
+        rep = self.report
+        for msg in messages:
             topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
             if topic is None or partition is None or offset is None:
                 continue
@@ -304,7 +579,7 @@ class SignalsStage:
         checkpoints = {checkpoint_key(t, p): o for (t, p), o in nexts.items()}
         result = service.ingest_evidence(evidence, tallies=tallies, checkpoints=checkpoints)
         self._positions.update(nexts)  # only after the database commit
-        rep.messages += sum(1 for m in messages if m.error() is None)
+        rep.messages += len(messages)
         rep.evidence += len(evidence)
         rep.new_evidence += result.new_evidence
         rep.tallies += len(tallies)
@@ -316,7 +591,8 @@ class SignalsStage:
             consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in nexts.items()], asynchronous=True)
         log.info("batch committed", extra={"evidence": len(evidence), "new_evidence": result.new_evidence,
                                            "tallies": len(tallies), "signals": len(result.signals),
-                                           "total_evidence": rep.evidence})
+                                           "total_evidence": rep.evidence,
+                                           "partitions": sorted(f"{t}/{p}" for t, p in nexts)})
         return True
 
     def _offsets(self) -> list[TopicPartition]:
