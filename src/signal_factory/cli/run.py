@@ -93,8 +93,7 @@ def enforcer(
     try:
         from signal_factory.transports.kafka.enforcer_stage import EnforcerStage
     except ImportError as e:
-        raise typer.BadParameter(f"the Kafka transport needs confluent-kafka ({e}); fix: "
-                                 "pip install 'signal-factory[kafka]'") from e
+        raise _needs_kafka(e) from e
     _setup_logging(log_level)
     flags = {"bootstrap_servers": bootstrap_servers, "group_id": group_id, "topics": topics,
              "evidence_topic": evidence_topic, "tally_topic": tally_topic, "delivery": delivery,
@@ -102,6 +101,17 @@ def enforcer(
     kafka = KafkaConfig.from_sources(flags)
     metrics, server = _metrics(metrics_port, metrics_addr)
     stage = EnforcerStage(load_control_plane(config), kafka, metrics=metrics)
+    stop = _stop_on_signals()
+    report = stage.run(stop, idle_exit_s=exit_when_idle)
+    logging.getLogger("signal_factory.cli.run").info(
+        "done", extra={"records": report.records, "evidence": report.evidence, "batches": report.batches,
+                       "internal_errors": report.internal_errors, "seconds": round(report.seconds, 3)})
+    if server is not None:
+        server.close()
+
+
+def _stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT: the stage finishes the batch in hand, commits and returns."""
     stop = threading.Event()
 
     def _stop(signum: int, _frame: object) -> None:
@@ -111,12 +121,12 @@ def enforcer(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    report = stage.run(stop, idle_exit_s=exit_when_idle)
-    logging.getLogger("signal_factory.cli.run").info(
-        "done", extra={"records": report.records, "evidence": report.evidence, "batches": report.batches,
-                       "internal_errors": report.internal_errors, "seconds": round(report.seconds, 3)})
-    if server is not None:
-        server.close()
+    return stop
+
+
+def _needs_kafka(e: ImportError) -> typer.BadParameter:
+    return typer.BadParameter(f"the Kafka transport needs confluent-kafka ({e}); fix: "
+                              "pip install 'signal-factory[kafka]'")
 
 
 def _metrics(port: int, addr: str) -> tuple[Any, Any]:
@@ -166,8 +176,7 @@ def signals(
     try:
         from signal_factory.transports.kafka.signals_stage import SignalsStage, stage_config
     except ImportError as e:
-        raise typer.BadParameter(f"the Kafka transport needs confluent-kafka ({e}); fix: "
-                                 "pip install 'signal-factory[kafka]'") from e
+        raise _needs_kafka(e) from e
     _setup_logging(log_level)
     flags = {"bootstrap_servers": bootstrap_servers, "group_id": group_id, "evidence_topic": evidence_topic,
              "tally_topic": tally_topic, "batch_size": batch_size, "properties": kafka_property}
@@ -175,15 +184,7 @@ def signals(
     store = open_cli_store(db)
     if not isinstance(store, SqlStore):
         raise typer.BadParameter("the signals stage needs a SQL store (--db)")
-    stop = threading.Event()
-
-    def _stop(signum: int, _frame: object) -> None:
-        logging.getLogger("signal_factory.cli.run").info(
-            "stopping after the batch in hand", extra={"signal": signal.Signals(signum).name})
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    stop = _stop_on_signals()
     try:
         stage = SignalsStage(load_control_plane(config), store, kafka, flush_when_idle_s=flush_when_idle)
         report = stage.run(stop, idle_exit_s=exit_when_idle)
