@@ -27,7 +27,8 @@ from signal_factory.model.evidence import decode_evidence, encode_evidence
 from signal_factory.stores.sql import open_store
 from signal_factory.stores.sql.database import SqlStore
 from signal_factory.transports.kafka.config import KafkaConfig
-from signal_factory.transports.kafka.signals_stage import PgPartitionLocks, SignalsStage
+from signal_factory.transports.kafka.locks import PgPartitionLocks
+from signal_factory.transports.kafka.signals_stage import SignalsStage
 from tests.transports.conftest import GROUP_PROPS, KAFKA_ENV, ROOT, _recreate_topics
 from tests.transports.kafka_mock import MockKafka
 from tests.transports.test_kafka_signals import TOTAL, URN, Messages, _produce, _Stage, scenario1, store_url

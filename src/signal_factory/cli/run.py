@@ -129,16 +129,16 @@ def _needs_kafka(e: ImportError) -> typer.BadParameter:
                               "pip install 'signal-factory[kafka]'")
 
 
-def _metrics(port: int, addr: str) -> tuple[Any, Any]:
-    """(StageMetrics, MetricsServer) when --metrics-port is set, else (None, None)."""
+def _metrics(port: int, addr: str, *, signals_stage: bool = False) -> tuple[Any, Any]:
+    """(StageMetrics or SignalsMetrics, MetricsServer) when --metrics-port is set, else (None, None)."""
     if not port:
         return None, None
     try:
-        from signal_factory.transports.kafka.metrics import StageMetrics, start_metrics_server
+        from signal_factory.transports.kafka.metrics import SignalsMetrics, StageMetrics, start_metrics_server
     except ImportError as e:
         raise typer.BadParameter(f"--metrics-port needs prometheus-client ({e}); fix: pip install prometheus-client"
                                  ) from e
-    metrics = StageMetrics()
+    metrics = SignalsMetrics() if signals_stage else StageMetrics()
     server = start_metrics_server(port, metrics.registry, addr)
     logging.getLogger("signal_factory.cli.run").info("metrics endpoint up", extra={"url": server and server.url})
     return metrics, server
@@ -168,6 +168,11 @@ def signals(
     exit_when_idle: Annotated[float | None, typer.Option(
         help="Exit cleanly after this many seconds without messages (batch jobs, tests).")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
+    metrics_port: Annotated[int, typer.Option(
+        envvar="SIGNAL_FACTORY_METRICS_PORT", min=0, max=65535,
+        help="Serve Prometheus metrics on this port (0 = off) [env SIGNAL_FACTORY_METRICS_PORT].")] = 0,
+    metrics_addr: Annotated[str, typer.Option(
+        envvar="SIGNAL_FACTORY_METRICS_ADDR", help="Address the metrics endpoint binds to.")] = "127.0.0.1",
 ) -> None:
     """Consume evidence; signals, incidents, graph and the consumed offsets commit in one store transaction."""
     from signal_factory.controlplane.loader import load_control_plane
@@ -184,12 +189,16 @@ def signals(
     store = open_cli_store(db)
     if not isinstance(store, SqlStore):
         raise typer.BadParameter("the signals stage needs a SQL store (--db)")
+    metrics, server = _metrics(metrics_port, metrics_addr, signals_stage=True)
     stop = _stop_on_signals()
     try:
-        stage = SignalsStage(load_control_plane(config), store, kafka, flush_when_idle_s=flush_when_idle)
+        stage = SignalsStage(load_control_plane(config), store, kafka, flush_when_idle_s=flush_when_idle,
+                             metrics=metrics)
         report = stage.run(stop, idle_exit_s=exit_when_idle)
     finally:
         store.close()
+        if server is not None:
+            server.close()
     logging.getLogger("signal_factory.cli.run").info(
         "done", extra={"evidence": report.evidence, "new_evidence": report.new_evidence, "batches": report.batches,
                        "skipped": report.skipped, "poison": report.poison, "seconds": round(report.seconds, 3)})

@@ -55,13 +55,41 @@ _NOTHING_CLASSIFIED: frozenset[str] = frozenset()
 
 
 class PassTally(msgspec.Struct, frozen=True):
-    """PASS records whose evidence was sampled out: counted, per dataset and event-time minute."""
+    """PASS records whose evidence was sampled out: counted, per dataset and event-time minute.
+
+    When the records came from a Kafka partition (`topic`, `partition` set), `ranges` lists the counted
+    offsets as inclusive `(first, last)` runs, so `count == sum(last - first + 1)`. They are what lets a
+    consumer drop a tally re-sent after an enforcer crash (see `transports/kafka/tallies.py`): a tally
+    has no id of its own, but the offsets it counts do."""
 
     dataset_urn: str
     minute: str
     count: int
     producer: str | None = None
     producer_version: str | None = None
+    topic: str | None = None
+    partition: int | None = None
+    ranges: tuple[tuple[int, int], ...] = ()
+
+
+def offset_ranges(offsets: list[int]) -> tuple[tuple[int, int], ...]:
+    """Sorted inclusive runs of consecutive offsets: [5, 3, 4, 9] -> ((3, 5), (9, 9))."""
+    runs: list[tuple[int, int]] = []
+    for off in sorted(offsets):
+        if runs and off <= runs[-1][1] + 1:
+            if off > runs[-1][1]:
+                runs[-1] = (runs[-1][0], off)
+            continue
+        runs.append((off, off))
+    return tuple(runs)
+
+
+def _tally(key: tuple[str, str, str | None, str | None, str | None, int | None],
+           offsets: list[int | None]) -> PassTally:
+    if key[5] is None:
+        return PassTally(key[0], key[1], len(offsets), key[2], key[3])
+    ranges = offset_ranges([o for o in offsets if o is not None])
+    return PassTally(key[0], key[1], sum(b - a + 1 for a, b in ranges), key[2], key[3], key[4], key[5], ranges)
 
 
 class EnforceBatch(msgspec.Struct):
@@ -100,7 +128,8 @@ class Enforcer:
         stamp = iso_ms(now_ms)
         ids = [record_id(rec, now_ms) for rec in records]
         evidence: list[Evidence] = []
-        tallies: dict[tuple[str, str, str | None, str | None], int] = {}
+        # (dataset, minute, producer, version, topic, partition) -> offsets counted (None: not from Kafka)
+        tallies: dict[tuple[str, str, str | None, str | None, str | None, int | None], list[int | None]] = {}
         one = self._one
         # Datasets whose PASS evidence may be sampled out (`_keep_pass` is True for all the others).
         sampled = {urn for urn, rate in self._sample.items() if not rate >= 1.0}
@@ -114,11 +143,16 @@ class Enforcer:
                 src = ev.source
                 minute = (src.timestamp if src and src.timestamp else stamp)[:16] + ":00.000Z"
                 prod = ev.producer
-                key = (ev.dataset_urn, minute, prod.id if prod else None, prod.version if prod else None)
-                tallies[key] = tallies.get(key, 0) + 1
+                sourced = rec.offset is not None and rec.partition is not None
+                key = (ev.dataset_urn, minute, prod.id if prod else None, prod.version if prod else None,
+                       rec.topic if sourced else None, rec.partition if sourced else None)
+                bucket = tallies.get(key)
+                if bucket is None:
+                    tallies[key] = bucket = []
+                bucket.append(rec.offset)
                 continue
             evidence.append(ev)
-        return EnforceBatch(evidence, [PassTally(k[0], k[1], n, k[2], k[3]) for k, n in tallies.items()])
+        return EnforceBatch(evidence, [_tally(k, offs) for k, offs in tallies.items()])
 
     def _keep_pass(self, urn: str, rec: RawRecord) -> bool:
         rate = self._sample.get(urn, 1.0)

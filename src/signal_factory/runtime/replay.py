@@ -132,28 +132,33 @@ class ReplayService:
         return report
 
     def ingest_evidence(self, evidence: Sequence[Evidence], *, tallies: Sequence[PassTally] = (),
-                        checkpoints: Mapping[str, int] | None = None) -> ReplayReport:
+                        checkpoints: Mapping[str, int] | None = None,
+                        guard: Callable[[], None] | None = None) -> ReplayReport:
         """Evidence made elsewhere (e.g. a Spark job's gates) stored and fed to the engines as one batch,
         through the same path as `ingest` minus the enforcer. Already stored ids are skipped.
 
         `tallies` (sampled-out PASS counts) are added as they are: they carry no id, so the caller must
         not pass the same tally twice; `checkpoints` (input position per source key, e.g. the next Kafka
-        offset per partition) are saved in the same transaction, which is what makes that possible."""
+        offset per partition) are saved in the same transaction, which is what makes that possible.
+        `guard()` runs first inside that transaction; raising rolls it back (fencing a lost owner)."""
         started = time.perf_counter()
         report = ReplayReport(records=len(evidence))
         if evidence or tallies or checkpoints:
             self._batch(lambda _: EnforceBatch(evidence=list(evidence), tallies=list(tallies)), [], report,
-                        None, extra_checkpoints=checkpoints)
+                        None, extra_checkpoints=checkpoints, guard=guard)
         report.seconds = time.perf_counter() - started
         return report
 
-    def flush_windows(self, *, checkpoints: Mapping[str, int] | None = None) -> ReplayReport:
+    def flush_windows(self, *, checkpoints: Mapping[str, int] | None = None,
+                      guard: Callable[[], None] | None = None) -> ReplayReport:
         """Close every open window now (end of a finite input; see `SignalEngineHost.flush`), with the
         resulting signals, incidents and the engines' snapshot in one transaction."""
         started = time.perf_counter()
         report = ReplayReport()
         try:
             with self.store.transaction():
+                if guard is not None:
+                    guard()
                 self._emit(self.host.flush(), [], report)
                 for key, position in (checkpoints or {}).items():
                     self.store.checkpoints.put(key, position)
@@ -189,10 +194,13 @@ class ReplayService:
 
     def _batch(self, enforce: Callable[[Sequence[RawRecord | MalformedInput]], EnforceBatch],
                records: Sequence[RawRecord | MalformedInput], report: ReplayReport,
-               checkpoint: tuple[str, int] | None, *, extra_checkpoints: Mapping[str, int] | None = None) -> None:
+               checkpoint: tuple[str, int] | None, *, extra_checkpoints: Mapping[str, int] | None = None,
+               guard: Callable[[], None] | None = None) -> None:
         """One unit of work. If it fails, the engines and the graph writer go back to what was committed."""
         try:
             with self.store.transaction():
+                if guard is not None:
+                    guard()
                 batch = enforce(records)
                 new_ids = set(self.store.evidence.add_many(batch.evidence, batch.tallies))
                 fresh = [e for e in batch.evidence if e.evidence_id in new_ids]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from signal_factory.stores.sql.schema import checkpoint as cp_t
 from signal_factory.stores.sql.schema import state_blob as blob_t
@@ -24,6 +24,24 @@ class SqlCheckpointRepo:
         stmt = ins.on_conflict_do_update(index_elements=[cp_t.c.source_key], set_={"position": ins.excluded.position})
         with self._db.write() as conn:
             conn.execute(stmt)
+
+    def claim(self, key: str) -> int:
+        """Move the fencing epoch `key` on by one and return the new epoch. Waits (PostgreSQL) while a
+        transaction that checked the old epoch with `holds` is still open."""
+        ins = self._db.insert(cp_t).values(source_key=key, position=1)
+        stmt = ins.on_conflict_do_update(index_elements=[cp_t.c.source_key],
+                                         set_={"position": cp_t.c.position + 1}).returning(cp_t.c.position)
+        with self._db.write() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    def holds(self, key: str, epoch: int) -> bool:
+        """In the caller's transaction: is `epoch` still the current one? The no-op update takes the row's
+        lock, so a `claim` by a new owner waits until this transaction ends, and this one, if it is late,
+        sees the new epoch and must roll back (a fencing token, for a zombie that lost its lock)."""
+        stmt = (update(cp_t).where(cp_t.c.source_key == key, cp_t.c.position == epoch)
+                .values(position=cp_t.c.position))
+        with self._db.write() as conn:
+            return conn.execute(stmt).rowcount == 1
 
     def load_state(self, name: str) -> bytes | None:
         with self._db.read() as conn:

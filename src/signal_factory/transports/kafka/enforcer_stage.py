@@ -27,7 +27,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import msgspec
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from signal_factory.controlplane.loader import ControlPlane
@@ -37,6 +36,7 @@ from signal_factory.model.evidence import encode_evidence
 from signal_factory.model.records import MalformedInput, RawRecord
 from signal_factory.transports.kafka.config import KafkaConfig
 from signal_factory.transports.kafka.records import origin_of, to_raw_record
+from signal_factory.transports.kafka.tallies import encode_tally_messages
 
 if TYPE_CHECKING:  # metrics are optional: prometheus_client is imported only by who builds them
     from signal_factory.transports.kafka.metrics import StageMetrics
@@ -138,7 +138,7 @@ class EnforcerStage:
                 else:
                     self._produce(producer, batch)
                     self._flush(producer)
-                    if not self._commit(consumer, offsets):
+                    if not self._commit(consumer, offsets, len(records)):
                         continue
                 self._account(records, batch, failures, offsets)
                 if self.metrics is not None:
@@ -176,8 +176,10 @@ class EnforcerStage:
         topic = self.cfg.evidence_topic
         for ev in batch.evidence:
             self._send(producer, topic, ev.dataset_urn, encode_evidence(ev))
-        for tally in batch.tallies:  # sampled-out PASS records, counted (the counts stay exact)
-            self._send(producer, self.cfg.tally_topic, tally.dataset_urn, msgspec.json.encode(tally))
+        # Sampled-out PASS records, counted: one message per (dataset, source partition), carrying the
+        # counted offsets, so a consumer counts each once even when this batch is re-sent (tallies.py).
+        for key, value in encode_tally_messages(batch.tallies):
+            self._send(producer, self.cfg.tally_topic, key, value)
 
     def _send(self, producer: Producer, topic: str, key: str, value: bytes) -> None:
         while True:
@@ -201,7 +203,7 @@ class EnforcerStage:
             raise KafkaTransportError(f"evidence was not acknowledged by the broker ({detail}); offsets were not "
                                       "committed, so a restart re-processes this batch")
 
-    def _commit(self, consumer: Consumer, offsets: list[TopicPartition]) -> bool:
+    def _commit(self, consumer: Consumer, offsets: list[TopicPartition], records: int) -> bool:
         """Synchronous commit after the flush. False when a rebalance took the partitions meanwhile: the
         evidence is already out, and the new owner re-emits it with the same ids (at-least-once)."""
         try:
@@ -210,7 +212,8 @@ class EnforcerStage:
         except KafkaException as e:
             err = e.args[0] if e.args else None
             if isinstance(err, KafkaError) and err.code() in _LOST_BY_REBALANCE:
-                log.warning("offset commit lost to a rebalance; the new owner re-processes the batch: %s", err.str())
+                log.warning("offset commit lost to a rebalance; the new owner re-processes the batch: %s", err.str(),
+                            extra={"records": records})
                 if self.metrics is not None:
                     self.metrics.error("commit_rebalance")
                 return False
@@ -257,9 +260,10 @@ class EnforcerStage:
         """Metrics for a committed batch (only called when the stage was given `metrics`)."""
         assert self.metrics is not None
         tallied = sum(t.count for t in batch.tallies)
+        tally_messages = {(t.dataset_urn, t.topic, t.partition) for t in batch.tallies}
         self.metrics.observe_batch(records, (ev.validation.result for ev in batch.evidence), tallied,
                                    produced={self.cfg.evidence_topic: len(batch.evidence),
-                                             self.cfg.tally_topic: len(batch.tallies)},
+                                             self.cfg.tally_topic: len(tally_messages)},
                                    batch_seconds=batch_s, gate_seconds=gate_s)
         if failures:
             self.metrics.error("enforcer_internal", failures)

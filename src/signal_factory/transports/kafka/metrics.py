@@ -1,7 +1,7 @@
 """Prometheus metrics for a Kafka stage: throughput, verdicts, errors, latency and consumer lag.
 
 One `CollectorRegistry` per process (never prometheus_client's global one, so tests and embedding
-processes stay isolated), served over HTTP by `start_metrics_server` (`run enforcer --metrics-port`).
+processes stay isolated), served over HTTP by `start_metrics_server` (`run enforcer|signals --metrics-port`).
 
 Names (all prefixed `signal_factory_`):
 
@@ -15,6 +15,16 @@ Names (all prefixed `signal_factory_`):
     gate_latency_seconds                   histogram: enforce time per record (a batch's enforce time /
                                            its records, observed once per batch: cheap at 100k rec/s)
     consumer_lag{topic,partition}          high watermark - committed offset, per assigned partition
+
+The signals stage (`SignalsMetrics`) shares records_consumed, errors (consumer, poison, fatal,
+lock_lost), batch_duration_seconds (one store transaction) and consumer_lag, and adds:
+
+    evidence_stored_total                  evidence stored for the first time
+    duplicates_dropped_total{kind}         evidence (by id), tally_records, below_checkpoint
+    pass_tallied_total                     sampled-out PASS records counted from tallies
+    signals_total{signal_type,state}       signals emitted
+    incident_changes_total{kind,severity}  created, updated, auto_resolved
+    owned_partitions                       evidence partitions whose engine state this process owns
 
 Lag is sampled at most every `lag_interval_s` (default 5 s) from state the client already holds:
 `get_watermark_offsets(cached=True)` (the high watermark from the last fetch response; no broker
@@ -50,8 +60,8 @@ class _Record(Protocol):
     topic: str | None
 
 
-class StageMetrics:
-    """The metrics of one stage process, in their own registry."""
+class _ConsumerMetrics:
+    """What every consuming stage exports: consumed, errors, batch latency and consumer lag."""
 
     def __init__(self, registry: CollectorRegistry | None = None, *, lag_interval_s: float = 5.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -61,42 +71,14 @@ class StageMetrics:
         self._last_lag_sample: float | None = None
         self._lag_labels: set[tuple[str, str]] = set()
         r = self.registry
-        self.consumed = Counter(f"{PREFIX}records_consumed", "Raw records consumed and committed.", ["topic"],
+        self.consumed = Counter(f"{PREFIX}records_consumed", "Messages consumed and committed.", ["topic"],
                                 registry=r)
-        self.produced = Counter(f"{PREFIX}records_produced", "Messages produced and acknowledged.", ["topic"],
-                                registry=r)
-        self.evidence = Counter(f"{PREFIX}evidence", "Evidence produced, by verdict.", ["result"], registry=r)
-        self.pass_tallied = Counter(f"{PREFIX}pass_tallied", "Sampled-out PASS records counted in tallies.",
-                                    registry=r)
         self.errors = Counter(f"{PREFIX}errors", "Errors, by kind.", ["kind"], registry=r)
         self.batch_seconds = Histogram(f"{PREFIX}batch_duration_seconds",
-                                       "Per batch: records in hand -> outputs durable and offsets committed.",
+                                       "Per batch: messages in hand -> outputs durable and offsets committed.",
                                        buckets=BATCH_BUCKETS, registry=r)
-        self.gate_seconds = Histogram(f"{PREFIX}gate_latency_seconds",
-                                      "Enforce (five gates) time per record; one observation per batch.",
-                                      buckets=GATE_BUCKETS, registry=r)
         self.lag = Gauge(f"{PREFIX}consumer_lag", "High watermark minus committed offset.",
                          ["topic", "partition"], registry=r)
-        for result in ("PASS", "WARN", "FAIL"):  # present at 0 from the start, so rate() works
-            self.evidence.labels(result=result)
-
-    def observe_batch(self, records: Iterable[_Record], evidence_results: Iterable[str], tallied: int, *,
-                      produced: Mapping[str, int], batch_seconds: float, gate_seconds: float) -> None:
-        """One committed batch: what it consumed, what it produced, and how long it took."""
-        n = 0
-        for topic, count in Tally(rec.topic or "" for rec in records).items():
-            self.consumed.labels(topic=topic).inc(count)
-            n += count
-        for result, count in Tally(evidence_results).items():
-            self.evidence.labels(result=result).inc(count)
-        if tallied:
-            self.pass_tallied.inc(tallied)
-        for topic, count in produced.items():
-            if count:
-                self.produced.labels(topic=topic).inc(count)
-        self.batch_seconds.observe(batch_seconds)
-        if n:
-            self.gate_seconds.observe(gate_seconds / n)
 
     def error(self, kind: str, count: int = 1) -> None:
         self.errors.labels(kind=kind).inc(count)
@@ -127,6 +109,92 @@ class StageMetrics:
         for gone in self._lag_labels - seen:  # revoked partitions (a rebalance): drop their series
             self.lag.remove(*gone)
         self._lag_labels = seen
+
+
+class StageMetrics(_ConsumerMetrics):
+    """The metrics of one enforcer process, in their own registry."""
+
+    def __init__(self, registry: CollectorRegistry | None = None, *, lag_interval_s: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(registry, lag_interval_s=lag_interval_s, clock=clock)
+        r = self.registry
+        self.produced = Counter(f"{PREFIX}records_produced", "Messages produced and acknowledged.", ["topic"],
+                                registry=r)
+        self.evidence = Counter(f"{PREFIX}evidence", "Evidence produced, by verdict.", ["result"], registry=r)
+        self.pass_tallied = Counter(f"{PREFIX}pass_tallied", "Sampled-out PASS records counted in tallies.",
+                                    registry=r)
+        self.gate_seconds = Histogram(f"{PREFIX}gate_latency_seconds",
+                                      "Enforce (five gates) time per record; one observation per batch.",
+                                      buckets=GATE_BUCKETS, registry=r)
+        for result in ("PASS", "WARN", "FAIL"):  # present at 0 from the start, so rate() works
+            self.evidence.labels(result=result)
+
+    def observe_batch(self, records: Iterable[_Record], evidence_results: Iterable[str], tallied: int, *,
+                      produced: Mapping[str, int], batch_seconds: float, gate_seconds: float) -> None:
+        """One committed batch: what it consumed, what it produced, and how long it took."""
+        n = 0
+        for topic, count in Tally(rec.topic or "" for rec in records).items():
+            self.consumed.labels(topic=topic).inc(count)
+            n += count
+        for result, count in Tally(evidence_results).items():
+            self.evidence.labels(result=result).inc(count)
+        if tallied:
+            self.pass_tallied.inc(tallied)
+        for topic, count in produced.items():
+            if count:
+                self.produced.labels(topic=topic).inc(count)
+        self.batch_seconds.observe(batch_seconds)
+        if n:
+            self.gate_seconds.observe(gate_seconds / n)
+
+
+
+class SignalsMetrics(_ConsumerMetrics):
+    """The metrics of one signals-stage process (engines, alerting, graph writer), in their own registry."""
+
+    def __init__(self, registry: CollectorRegistry | None = None, *, lag_interval_s: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(registry, lag_interval_s=lag_interval_s, clock=clock)
+        r = self.registry
+        self.evidence_stored = Counter(f"{PREFIX}evidence_stored", "Evidence stored for the first time.",
+                                       registry=r)
+        self.duplicates = Counter(f"{PREFIX}duplicates_dropped",
+                                  "Re-delivered input dropped as already applied, by kind (evidence: by id; "
+                                  "tally_records: offsets already counted; below_checkpoint: messages).",
+                                  ["kind"], registry=r)
+        self.pass_tallied = Counter(f"{PREFIX}pass_tallied", "Sampled-out PASS records counted from tallies.",
+                                    registry=r)
+        self.signals = Counter(f"{PREFIX}signals", "Signals emitted, by type and state.",
+                               ["signal_type", "state"], registry=r)
+        self.incident_changes = Counter(f"{PREFIX}incident_changes", "Incident changes (created, updated, "
+                                        "auto_resolved), by kind and severity.", ["kind", "severity"], registry=r)
+        self.owned_partitions = Gauge(f"{PREFIX}owned_partitions",
+                                      "Evidence partitions whose engine state this process owns.", registry=r)
+        for kind in ("evidence", "tally_records", "below_checkpoint"):
+            self.duplicates.labels(kind=kind)
+
+    def observe_batch(self, consumed: Mapping[str, int], *, evidence: int, new_evidence: int, tallied: int,
+                      tally_duplicates: int, skipped: int, signals: Iterable[tuple[str, str]],
+                      changes: Iterable[tuple[str, str]], batch_seconds: float) -> None:
+        """One committed store transaction: messages per topic, what was new, what it emitted."""
+        for topic, count in consumed.items():
+            if count:
+                self.consumed.labels(topic=topic).inc(count)
+        if new_evidence:
+            self.evidence_stored.inc(new_evidence)
+        if evidence > new_evidence:
+            self.duplicates.labels(kind="evidence").inc(evidence - new_evidence)
+        if tally_duplicates:
+            self.duplicates.labels(kind="tally_records").inc(tally_duplicates)
+        if skipped:
+            self.duplicates.labels(kind="below_checkpoint").inc(skipped)
+        if tallied:
+            self.pass_tallied.inc(tallied)
+        for (signal_type, state), count in Tally(signals).items():
+            self.signals.labels(signal_type=signal_type, state=state).inc(count)
+        for (kind, severity), count in Tally(changes).items():
+            self.incident_changes.labels(kind=kind, severity=severity).inc(count)
+        self.batch_seconds.observe(batch_seconds)
 
 
 class MetricsServer:

@@ -34,249 +34,50 @@ inputs, tests, demos); evidence arriving later for a flushed window counts as la
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import threading
 import time
+from collections import Counter as TallyCounter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
-from sqlalchemy import Connection, text
 
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.enforcer.pipeline import Enforcer, PassTally
 from signal_factory.graph.writer import GraphWriter
 from signal_factory.model.evidence import Evidence, decode_evidence
 from signal_factory.runtime.replay import ENGINE_STATE, ReplayService
+from signal_factory.stores.sql.checkpoints import SqlCheckpointRepo
 from signal_factory.stores.sql.database import SqlStore
 from signal_factory.transports.kafka.config import KafkaConfig
 from signal_factory.transports.kafka.enforcer_stage import KafkaTransportError
+from signal_factory.transports.kafka.locks import (
+    OwnerLock,
+    OwnerLockLostError,
+    PartitionLocks,
+    owner_lock_for,
+    partition_locks_for,
+)
+from signal_factory.transports.kafka.tallies import TallyMarks, decode_tally_message
+
+if TYPE_CHECKING:  # metrics are optional: prometheus_client is imported only by who builds them
+    from signal_factory.transports.kafka.metrics import SignalsMetrics
 
 log = logging.getLogger("signal_factory.transports.kafka.signals")
-LOCK_NAME = "signal-factory:signals"
 _LOCK_CHECK_S = 1.0
-_tally_decoder = msgspec.json.Decoder(PassTally)
 
 
 def checkpoint_key(topic: str, partition: int) -> str:
     return f"kafka:{topic}/{partition}"
 
 
-class OwnerLockLostError(KafkaTransportError):
-    """The store's owner lock is gone (its database session died): stop before touching state."""
-
-
-class OwnerLock(Protocol):
-    def try_acquire(self) -> bool: ...
-    def held(self) -> bool: ...
-    def release(self) -> None: ...
-
-
-class PgAdvisoryLock:
-    """A session-level `pg_advisory_lock` on a dedicated connection, keyed by the store's schema."""
-
-    def __init__(self, store: SqlStore) -> None:
-        self._engine = store.engine
-        self._conn: Connection | None = None
-        self._key: int | None = None
-
-    def try_acquire(self) -> bool:
-        if self._conn is None:
-            self._conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            self._key = int(self._conn.execute(text("SELECT hashtextextended(:n || ':' || current_schema(), 0)"),
-                                               {"n": LOCK_NAME}).scalar_one())
-        return bool(self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key}).scalar_one())
-
-    def held(self) -> bool:
-        if self._conn is None:
-            return False
-        try:
-            return bool(self._conn.execute(text(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid()"
-            )).scalar_one())
-        except Exception:  # the session is gone, and the lock with it
-            log.exception("owner lock check failed")
-            return False
-
-    def release(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(Exception):
-                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
-            with contextlib.suppress(Exception):
-                self._conn.close()
-            self._conn = None
-
-
-class FileLock:
-    """An exclusive `flock` on `<sqlite file>.signals.lock` (released by the OS when the process dies)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fh: IO[bytes] | None = None
-
-    def try_acquire(self) -> bool:
-        fh = self.path.open("ab")
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            fh.close()
-            return False
-        self._fh = fh
-        return True
-
-    def held(self) -> bool:
-        return self._fh is not None
-
-    def release(self) -> None:
-        if self._fh is not None:
-            fcntl.flock(self._fh, fcntl.LOCK_UN)
-            self._fh.close()
-            self._fh = None
-
-
-class NoLock:
-    """In-memory SQLite: nobody else can see the store."""
-
-    def try_acquire(self) -> bool:
-        return True
-
-    def held(self) -> bool:
-        return True
-
-    def release(self) -> None:
-        return None
-
-
-def owner_lock_for(store: SqlStore) -> OwnerLock:
-    url = store.engine.url
-    if url.get_backend_name() in ("postgresql", "postgres"):
-        return PgAdvisoryLock(store)
-    if url.database in (None, "", ":memory:"):
-        return NoLock()
-    return FileLock(Path(f"{url.database}.signals.lock"))
-
-
-class PartitionLocks(Protocol):
-    """One lock per evidence partition: whoever holds it owns that partition's engines (and snapshot)."""
-
-    def try_acquire(self, topic: str, partition: int) -> bool: ...
-    def held(self) -> bool: ...  # every lock taken (and not released) is still held
-    def release(self, topic: str, partition: int) -> None: ...
-    def close(self) -> None: ...
-
-
-class PgPartitionLocks:
-    """Session-level `pg_try_advisory_lock`s on one dedicated connection, keyed by a hash of the store's
-    schema, the evidence topic and the partition. They all go when the session does (kill -9)."""
-
-    def __init__(self, store: SqlStore) -> None:
-        self._engine = store.engine
-        self._conn: Connection | None = None
-        self._keys: dict[tuple[str, int], int] = {}
-
-    def _connection(self) -> Connection:
-        if self._conn is None:
-            self._conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        return self._conn
-
-    def try_acquire(self, topic: str, partition: int) -> bool:
-        if (topic, partition) in self._keys:
-            return True
-        conn = self._connection()
-        key = int(conn.execute(
-            text("SELECT hashtextextended(:n || ':' || current_schema() || ':' || :t || '/' || :p, 0)"),
-            {"n": LOCK_NAME, "t": topic, "p": str(partition)}).scalar_one())
-        if not bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar_one()):
-            return False
-        self._keys[(topic, partition)] = key
-        return True
-
-    def held(self) -> bool:
-        if not self._keys:
-            return True
-        if self._conn is None:
-            return False
-        try:
-            held = int(self._conn.execute(text(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid()"
-            )).scalar_one())
-        except Exception:  # the session is gone, and the locks with it
-            log.exception("partition lock check failed")
-            return False
-        return held >= len(self._keys)
-
-    def release(self, topic: str, partition: int) -> None:
-        key = self._keys.pop((topic, partition), None)
-        if key is not None and self._conn is not None:
-            with contextlib.suppress(Exception):
-                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-
-    def close(self) -> None:
-        for topic, partition in list(self._keys):
-            self.release(topic, partition)
-        if self._conn is not None:
-            with contextlib.suppress(Exception):
-                self._conn.close()
-            self._conn = None
-
-
-class FilePartitionLocks:
-    """An exclusive `flock` per partition on `<sqlite file>.signals.<topic>.<partition>.lock`."""
-
-    def __init__(self, database: str) -> None:
-        self.database = database
-        self._locks: dict[tuple[str, int], FileLock] = {}
-
-    def try_acquire(self, topic: str, partition: int) -> bool:
-        if (topic, partition) in self._locks:
-            return True
-        lock = FileLock(Path(f"{self.database}.signals.{topic}.{partition}.lock"))
-        if not lock.try_acquire():
-            return False
-        self._locks[(topic, partition)] = lock
-        return True
-
-    def held(self) -> bool:
-        return True
-
-    def release(self, topic: str, partition: int) -> None:
-        lock = self._locks.pop((topic, partition), None)
-        if lock is not None:
-            lock.release()
-
-    def close(self) -> None:
-        for lock in self._locks.values():
-            lock.release()
-        self._locks.clear()
-
-
-class NoPartitionLocks:
-    """In-memory SQLite: nobody else can see the store."""
-
-    def try_acquire(self, topic: str, partition: int) -> bool:
-        return True
-
-    def held(self) -> bool:
-        return True
-
-    def release(self, topic: str, partition: int) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
-
-
-def partition_locks_for(store: SqlStore) -> PartitionLocks:
-    url = store.engine.url
-    if url.get_backend_name() in ("postgresql", "postgres"):
-        return PgPartitionLocks(store)
-    if url.database in (None, "", ":memory:"):
-        return NoPartitionLocks()
-    return FilePartitionLocks(url.database)
+def fence_key(topic: str | None, partition: int) -> str:
+    """The fencing epoch of an evidence partition's owner (of the whole store in single-owner mode)."""
+    return "fence:signals" if topic is None else f"fence:{topic}/{partition}"
 
 
 def engine_state_name(topic: str, partition: int) -> str:
@@ -291,6 +92,7 @@ class SignalsReport:
     new_evidence: int = 0
     tallies: int = 0
     skipped: int = 0  # below the store's checkpoint: already applied
+    tally_duplicates: int = 0  # PASS records in re-sent tallies, already counted (tallies.py)
     poison: int = 0  # undecodable messages, logged and stepped over
     dropped: int = 0  # fetched for a partition this instance does not own (yet): re-read once it does
     signals: int = 0
@@ -313,8 +115,9 @@ class SignalsStage:
 
     def __init__(self, control_plane: ControlPlane, store: SqlStore, kafka_config: KafkaConfig, *,
                  lock: OwnerLock | None = None, partition_locks: PartitionLocks | None = None,
-                 flush_when_idle_s: float | None = None) -> None:
+                 flush_when_idle_s: float | None = None, metrics: SignalsMetrics | None = None) -> None:
         self.cp = control_plane
+        self.metrics = metrics
         self.store = store
         self.cfg = kafka_config
         self._lock = lock
@@ -327,6 +130,8 @@ class SignalsStage:
         self._waiting: set[int] = set()  # assigned partitions whose lock another instance still holds
         self._reseek: set[int] = set()  # owned, paused: seek to the store's checkpoints, then resume
         self._enforcer: Enforcer | None = None
+        self._marks = TallyMarks(self.store.checkpoints.get)  # per (dataset, source partition), see tallies.py
+        self._epochs: dict[int, int] = {}  # owner -> fencing epoch claimed when it took ownership
 
     @property
     def lock(self) -> OwnerLock:
@@ -348,7 +153,9 @@ class SignalsStage:
             if not self._acquire(stop):
                 return self.report
             try:
+                self._epochs[_SINGLE] = self._claim_epoch(_SINGLE)
                 self._services[_SINGLE] = self._service(ENGINE_STATE)
+                self._set_owned()
                 return self._run_consumer(stop, idle_exit_s)
             finally:
                 self.lock.release()
@@ -400,6 +207,37 @@ class SignalsStage:
             stop.wait(0.5)
         return False
 
+    def _claim_epoch(self, owner: int) -> int:
+        """A new fencing epoch for `owner`: from now on a zombie previous owner's transactions fail."""
+        with self.store.transaction():
+            return self._fences.claim(fence_key(self._fence_topic, owner))
+
+    @property
+    def _fences(self) -> SqlCheckpointRepo:
+        return cast(SqlCheckpointRepo, self.store.checkpoints)
+
+    @property
+    def _fence_topic(self) -> str | None:
+        return self.cfg.evidence_topic if self.scaled else None
+
+    def _guard(self, owner: int) -> Callable[[], None]:
+        """Run first in each store transaction of `owner`: the advisory lock says who should write, the
+        epoch makes sure nobody else does (a process whose database session, and lock, died while it
+        was still running would otherwise commit one stale batch)."""
+        key, epoch = fence_key(self._fence_topic, owner), self._epochs[owner]
+
+        def check() -> None:
+            if not self._fences.holds(key, epoch):
+                if self.metrics is not None:
+                    self.metrics.error("fenced")
+                raise OwnerLockLostError(f"fenced: another instance claimed {key} after epoch {epoch}; "
+                                         "exiting without writing")
+        return check
+
+    def _set_owned(self) -> None:
+        if self.metrics is not None:
+            self.metrics.owned_partitions.set(len(self._positions) if not self.scaled else len(self._services))
+
     def _locks_held(self) -> bool:
         return self.partition_locks.held() if self.scaled else self.lock.held()
 
@@ -420,8 +258,12 @@ class SignalsStage:
             lock_checked = time.monotonic()
             while not stop.is_set():
                 messages = consumer.consume(self.cfg.batch_size, self.cfg.poll_timeout_s)
+                if self.metrics is not None:
+                    self.metrics.maybe_sample_lag(consumer, self._positions)
                 if time.monotonic() - lock_checked >= _LOCK_CHECK_S or messages:
                     if not self._locks_held():
+                        if self.metrics is not None:
+                            self.metrics.error("lock_lost")
                         raise OwnerLockLostError("lost an owner lock; exiting so another instance takes over")
                     if self._waiting or self._reseek:
                         self._claim_waiting(consumer)
@@ -433,8 +275,8 @@ class SignalsStage:
                 idle = time.monotonic() - idle_since
                 if not flushed and self.flush_when_idle_s is not None and idle >= self.flush_when_idle_s:
                     signals = 0
-                    for service in list(self._services.values()):
-                        signals += len(service.flush_windows().signals)
+                    for owner, service in list(self._services.items()):
+                        signals += len(service.flush_windows(guard=self._guard(owner)).signals)
                     flushed = True
                     self.report.flushes += 1
                     self.report.signals += signals
@@ -458,11 +300,13 @@ class SignalsStage:
         return stored
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._marks.forget()  # another instance may have counted tallies meanwhile: re-read from the store
         for tp in partitions:
             stored = self._stored(tp.topic, tp.partition)
             if stored is not None:
                 tp.offset = stored
         consumer.assign(partitions)
+        self._set_owned()
         log.info("partitions assigned", extra={"partitions": [f"{tp.topic}/{tp.partition}@{tp.offset}"
                                                               for tp in partitions]})
         if not self.scaled:
@@ -480,10 +324,14 @@ class SignalsStage:
     def _claim(self, partition: int) -> bool:
         if not self.partition_locks.try_acquire(self.cfg.evidence_topic, partition):
             return False
+        self._epochs[partition] = self._claim_epoch(partition)  # waits for a zombie's open transaction
         for topic in self.topics:  # the previous owner may have moved on since the assignment
             self._stored(topic, partition)
+        self._marks.forget()
         self._services[partition] = self._service(engine_state_name(self.cfg.evidence_topic, partition))
-        log.info("partition owned", extra={"partition": partition, "pid": os.getpid()})
+        self._set_owned()
+        log.info("partition owned", extra={"partition": partition, "pid": os.getpid(),
+                                           "epoch": self._epochs[partition]})
         return True
 
     def _claim_waiting(self, consumer: Consumer) -> None:
@@ -507,6 +355,7 @@ class SignalsStage:
             self._reseek.discard(p)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._marks.forget()
         # The batch in hand is already committed (callbacks run inside consume()); record the positions.
         done = [TopicPartition(tp.topic, tp.partition, self._positions[(tp.topic, tp.partition)])
                 for tp in partitions if (tp.topic, tp.partition) in self._positions]
@@ -520,7 +369,9 @@ class SignalsStage:
                 self._waiting.discard(p)
                 self._reseek.discard(p)
                 if self._services.pop(p, None) is not None:
+                    self._epochs.pop(p, None)
                     self.partition_locks.release(self.cfg.evidence_topic, p)
+        self._set_owned()
         log.info("partitions revoked", extra={"partitions": [f"{tp.topic}/{tp.partition}" for tp in partitions]})
 
     # -- one batch ------------------------------------------------------------------------------------
@@ -533,6 +384,8 @@ class SignalsStage:
             if err is not None:
                 if err.code() == KafkaError._PARTITION_EOF:
                     continue
+                if self.metrics is not None:
+                    self.metrics.error("fatal" if err.fatal() else "consumer")
                 if err.fatal():
                     raise KafkaTransportError(f"consumer failed: {err.str()}")
                 log.warning("consumer error (retried by the client): %s", err.str())
@@ -547,10 +400,52 @@ class SignalsStage:
             groups.setdefault(owner, []).append(msg)
         processed = False
         for owner, group in sorted(groups.items()):
-            processed = self._process_one(consumer, self._services[owner], group) or processed
+            processed = self._process_one(consumer, owner, group) or processed
         return processed
 
-    def _process_one(self, consumer: Consumer, service: ReplayService, messages: list[Message]) -> bool:
+    def _process_one(self, consumer: Consumer, owner: int, messages: list[Message]) -> bool:
+        started = time.perf_counter()
+        rep = self.report
+        skipped_before, tally_dups_before = rep.skipped, rep.tally_duplicates
+        evidence, tallies, nexts = self._decode(messages)
+        if not nexts:
+            return False
+        checkpoints = {checkpoint_key(t, p): o for (t, p), o in nexts.items()}
+        checkpoints.update(self._marks.checkpoints())
+        try:
+            result = self._services[owner].ingest_evidence(evidence, tallies=tallies, checkpoints=checkpoints,
+                                                           guard=self._guard(owner))
+        except BaseException:
+            self._marks.rolled_back()
+            raise
+        self._positions.update(nexts)  # only after the database commit
+        self._marks.committed()
+        rep.messages += len(messages)
+        rep.evidence += len(evidence)
+        rep.new_evidence += result.new_evidence
+        rep.tallies += len(tallies)
+        rep.signals += len(result.signals)
+        rep.incident_changes += len(result.changes)
+        rep.batches += 1
+        rep.positions = dict(self._positions)
+        with contextlib.suppress(KafkaException):  # lag monitoring only: the store holds the truth
+            consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in nexts.items()], asynchronous=True)
+        if self.metrics is not None:
+            self.metrics.observe_batch(
+                TallyCounter(msg.topic() or "" for msg in messages), evidence=len(evidence),
+                new_evidence=result.new_evidence, tallied=sum(t.count for t in tallies),
+                tally_duplicates=rep.tally_duplicates - tally_dups_before, skipped=rep.skipped - skipped_before,
+                signals=[(x.signal_type, x.state) for x in result.signals],
+                changes=[(c.kind, c.incident.severity) for c in result.changes],
+                batch_seconds=time.perf_counter() - started)
+        log.info("batch committed", extra={"evidence": len(evidence), "new_evidence": result.new_evidence,
+                                           "tallies": len(tallies), "signals": len(result.signals),
+                                           "total_evidence": rep.evidence,
+                                           "partitions": sorted(f"{t}/{p}" for t, p in nexts)})
+        return True
+
+    def _decode(self, messages: list[Message]) -> tuple[list[Evidence], list[PassTally], dict[tuple[str, int], int]]:
+        """Messages not applied yet -> evidence, fresh tallies, and the next offset per partition."""
         evidence: list[Evidence] = []
         tallies: list[PassTally] = []
         nexts: dict[tuple[str, int], int] = {}
@@ -567,33 +462,19 @@ class SignalsStage:
             nexts[key] = max(nexts.get(key, 0), offset + 1)
             try:
                 if topic == self.cfg.tally_topic:
-                    tallies.append(_tally_decoder.decode(msg.value() or b""))
+                    message = decode_tally_message(msg.value() or b"")
+                    fresh = self._marks.fresh(message)
+                    rep.tally_duplicates += sum(t.count for t in message) - sum(t.count for t in fresh)
+                    tallies.extend(fresh)
                 else:
                     evidence.append(decode_evidence(msg.value() or b""))
             except (msgspec.DecodeError, msgspec.ValidationError) as e:
                 rep.poison += 1  # never blocks the partition: its offset still moves on
+                if self.metrics is not None:
+                    self.metrics.error("poison")
                 log.warning("undecodable message skipped", extra={"topic": topic, "partition": partition,
                                                                   "offset": offset, "error": str(e)})
-        if not nexts:
-            return False
-        checkpoints = {checkpoint_key(t, p): o for (t, p), o in nexts.items()}
-        result = service.ingest_evidence(evidence, tallies=tallies, checkpoints=checkpoints)
-        self._positions.update(nexts)  # only after the database commit
-        rep.messages += len(messages)
-        rep.evidence += len(evidence)
-        rep.new_evidence += result.new_evidence
-        rep.tallies += len(tallies)
-        rep.signals += len(result.signals)
-        rep.incident_changes += len(result.changes)
-        rep.batches += 1
-        rep.positions = dict(self._positions)
-        with contextlib.suppress(KafkaException):  # lag monitoring only: the store holds the truth
-            consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in nexts.items()], asynchronous=True)
-        log.info("batch committed", extra={"evidence": len(evidence), "new_evidence": result.new_evidence,
-                                           "tallies": len(tallies), "signals": len(result.signals),
-                                           "total_evidence": rep.evidence,
-                                           "partitions": sorted(f"{t}/{p}" for t, p in nexts)})
-        return True
+        return evidence, tallies, nexts
 
     def _offsets(self) -> list[TopicPartition]:
         return [TopicPartition(t, p, o) for (t, p), o in sorted(self._positions.items())]
