@@ -11,6 +11,7 @@ from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.enforcer.pipeline import EnforceBatch, Enforcer
 from signal_factory.model.records import MalformedInput, RawRecord
 from signal_factory.runtime.replay import ReplayService
+from signal_factory.signals.model import Signal
 from signal_factory.stores.memory import MemoryStore
 from signal_factory.stores.ports import Store
 from tests.conftest import EXAMPLE
@@ -128,3 +129,34 @@ def test_signals_do_not_depend_on_batch_boundaries(control_plane: ControlPlane) 
         ReplayService(control_plane, st, Enforcer(control_plane)).replay([TRAFFIC], batch_size=size)
         runs.append(_encoded(st))
     assert runs[0] == runs[1] == runs[2]
+
+
+class _FlakyPublisher:
+    """A signals topic that fails its n-th publish (a broker outage), then recovers."""
+
+    def __init__(self, fail_on: int) -> None:
+        self.calls = 0
+        self.fail_on = fail_on
+        self.published: list[str] = []
+
+    def __call__(self, signals: Sequence[Signal]) -> None:
+        self.calls += 1
+        if self.calls == self.fail_on:
+            raise _CrashError("broker down")
+        self.published.extend(s.signal_id for s in signals)
+
+
+def test_a_failed_publish_rolls_the_batch_back_and_the_restart_publishes_it(control_plane: ControlPlane,
+                                                                           store: Store) -> None:
+    """Signals are published inside the unit of work: none is lost when the publish fails, and the restart
+    publishes exactly the uninterrupted run's signals (same ids), each once in the end."""
+    reference = MemoryStore()
+    ReplayService(control_plane, reference, Enforcer(control_plane)).replay([TRAFFIC], batch_size=100)
+    flaky = _FlakyPublisher(fail_on=2)
+    with pytest.raises(_CrashError):
+        ReplayService(control_plane, store, Enforcer(control_plane), publish=flaky).replay([TRAFFIC], batch_size=100)
+    stored_before = {s.signal_id for s in store.signals.list(limit=1000)}
+    assert stored_before == set(flaky.published)  # what is stored was published; the failed unit neither
+    ReplayService(control_plane, store, Enforcer(control_plane), publish=flaky).replay([TRAFFIC], batch_size=100)
+    assert _encoded(store) == _encoded(reference)
+    assert sorted(flaky.published) == sorted(s.signal_id for s in reference.signals.list(limit=1000))

@@ -1,4 +1,5 @@
-"""Prometheus metrics of the signals stage: the updates, then Scenario 1 through the stage, scraped over HTTP."""
+"""Prometheus metrics of the signals stage: the updates, then Scenario 1 through the stage, scraped over HTTP,
+with the stage's signals topic checked against the store."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ import pytest
 pytest.importorskip("prometheus_client")
 
 from signal_factory.controlplane.loader import ControlPlane
+from signal_factory.signals.model import decode_signal
 from signal_factory.stores.sql import open_store
 from signal_factory.transports.kafka.config import KafkaConfig
 from signal_factory.transports.kafka.metrics import SignalsMetrics
 from signal_factory.transports.kafka.signals_stage import SignalsStage
-from tests.transports.conftest import GROUP_PROPS
+from tests.transports.conftest import GROUP_PROPS, drain
 from tests.transports.test_kafka_metrics import _scrape, _start_on_free_port
 from tests.transports.test_kafka_signals import TOTAL, Messages, _produce, scenario1
 
@@ -49,7 +51,7 @@ def test_signals_stage_metrics_scraped_over_http(kafka_bootstrap: str, scenario1
     _produce(kafka_bootstrap, PREFIX, scenario1)  # an enforcer re-sending everything (same ids)
     cfg = KafkaConfig(bootstrap_servers=kafka_bootstrap, group_id=f"{PREFIX}.group",
                       topics=(f"{PREFIX}.evidence", f"{PREFIX}.tallies"), evidence_topic=f"{PREFIX}.evidence",
-                      tally_topic=f"{PREFIX}.tallies", properties=GROUP_PROPS)
+                      tally_topic=f"{PREFIX}.tallies", signals_topic=f"{PREFIX}.signals", properties=GROUP_PROPS)
     metrics = SignalsMetrics(lag_interval_s=0.2)
     server = _start_on_free_port(metrics)  # type: ignore[arg-type]
     store = open_store(f"sqlite:///{tmp_path / 'signals.db'}")
@@ -70,8 +72,16 @@ def test_signals_stage_metrics_scraped_over_http(kafka_bootstrap: str, scenario1
         stop.set()
         worker.join(30)
         server.close()
+    try:
+        stored = {s.signal_id: s for s in store.signals.list(limit=10_000)}
+    finally:
         store.close()
     assert not worker.is_alive()
+    published = [decode_signal(m.value()) for m in drain(kafka_bootstrap, f"{PREFIX}.signals", expect=len(stored))]
+    assert stored
+    assert {s.signal_id for s in published} == set(stored)  # every committed signal, once (no crash here)
+    assert len(published) == len(stored)
+    assert all(s == stored[s.signal_id] for s in published)
     assert samples[("signal_factory_records_consumed_total", (("topic", cfg.evidence_topic),))] == 2 * TOTAL
     assert samples[("signal_factory_evidence_stored_total", ())] == TOTAL
     assert samples[("signal_factory_duplicates_dropped_total", (("kind", "evidence"),))] == TOTAL

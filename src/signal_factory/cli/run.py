@@ -158,6 +158,9 @@ def signals(
         help="Evidence topic to consume (default signal_factory.evidence).")] = None,
     tally_topic: Annotated[str | None, typer.Option(
         help="Tally topic to consume (default signal_factory.evidence.tallies).")] = None,
+    signals_topic: Annotated[str | None, typer.Option(
+        help="Publish every committed signal here, keyed by dataset URN (default signal_factory.signals; "
+             "'none' = nowhere) [env SIGNAL_FACTORY_KAFKA_SIGNALS_TOPIC].")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Messages per consume/store transaction (default 500).")]
         = None,
     kafka_property: Annotated[list[str] | None, typer.Option(
@@ -184,7 +187,8 @@ def signals(
         raise _needs_kafka(e) from e
     _setup_logging(log_level)
     flags = {"bootstrap_servers": bootstrap_servers, "group_id": group_id, "evidence_topic": evidence_topic,
-             "tally_topic": tally_topic, "batch_size": batch_size, "properties": kafka_property}
+             "tally_topic": tally_topic, "signals_topic": signals_topic, "batch_size": batch_size,
+             "properties": kafka_property}
     kafka = stage_config(flags)
     store = open_cli_store(db)
     if not isinstance(store, SqlStore):

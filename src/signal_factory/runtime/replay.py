@@ -80,8 +80,11 @@ def load_records(files: Sequence[Path], default_topic: str | None = None,
 class ReplayService:
     def __init__(self, cp: ControlPlane, store: Store, enforcer: Enforcer, *, engine_config: EngineConfig | None = None,
                  policy: AlertPolicy | None = None, dispatcher: OutboxDispatcher | None = None,
-                 engine_state: str = ENGINE_STATE) -> None:
+                 engine_state: str = ENGINE_STATE, publish: Callable[[Sequence[Signal]], None] | None = None) -> None:
         self.cp = cp
+        #: Called inside the unit of work with the signals it stored, before the commit (e.g. the Kafka
+        #: signals topic); raising rolls the unit back, so a published signal may repeat but is never lost.
+        self.publish = publish
         #: Name of the engines' snapshot blob (one per independently owned set of engines, e.g. per
         #: Kafka partition: `signal-engines:<topic>/<partition>`).
         self.engine_state = engine_state
@@ -234,10 +237,12 @@ class ReplayService:
         if not signals:
             return
         by_id = {e.evidence_id: e for e in fresh}
+        stored: list[Signal] = []
         for signal in signals:
             self._add_trace(signal, by_id)
             if not self.store.signals.add(signal):
                 continue  # already processed (idempotent re-run)
+            stored.append(signal)
             report.signals.append(signal)
             self.graph.on_signal(signal)
             changes = self.alerting.on_signal(signal)
@@ -248,6 +253,8 @@ class ReplayService:
             report.changes.extend(changes)
         for state in self.host.states():
             self.store.signals.put_state(state)
+        if stored and self.publish is not None:
+            self.publish(stored)
 
     def _add_trace(self, signal: Signal, by_id: dict[str, Evidence]) -> None:
         """Carry the first failing evidence's trace id, so the incident can name it (seed Step 5)."""

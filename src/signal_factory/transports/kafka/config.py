@@ -21,6 +21,7 @@ ENV = f"{PREFIX}KAFKA_"
 PROP_ENV = f"{ENV}PROP_"
 DEFAULT_EVIDENCE_TOPIC = "signal_factory.evidence"
 DEFAULT_TALLY_TOPIC = "signal_factory.evidence.tallies"
+DEFAULT_SIGNALS_TOPIC = "signal_factory.signals"
 Delivery = Literal["at-least-once", "exactly-once"]
 DELIVERIES: tuple[Delivery, ...] = ("at-least-once", "exactly-once")
 _SECRET_MARKERS = ("password", "secret", "pem", "jaas", "token", "credentials")
@@ -45,6 +46,8 @@ class KafkaConfig:
     topics: tuple[str, ...]
     evidence_topic: str = DEFAULT_EVIDENCE_TOPIC
     tally_topic: str = DEFAULT_TALLY_TOPIC
+    #: Where the signals stage publishes every committed signal, keyed by dataset URN (None: nowhere).
+    signals_topic: str | None = DEFAULT_SIGNALS_TOPIC
     delivery: Delivery = "at-least-once"
     #: Required for exactly-once; one per instance, stable across its restarts (fences zombies).
     transactional_id: str | None = None
@@ -88,6 +91,9 @@ class KafkaConfig:
             return env.get(f"{ENV}{name.upper()}", default)
 
         topics = pick("topics", "")
+        signals_topic = pick("signals_topic", DEFAULT_SIGNALS_TOPIC)
+        if isinstance(signals_topic, str) and signals_topic.strip().lower() in ("", "none", "-"):
+            signals_topic = None
         if isinstance(topics, str):
             topics = [t for t in (s.strip() for s in topics.split(",")) if t]
         try:
@@ -97,7 +103,8 @@ class KafkaConfig:
             raise KafkaConfigError(f"{ENV}BATCH_SIZE / {ENV}POLL_TIMEOUT_S must be numbers: {e}") from e
         return cls(bootstrap_servers=pick("bootstrap_servers", ""), group_id=pick("group_id", ""),
                    topics=tuple(topics), evidence_topic=pick("evidence_topic", DEFAULT_EVIDENCE_TOPIC),
-                   tally_topic=pick("tally_topic", DEFAULT_TALLY_TOPIC), delivery=pick("delivery", "at-least-once"),
+                   tally_topic=pick("tally_topic", DEFAULT_TALLY_TOPIC), signals_topic=signals_topic,
+                   delivery=pick("delivery", "at-least-once"),
                    transactional_id=pick("transactional_id"), batch_size=batch_size, poll_timeout_s=poll_timeout_s,
                    properties=props)
 
@@ -117,7 +124,8 @@ class KafkaConfig:
     def describe(self) -> dict[str, Any]:
         """Safe to log: secret-looking properties are masked."""
         return {"bootstrap_servers": self.bootstrap_servers, "group_id": self.group_id, "topics": list(self.topics),
-                "evidence_topic": self.evidence_topic, "tally_topic": self.tally_topic, "delivery": self.delivery,
+                "evidence_topic": self.evidence_topic, "tally_topic": self.tally_topic,
+                "signals_topic": self.signals_topic, "delivery": self.delivery,
                 "transactional_id": self.transactional_id, "batch_size": self.batch_size,
                 "properties": {k: "***" if is_secret(k) else v for k, v in sorted(self.properties.items())}}
 

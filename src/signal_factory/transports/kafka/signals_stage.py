@@ -26,6 +26,9 @@ ONE owner per store: the store's owner lock, one host with the `signal-engines` 
 instances waiting as hot standbys. The two modes' snapshots are distinct; do not switch one store
 between them while windows are open.
 
+Every stored signal is also published to the signals topic (`signal_topic.py`; `signal_factory.signals`
+by default), acknowledged before the store transaction commits.
+
 Windows close as event time advances (each dataset's watermark). `flush_when_idle_s` additionally
 closes every open window once the stage has caught up and nothing arrived for that long (finite
 inputs, tests, demos); evidence arriving later for a flushed window counts as late.
@@ -62,6 +65,7 @@ from signal_factory.transports.kafka.locks import (
     owner_lock_for,
     partition_locks_for,
 )
+from signal_factory.transports.kafka.signal_topic import SignalPublisher
 from signal_factory.transports.kafka.tallies import TallyMarks, decode_tally_message
 
 if TYPE_CHECKING:  # metrics are optional: prometheus_client is imported only by who builds them
@@ -132,6 +136,7 @@ class SignalsStage:
         self._enforcer: Enforcer | None = None
         self._marks = TallyMarks(self.store.checkpoints.get)  # per (dataset, source partition), see tallies.py
         self._epochs: dict[int, int] = {}  # owner -> fencing epoch claimed when it took ownership
+        self.publisher: SignalPublisher | None = None  # the signals topic, when configured
 
     @property
     def lock(self) -> OwnerLock:
@@ -147,6 +152,8 @@ class SignalsStage:
         started = time.perf_counter()
         log.info("signals stage starting", extra={"kafka": self.cfg.describe(), "store": self.store.url})
         self.scaled = self._partition_counts_match()
+        if self.cfg.signals_topic:
+            self.publisher = SignalPublisher(self.cfg, self.cfg.signals_topic)
         try:
             if self.scaled:
                 return self._run_consumer(stop, idle_exit_s)
@@ -161,6 +168,8 @@ class SignalsStage:
                 self.lock.release()
         finally:
             self.partition_locks.close()
+            if self.publisher is not None:
+                self.publisher.close()
             self.report.seconds = time.perf_counter() - started
             log.info("signals stage stopped", extra={"evidence": self.report.evidence,
                                                      "new_evidence": self.report.new_evidence})
@@ -193,7 +202,7 @@ class SignalsStage:
         # Built only when owned: the engines resume from the snapshot the previous owner committed last.
         if self._enforcer is None:
             self._enforcer = Enforcer(self.cp)
-        return ReplayService(self.cp, self.store, self._enforcer, engine_state=engine_state)
+        return ReplayService(self.cp, self.store, self._enforcer, engine_state=engine_state, publish=self.publisher)
 
     def _acquire(self, stop: threading.Event) -> bool:
         waiting = False
@@ -485,5 +494,6 @@ def stage_config(flags: dict[str, Any]) -> KafkaConfig:
     base = KafkaConfig.from_sources({**flags, "topics": "-"})  # validated below with the real topics
     return KafkaConfig(bootstrap_servers=base.bootstrap_servers, group_id=base.group_id,
                        topics=(base.evidence_topic, base.tally_topic), evidence_topic=base.evidence_topic,
-                       tally_topic=base.tally_topic, batch_size=base.batch_size, poll_timeout_s=base.poll_timeout_s,
+                       tally_topic=base.tally_topic, signals_topic=base.signals_topic, batch_size=base.batch_size,
+                       poll_timeout_s=base.poll_timeout_s,
                        properties=base.properties)
