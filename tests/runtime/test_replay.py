@@ -160,3 +160,18 @@ def test_a_failed_publish_rolls_the_batch_back_and_the_restart_publishes_it(cont
     ReplayService(control_plane, store, Enforcer(control_plane), publish=flaky).replay([TRAFFIC], batch_size=100)
     assert _encoded(store) == _encoded(reference)
     assert sorted(flaky.published) == sorted(s.signal_id for s in reference.signals.list(limit=1000))
+
+
+def test_an_evidence_and_its_resent_copy_in_one_batch_count_once(control_plane: ControlPlane, store: Store) -> None:
+    """An enforcer that crashed between flush and commit re-sends evidence right behind the original, so
+    one consumed batch may hold both copies: stored once, and counted once by the engines."""
+    from signal_factory.sources.jsonlines import read_lines
+
+    records = list(read_lines(TRAFFIC.read_bytes().splitlines(), str(TRAFFIC)))
+    evidence = Enforcer(control_plane).process(records).evidence
+    doubled = [e for pair in zip(evidence, evidence, strict=True) for e in pair]
+    service = ReplayService(control_plane, store, Enforcer(control_plane))
+    report = service.ingest_evidence(doubled)
+    assert report.new_evidence == 1247
+    finals = [s for s in service.flush_windows().signals if s.signal_type == "CONTRACT_BREACH"]
+    assert [(s.metrics["evidence_count"], s.metrics["fail_count"]) for s in finals] == [(1247, 1120)]

@@ -206,7 +206,13 @@ class ReplayService:
                     guard()
                 batch = enforce(records)
                 new_ids = set(self.store.evidence.add_many(batch.evidence, batch.tallies))
-                fresh = [e for e in batch.evidence if e.evidence_id in new_ids]
+                # First copy wins, as in the store: a batch may hold an evidence and its re-sent copy
+                # (an enforcer that crashed between flush and commit), which must count once.
+                fresh = []
+                for e in batch.evidence:
+                    if e.evidence_id in new_ids:
+                        new_ids.discard(e.evidence_id)
+                        fresh.append(e)
                 report.new_evidence += len(fresh)
                 self.graph.on_evidence(fresh)
                 if report.first_failure_wall_s is None and any(e.validation.result == FAIL for e in fresh):

@@ -124,7 +124,10 @@ class EnforcerStage:
                 if self.metrics is not None:  # metrics: lag, at most every lag_interval_s
                     self.metrics.maybe_sample_lag(consumer, self.report.committed)
                 if not records:
-                    if idle_exit_s is not None and time.monotonic() - idle_since >= idle_exit_s:
+                    if idle_exit_s is not None and not consumer.assignment():
+                        idle_since = time.monotonic()  # idle counts from the first assignment (a group join
+                        # can wait out a dead member's session timeout)
+                    elif idle_exit_s is not None and time.monotonic() - idle_since >= idle_exit_s:
                         break
                     continue
                 idle_since = time.monotonic()

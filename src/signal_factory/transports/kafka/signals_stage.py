@@ -281,6 +281,9 @@ class SignalsStage:
                     idle_since = time.monotonic()
                     flushed = False
                     continue
+                if self._waiting or self._reseek or (idle_exit_s is not None and not consumer.assignment()):
+                    idle_since = time.monotonic()  # idle counts once partitions are assigned and owned (a
+                    # group join can wait out a dead member's session timeout)
                 idle = time.monotonic() - idle_since
                 if not flushed and self.flush_when_idle_s is not None and idle >= self.flush_when_idle_s:
                     signals = 0
