@@ -26,7 +26,7 @@ run_app = typer.Typer(no_args_is_help=True, help="Run a pipeline stage as a Kafk
 
 @run_app.callback()
 def _group() -> None:
-    """Keeps `enforcer` and `signals` subcommands (alerts and graph stages may join them)."""
+    """The pipeline's long-running stages: enforcer and signals (Kafka consumer groups), alerts."""
 
 
 _STD_ATTRS = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
@@ -129,16 +129,21 @@ def _needs_kafka(e: ImportError) -> typer.BadParameter:
                               "pip install 'signal-factory[kafka]'")
 
 
-def _metrics(port: int, addr: str, *, signals_stage: bool = False) -> tuple[Any, Any]:
-    """(StageMetrics or SignalsMetrics, MetricsServer) when --metrics-port is set, else (None, None)."""
+def _metrics(port: int, addr: str, *, stage: str = "enforcer") -> tuple[Any, Any]:
+    """(the stage's metrics, MetricsServer) when --metrics-port is set, else (None, None)."""
     if not port:
         return None, None
     try:
-        from signal_factory.transports.kafka.metrics import SignalsMetrics, StageMetrics, start_metrics_server
+        from signal_factory.transports.kafka.metrics import (
+            AlertsMetrics,
+            SignalsMetrics,
+            StageMetrics,
+            start_metrics_server,
+        )
     except ImportError as e:
         raise typer.BadParameter(f"--metrics-port needs prometheus-client ({e}); fix: pip install prometheus-client"
                                  ) from e
-    metrics = SignalsMetrics() if signals_stage else StageMetrics()
+    metrics = {"signals": SignalsMetrics, "alerts": AlertsMetrics}.get(stage, StageMetrics)()
     server = start_metrics_server(port, metrics.registry, addr)
     logging.getLogger("signal_factory.cli.run").info("metrics endpoint up", extra={"url": server and server.url})
     return metrics, server
@@ -193,7 +198,7 @@ def signals(
     store = open_cli_store(db)
     if not isinstance(store, SqlStore):
         raise typer.BadParameter("the signals stage needs a SQL store (--db)")
-    metrics, server = _metrics(metrics_port, metrics_addr, signals_stage=True)
+    metrics, server = _metrics(metrics_port, metrics_addr, stage="signals")
     stop = _stop_on_signals()
     try:
         stage = SignalsStage(load_control_plane(config), store, kafka, flush_when_idle_s=flush_when_idle,
@@ -206,6 +211,47 @@ def signals(
     logging.getLogger("signal_factory.cli.run").info(
         "done", extra={"evidence": report.evidence, "new_evidence": report.new_evidence, "batches": report.batches,
                        "skipped": report.skipped, "poison": report.poison, "seconds": round(report.seconds, 3)})
+
+
+@run_app.command("alerts")
+def alerts(
+    config: ConfigOpt = Path("examples/orders"),
+    db: DbOpt = None,
+    interval: Annotated[float, typer.Option(min=0.05, help="Seconds between outbox scans when nothing is due.")]
+        = 1.0,
+    exit_when_idle: Annotated[float | None, typer.Option(
+        help="Exit cleanly after this many seconds with nothing pending (batch jobs, tests).")] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
+    metrics_port: Annotated[int, typer.Option(
+        envvar="SIGNAL_FACTORY_METRICS_PORT", min=0, max=65535,
+        help="Serve Prometheus metrics on this port (0 = off) [env SIGNAL_FACTORY_METRICS_PORT].")] = 0,
+    metrics_addr: Annotated[str, typer.Option(
+        envvar="SIGNAL_FACTORY_METRICS_ADDR", help="Address the metrics endpoint binds to.")] = "127.0.0.1",
+) -> None:
+    """Deliver the outbox (PagerDuty, Slack, webhooks) with retries; one active dispatcher per store."""
+    from signal_factory.alerting.policy import load_alert_policy
+    from signal_factory.controlplane.loader import load_control_plane
+    from signal_factory.runtime.alerts import AlertsStage
+    from signal_factory.stores.sql.database import SqlStore
+
+    _setup_logging(log_level)
+    store = open_cli_store(db)
+    if not isinstance(store, SqlStore):
+        raise typer.BadParameter("the alerts stage needs a SQL store (--db)")
+    metrics, server = _metrics(metrics_port, metrics_addr, stage="alerts")
+    on_round = None if metrics is None else (lambda r: metrics.observe_round(r.outcomes.values(), r.pending))
+    stop = _stop_on_signals()
+    try:
+        stage = AlertsStage(store, load_alert_policy(load_control_plane(config)), interval_s=interval,
+                            on_round=on_round)
+        report = stage.run(stop, idle_exit_s=exit_when_idle)
+    finally:
+        store.close()
+        if server is not None:
+            server.close()
+    logging.getLogger("signal_factory.cli.run").info(
+        "done", extra={"sent": report.sent, "retrying": report.retrying, "dead": report.dead,
+                       "pending": report.pending, "seconds": round(report.seconds, 3)})
 
 
 if __name__ == "__main__":

@@ -197,6 +197,25 @@ class SignalsMetrics(_ConsumerMetrics):
         self.batch_seconds.observe(batch_seconds)
 
 
+class AlertsMetrics:
+    """The metrics of one `run alerts` process: notifications by outcome, and the outbox backlog."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self.notifications = Counter(f"{PREFIX}notifications", "Outbox rows tried, by outcome (SENT, RETRY, "
+                                     "DEAD, HELD).", ["outcome"], registry=r)
+        self.pending = Gauge(f"{PREFIX}outbox_pending", "Notifications still PENDING after the last round.",
+                             registry=r)
+        for outcome in ("SENT", "RETRY", "DEAD", "HELD"):
+            self.notifications.labels(outcome=outcome)
+
+    def observe_round(self, outcomes: Iterable[str], pending: int) -> None:
+        for outcome, count in Tally(outcomes).items():
+            self.notifications.labels(outcome=outcome).inc(count)
+        self.pending.set(pending)
+
+
 class MetricsServer:
     """The HTTP endpoint serving `/metrics` (any path, in fact) from one registry."""
 

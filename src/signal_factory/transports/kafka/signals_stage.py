@@ -56,15 +56,15 @@ from signal_factory.model.evidence import Evidence, decode_evidence
 from signal_factory.runtime.replay import ENGINE_STATE, ReplayService
 from signal_factory.stores.sql.checkpoints import SqlCheckpointRepo
 from signal_factory.stores.sql.database import SqlStore
-from signal_factory.transports.kafka.config import KafkaConfig
-from signal_factory.transports.kafka.enforcer_stage import KafkaTransportError
-from signal_factory.transports.kafka.locks import (
+from signal_factory.stores.sql.locks import (
     OwnerLock,
     OwnerLockLostError,
     PartitionLocks,
     owner_lock_for,
     partition_locks_for,
 )
+from signal_factory.transports.kafka.config import KafkaConfig
+from signal_factory.transports.kafka.enforcer_stage import KafkaTransportError
 from signal_factory.transports.kafka.signal_topic import SignalPublisher
 from signal_factory.transports.kafka.tallies import TallyMarks, decode_tally_message
 

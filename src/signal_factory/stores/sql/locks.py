@@ -1,4 +1,5 @@
-"""Who may touch a store's signal-engine state: owner locks (single-owner mode) and per-partition locks.
+"""Who may do a store's single-writer work: owner locks (one holder per store and name: the signals
+stage in single-owner mode, the alert dispatcher) and per-partition locks (the signals stage scaled out).
 
 PostgreSQL: session-level advisory locks on a dedicated connection; they go when the session does
 (kill -9, network loss). SQLite file: `flock`s next to the database file (released by the OS when the
@@ -15,14 +16,14 @@ from typing import IO, Protocol
 
 from sqlalchemy import Connection, text
 
+from signal_factory.errors import SignalFactoryError
 from signal_factory.stores.sql.database import SqlStore
-from signal_factory.transports.kafka.enforcer_stage import KafkaTransportError
 
-log = logging.getLogger("signal_factory.transports.kafka.signals")
+log = logging.getLogger("signal_factory.stores.locks")
 LOCK_NAME = "signal-factory:signals"
 
 
-class OwnerLockLostError(KafkaTransportError):
+class OwnerLockLostError(SignalFactoryError):
     """The store's owner lock is gone (its database session died): stop before touching state."""
 
 
@@ -35,8 +36,9 @@ class OwnerLock(Protocol):
 class PgAdvisoryLock:
     """A session-level `pg_advisory_lock` on a dedicated connection, keyed by the store's schema."""
 
-    def __init__(self, store: SqlStore) -> None:
+    def __init__(self, store: SqlStore, name: str = LOCK_NAME) -> None:
         self._engine = store.engine
+        self._name = name
         self._conn: Connection | None = None
         self._key: int | None = None
 
@@ -44,7 +46,7 @@ class PgAdvisoryLock:
         if self._conn is None:
             self._conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             self._key = int(self._conn.execute(text("SELECT hashtextextended(:n || ':' || current_schema(), 0)"),
-                                               {"n": LOCK_NAME}).scalar_one())
+                                               {"n": self._name}).scalar_one())
         return bool(self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key}).scalar_one())
 
     def held(self) -> bool:
@@ -107,13 +109,15 @@ class NoLock:
         return None
 
 
-def owner_lock_for(store: SqlStore) -> OwnerLock:
+def owner_lock_for(store: SqlStore, name: str = LOCK_NAME) -> OwnerLock:
+    """The store's lock called `name`: a PostgreSQL advisory lock, else a flock next to the SQLite file."""
     url = store.engine.url
     if url.get_backend_name() in ("postgresql", "postgres"):
-        return PgAdvisoryLock(store)
+        return PgAdvisoryLock(store, name)
     if url.database in (None, "", ":memory:"):
         return NoLock()
-    return FileLock(Path(f"{url.database}.signals.lock"))
+    suffix = name.rsplit(":", 1)[-1]
+    return FileLock(Path(f"{url.database}.{suffix}.lock"))
 
 
 class PartitionLocks(Protocol):
