@@ -30,7 +30,8 @@ POISON_RAW = "raw.inventory.events"
 TOPICS = {RAW: 8, POISON_RAW: 2, "signal_factory.evidence": 4, "signal_factory.evidence.tallies": 1,
           "sf.test.evidence.kill": 4, "sf.test.evidence.poison": 2, "sf.test.evidence.term": 2,
           "sf.test.evidence.kill-eos": 4, "sf.test.evidence.eos": 4, "sf.test.broker": 2,
-          "sf.test.sig-metrics.evidence": 2, "sf.test.sig-metrics.tallies": 2, "sf.test.sig-metrics.signals": 2}
+          "sf.test.sig-metrics.evidence": 2, "sf.test.sig-metrics.tallies": 2, "sf.test.sig-metrics.signals": 2,
+          "sf.test.sig-poison.evidence": 2, "sf.test.sig-poison.tallies": 2}
 #: Fast failure detection, so a restarted instance gets its partitions back within seconds of a kill -9.
 GROUP_PROPS = {"session.timeout.ms": "6000", "heartbeat.interval.ms": "500"}
 

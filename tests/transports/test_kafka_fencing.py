@@ -20,8 +20,8 @@ from signal_factory.runtime.replay import ReplayService
 from signal_factory.stores.sql import open_store
 from signal_factory.stores.sql.checkpoints import SqlCheckpointRepo
 from signal_factory.stores.sql.database import SqlStore
+from signal_factory.stores.sql.locks import NoPartitionLocks, OwnerLockLostError
 from signal_factory.transports.kafka.config import KafkaConfig
-from signal_factory.transports.kafka.locks import NoPartitionLocks, OwnerLockLostError
 from signal_factory.transports.kafka.signals_stage import SignalsStage, fence_key
 from tests.conftest import record
 

@@ -90,3 +90,34 @@ def test_signals_stage_metrics_scraped_over_http(kafka_bootstrap: str, scenario1
     assert samples[("signal_factory_owned_partitions", ())] == 2
     assert samples[("signal_factory_batch_duration_seconds_count", ())] == stage.report.batches
     assert not any(name == "signal_factory_errors_total" for name, _ in samples)
+
+
+@pytest.mark.slow
+def test_poison_messages_never_block_a_partition(kafka_bootstrap: str, scenario1: Messages, tmp_path: Path,
+                                                 control_plane: ControlPlane) -> None:
+    """Garbage among Scenario 1's evidence and tallies (bad JSON, wrong shape, empty): each is counted as
+    poison and stepped over; every valid evidence behind it is stored and the breach counted exactly."""
+    prefix = "sf.test.sig-poison"
+    urn = b"urn:dp:orders:created"
+    garbage = [b"{not json", b'{"evidence_id": 7}', b"", b"\xff\xfe"]
+    mixed: Messages = []
+    for i, message in enumerate(scenario1):
+        mixed.append(message)
+        if i % 300 == 0:
+            mixed.append(("evidence", urn, garbage[(i // 300) % len(garbage)]))
+    mixed += [("tallies", urn, b'[{"dataset_urn": 1}]'), ("tallies", urn, b"nope")]
+    poison = len(mixed) - len(scenario1)
+    _produce(kafka_bootstrap, prefix, mixed)
+    cfg = KafkaConfig(bootstrap_servers=kafka_bootstrap, group_id=f"{prefix}.group",
+                      topics=(f"{prefix}.evidence", f"{prefix}.tallies"), evidence_topic=f"{prefix}.evidence",
+                      tally_topic=f"{prefix}.tallies", signals_topic=None, batch_size=100, properties=GROUP_PROPS)
+    metrics = SignalsMetrics()
+    with open_store(f"sqlite:///{tmp_path / 'poison.db'}") as store:
+        stage = SignalsStage(control_plane, store, cfg, flush_when_idle_s=1.0, metrics=metrics)
+        report = stage.run(threading.Event(), idle_exit_s=3.0)
+        finals = [s for s in store.signals.list(signal_type="CONTRACT_BREACH", limit=100) if not s.provisional]
+        stored = len(store.evidence.by_dataset("urn:dp:orders:created", 0, 2**62, limit=10_000))
+    assert report.poison == poison
+    assert metrics.registry.get_sample_value("signal_factory_errors_total", {"kind": "poison"}) == poison
+    assert stored == TOTAL
+    assert [(s.metrics["evidence_count"], s.metrics["fail_count"]) for s in finals] == [(TOTAL, 1120)]

@@ -26,8 +26,8 @@ from signal_factory.controlplane.loader import load_control_plane
 from signal_factory.model.evidence import decode_evidence, encode_evidence
 from signal_factory.stores.sql import open_store
 from signal_factory.stores.sql.database import SqlStore
+from signal_factory.stores.sql.locks import PgPartitionLocks
 from signal_factory.transports.kafka.config import KafkaConfig
-from signal_factory.transports.kafka.locks import PgPartitionLocks
 from signal_factory.transports.kafka.signals_stage import SignalsStage
 from tests.transports.conftest import GROUP_PROPS, KAFKA_ENV, ROOT, _recreate_topics
 from tests.transports.kafka_mock import MockKafka
