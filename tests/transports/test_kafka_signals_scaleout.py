@@ -38,7 +38,9 @@ __all__ = ["scenario1", "store_url"]  # fixtures shared with test_kafka_signals
 INVENTORY = "urn:dp:inventory:updated"
 PREFIX = "sf.test.sig-scale"
 MISMATCH = "sf.test.sig-scale-mismatch"
-TOPICS = {f"{PREFIX}.evidence": 4, f"{PREFIX}.tallies": 4, f"{MISMATCH}.evidence": 4, f"{MISMATCH}.tallies": 1}
+JOIN = "sf.test.sig-join"
+TOPICS = {f"{PREFIX}.evidence": 4, f"{PREFIX}.tallies": 4, f"{MISMATCH}.evidence": 4, f"{MISMATCH}.tallies": 1,
+          f"{JOIN}.evidence": 4, f"{JOIN}.tallies": 4}
 
 
 @pytest.fixture(scope="module")
@@ -69,10 +71,10 @@ def _as_inventory(messages: Messages) -> Messages:
 class _ScaledStage(_Stage):
     """`run signals` with a small batch (so a kill lands mid-stream) and a longer idle flush."""
 
-    def __init__(self, bootstrap: str, url: str) -> None:
+    def __init__(self, bootstrap: str, url: str, prefix: str = PREFIX) -> None:
         cmd = [sys.executable, "-m", "signal_factory.cli.run", "signals", "--config", str(ROOT / "examples" / "orders"),
-               "--db", url, "--bootstrap-servers", bootstrap, "--group-id", f"{PREFIX}.group",
-               "--evidence-topic", f"{PREFIX}.evidence", "--tally-topic", f"{PREFIX}.tallies", "--batch-size", "10",
+               "--db", url, "--bootstrap-servers", bootstrap, "--group-id", f"{prefix}.group",
+               "--evidence-topic", f"{prefix}.evidence", "--tally-topic", f"{prefix}.tallies", "--batch-size", "10",
                "--flush-when-idle", "3"]
         for k, v in GROUP_PROPS.items():
             cmd += ["-X", f"{k}={v}"]
@@ -167,6 +169,39 @@ def test_two_active_instances_then_kill_minus_9(bootstrap: str, scenario1: Messa
         assert b.terminate() == 0
     print(f"two active instances; kill -9 of one after it committed {done_a} evidence; takeover and exact "
           f"counts in {time.monotonic() - started:.1f}s")
+    _assert_exact(store_url)
+
+
+def test_an_instance_joins_mid_stream_and_one_leaves_with_sigterm(bootstrap: str, scenario1: Messages,
+                                                                   store_url: str) -> None:
+    """Evidence trickles in; B joins while A is busy (partitions handed over under their locks), then A
+    leaves with SIGTERM (commits, releases its locks) and B takes everything: counts exact."""
+    messages = scenario1 + _as_inventory(scenario1)
+    messages = [m for pair in zip(messages[:TOTAL], messages[TOTAL:], strict=True) for m in pair]  # both datasets
+    trickle = threading.Thread(target=lambda: [(_produce(bootstrap, JOIN, messages[i:i + 50]), time.sleep(0.2))
+                                               for i in range(0, len(messages), 50)], daemon=True)
+    a = _ScaledStage(bootstrap, store_url, JOIN)
+    b: _ScaledStage | None = None
+    try:
+        a.wait_owned(4)
+        trickle.start()
+        a.committed(200)
+        b = _ScaledStage(bootstrap, store_url, JOIN)
+        owned_b = b.wait_owned(2)
+        owned_a = a.wait_owned(2)
+        assert owned_a.isdisjoint(owned_b)
+        b.committed(1)  # B works on its share while the rest still trickles in
+        assert trickle.is_alive(), "the input finished before B joined: not mid-stream"
+        assert a.terminate() == 0  # leaves the group: revocation commits and releases its locks
+        b.wait_owned(4, timeout_s=30)
+        trickle.join(60)
+        b.wait_for(lambda e: e.get("msg") == "windows flushed" and e["hosts"] == 4, "a flush of all 4 hosts",
+                   timeout_s=60)
+    finally:
+        if a.proc.poll() is None:
+            a.kill9()
+        if b is not None:
+            assert b.terminate() == 0
     _assert_exact(store_url)
 
 
