@@ -6,8 +6,9 @@
 N generated order events are enforced in-process (tier 1: every record has its own evidence), the
 evidence produced keyed by dataset URN, as the enforcer does (so one dataset: one partition of the
 8-partition evidence topic; zstd-compressed, because librdkafka's mock cluster keeps only ~5 MB per
-partition), then `SignalsStage` consumes it in this process (scaled-out mode, one engine host): per batch one store transaction with the evidence, the engines, signals, incidents, graph
-writes, the snapshot of that partition's engines and the offsets. "steady" = first -> last batch commit.
+partition), then `SignalsStage` consumes it in this process (scaled-out mode, one engine host): per
+batch one store transaction with the evidence, the engines, signals, incidents, graph writes, the
+snapshot of that partition's engines and the offsets. "steady" = first -> last batch commit.
 """
 
 from __future__ import annotations
