@@ -7,18 +7,21 @@ stderr. Needs the `kafka` extra: `pip install 'signal-factory[kafka]'`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from signal_factory.cli.options import ConfigOpt, DbOpt, open_cli_store
+from signal_factory.errors import SignalFactoryError
 
 run_app = typer.Typer(no_args_is_help=True, help="Run a pipeline stage as a Kafka consumer group.")
 
@@ -102,12 +105,24 @@ def enforcer(
     metrics, server = _metrics(metrics_port, metrics_addr)
     stage = EnforcerStage(load_control_plane(config), kafka, metrics=metrics)
     stop = _stop_on_signals()
-    report = stage.run(stop, idle_exit_s=exit_when_idle)
+    with _logged_failure():
+        report = stage.run(stop, idle_exit_s=exit_when_idle)
     logging.getLogger("signal_factory.cli.run").info(
         "done", extra={"records": report.records, "evidence": report.evidence, "batches": report.batches,
                        "internal_errors": report.internal_errors, "seconds": round(report.seconds, 3)})
     if server is not None:
         server.close()
+
+
+@contextlib.contextmanager
+def _logged_failure() -> Iterator[None]:
+    """A stage that stops on an error says so in its JSON log too (then the CLI prints it and exits 1)."""
+    try:
+        yield
+    except SignalFactoryError as e:
+        logging.getLogger("signal_factory.cli.run").error("stage failed", extra={"error": str(e),
+                                                                                 "type": type(e).__name__})
+        raise
 
 
 def _stop_on_signals() -> threading.Event:
@@ -203,7 +218,8 @@ def signals(
     try:
         stage = SignalsStage(load_control_plane(config), store, kafka, flush_when_idle_s=flush_when_idle,
                              metrics=metrics)
-        report = stage.run(stop, idle_exit_s=exit_when_idle)
+        with _logged_failure():
+            report = stage.run(stop, idle_exit_s=exit_when_idle)
     finally:
         store.close()
         if server is not None:
@@ -244,7 +260,8 @@ def alerts(
     try:
         stage = AlertsStage(store, load_alert_policy(load_control_plane(config)), interval_s=interval,
                             on_round=on_round)
-        report = stage.run(stop, idle_exit_s=exit_when_idle)
+        with _logged_failure():
+            report = stage.run(stop, idle_exit_s=exit_when_idle)
     finally:
         store.close()
         if server is not None:

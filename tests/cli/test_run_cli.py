@@ -1,0 +1,37 @@
+"""`signal-factory run ...`: a stage that stops on an error says so in its JSON log and exits 1."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from signal_factory.cli.run import JsonLines, _logged_failure
+from signal_factory.errors import SignalFactoryError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_logged_failure_writes_a_json_error_line_and_reraises(caplog: pytest.LogCaptureFixture) -> None:
+    with (caplog.at_level("ERROR", logger="signal_factory.cli.run"), pytest.raises(SignalFactoryError),
+          _logged_failure()):
+        raise SignalFactoryError("lost the alerts lock")
+    (record,) = caplog.records
+    line = json.loads(JsonLines().format(record))
+    assert (line["level"], line["msg"], line["error"], line["type"]) == (
+        "error", "stage failed", "lost the alerts lock", "SignalFactoryError")
+
+
+def test_run_alerts_without_a_reachable_store_exits_1_with_a_fix() -> None:
+    """No PostgreSQL at that address: one clear message with a fix line, exit 1, no traceback."""
+    cli = Path(sys.executable).parent / "signal-factory"
+    proc = subprocess.run([str(cli), "run", "alerts", "--db", "postgresql://sf@127.0.0.1:1/nope",
+                           "--exit-when-idle", "0.2"], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                          check=False)
+    assert proc.returncode == 1
+    assert "cannot open the store" in proc.stderr
+    assert "fix:" in proc.stderr
+    assert "Traceback" not in proc.stderr
