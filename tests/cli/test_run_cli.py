@@ -25,6 +25,19 @@ def test_logged_failure_writes_a_json_error_line_and_reraises(caplog: pytest.Log
         "error", "stage failed", "lost the alerts lock", "SignalFactoryError")
 
 
+def test_a_database_failure_becomes_one_clear_error(caplog: pytest.LogCaptureFixture) -> None:
+    """PostgreSQL gone mid-run: a SignalFactoryError that says what happened to the work in hand, logged too."""
+    from sqlalchemy.exc import OperationalError
+
+    gone = OperationalError("INSERT ...", {}, Exception("server closed the connection unexpectedly\nmore"))
+    with (caplog.at_level("ERROR", logger="signal_factory.cli.run"),
+          pytest.raises(SignalFactoryError, match="server closed the connection unexpectedly; the transaction in "
+                                                  "hand was rolled back"),
+          _logged_failure()):
+        raise gone
+    assert caplog.records[0].type == "OperationalError"  # type: ignore[attr-defined]
+
+
 def test_run_alerts_without_a_reachable_store_exits_1_with_a_fix() -> None:
     """No PostgreSQL at that address: one clear message with a fix line, exit 1, no traceback."""
     cli = Path(sys.executable).parent / "signal-factory"

@@ -117,12 +117,20 @@ def enforcer(
 @contextlib.contextmanager
 def _logged_failure() -> Iterator[None]:
     """A stage that stops on an error says so in its JSON log too (then the CLI prints it and exits 1)."""
+    from sqlalchemy.exc import DBAPIError
+
+    log = logging.getLogger("signal_factory.cli.run")
     try:
         yield
     except SignalFactoryError as e:
-        logging.getLogger("signal_factory.cli.run").error("stage failed", extra={"error": str(e),
-                                                                                 "type": type(e).__name__})
+        log.error("stage failed", extra={"error": str(e), "type": type(e).__name__})
         raise
+    except DBAPIError as e:  # the database went away mid-run: say what that means, not a traceback
+        detail = str(e.orig).strip().splitlines()[0] if e.orig is not None else type(e).__name__
+        err = SignalFactoryError(f"the store failed: {detail}; the transaction in hand was rolled back, so a restart "
+                                 "resumes from the last commit (fix: check the database, then restart this stage)")
+        log.error("stage failed", extra={"error": str(err), "type": type(e).__name__})
+        raise err from e
 
 
 def _stop_on_signals() -> threading.Event:
