@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test serve bench clean
+.PHONY: demo demo-kafka test serve bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ demo: $(STAMP)
 	@echo
 	@echo "See INC-1 in the web UI:  $(BIN)/signal-factory serve --db $(DEMO_DB)"
 	@echo "                          then open http://127.0.0.1:8080/incidents/INC-1"
+
+demo-kafka: $(STAMP)
+	bash scripts/demo-kafka.sh
 
 serve: $(STAMP)
 	$(BIN)/signal-factory serve --config examples/orders --db $(DEMO_DB)
