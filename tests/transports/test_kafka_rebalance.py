@@ -307,8 +307,10 @@ def test_instance_leaves_mid_stream(rebalance_bootstrap: str, config_dir: Path, 
     assert a.records > a_at_gone
     # re-emitted: batches whose commit was lost to a rebalance, and on a kill the batch B had in flight
     assert duplicates <= BATCH * (a.rebalance_losses + b.rebalance_losses + (how == "kill"))
-    # only A was alive after B went, so A processed every record produced after that, on every partition
-    assert a.records + b_done >= SCENARIO1_RECORDS
+    # only A was alive after B went, so A processed every record produced after that, on every partition.
+    # B's count is read once its log is fully read (close() joins the reader): at the kill the reader may
+    # not have parsed B's last "batch committed" lines yet.
+    assert a.records + b.records >= SCENARIO1_RECORDS
     print(f"\n{how}: both instances committing {t_both:.1f}s after start; B {b_done} records, A {a_at_gone} when B "
           f"went ({sent_at_gone} produced), A {a.records} at the end; caught up {after_gone:.1f}s after B went "
           f"({caught_up:.1f}s after the last produce); {duplicates} duplicate(s); commits lost to the rebalance "
