@@ -178,7 +178,7 @@ def test_an_instance_joins_mid_stream_and_one_leaves_with_sigterm(bootstrap: str
     leaves with SIGTERM (commits, releases its locks) and B takes everything: counts exact."""
     messages = scenario1 + _as_inventory(scenario1)
     messages = [m for pair in zip(messages[:TOTAL], messages[TOTAL:], strict=True) for m in pair]  # both datasets
-    trickle = threading.Thread(target=lambda: [(_produce(bootstrap, JOIN, messages[i:i + 50]), time.sleep(0.2))
+    trickle = threading.Thread(target=lambda: [(_produce(bootstrap, JOIN, messages[i:i + 50]), time.sleep(0.3))
                                                for i in range(0, len(messages), 50)], daemon=True)
     a = _ScaledStage(bootstrap, store_url, JOIN)
     b: _ScaledStage | None = None
