@@ -35,6 +35,7 @@ from signal_factory.errors import SignalFactoryError
 from signal_factory.model.evidence import encode_evidence
 from signal_factory.model.records import MalformedInput, RawRecord
 from signal_factory.transports.kafka.config import KafkaConfig
+from signal_factory.transports.kafka.delivery import Deliveries
 from signal_factory.transports.kafka.records import origin_of, to_raw_record
 from signal_factory.transports.kafka.tallies import encode_tally_messages
 
@@ -103,7 +104,7 @@ class EnforcerStage:
         self.enforcer = enforcer or Enforcer(control_plane)
         self.on_batch = on_batch
         self.report = StageReport()
-        self._delivery_errors: list[str] = []
+        self._deliveries = Deliveries(on_error=None if metrics is None else lambda: metrics.error("delivery"))
 
     def run(self, stop: threading.Event, *, idle_exit_s: float | None = None) -> StageReport:
         """Process until `stop` is set (or nothing arrived for `idle_exit_s`); returns what was done."""
@@ -185,24 +186,11 @@ class EnforcerStage:
             self._send(producer, self.cfg.tally_topic, key, value)
 
     def _send(self, producer: Producer, topic: str, key: str, value: bytes) -> None:
-        while True:
-            try:
-                producer.produce(topic, value=value, key=key.encode(), on_delivery=self._delivered)
-                return
-            except BufferError:
-                producer.poll(0.05)  # local queue full: serve delivery reports, then retry
-
-    def _delivered(self, err: KafkaError | None, msg: Message) -> None:
-        if err is not None:
-            self._delivery_errors.append(f"{msg.topic()}: {err.str()}")
-            if self.metrics is not None:
-                self.metrics.error("delivery")
+        self._deliveries.send(producer, topic, key.encode(), value)
 
     def _flush(self, producer: Producer) -> None:
-        left = producer.flush(_FLUSH_TIMEOUT_S)
-        if left or self._delivery_errors:
-            detail = "; ".join(self._delivery_errors[:3]) or f"{left} messages still queued after {_FLUSH_TIMEOUT_S}s"
-            self._delivery_errors.clear()
+        detail = self._deliveries.flush(producer, _FLUSH_TIMEOUT_S)
+        if detail is not None:
             raise KafkaTransportError(f"evidence was not acknowledged by the broker ({detail}); offsets were not "
                                       "committed, so a restart re-processes this batch")
 

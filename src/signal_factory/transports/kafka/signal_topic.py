@@ -14,10 +14,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import Producer
 
 from signal_factory.signals.model import Signal, encode_signal
 from signal_factory.transports.kafka.config import KafkaConfig
+from signal_factory.transports.kafka.delivery import Deliveries
 from signal_factory.transports.kafka.enforcer_stage import KafkaTransportError
 
 log = logging.getLogger("signal_factory.transports.kafka.signals")
@@ -31,29 +32,17 @@ class SignalPublisher:
         self.topic = topic
         self.published = 0
         self._producer = Producer(cfg.producer_conf())
-        self._errors: list[str] = []
+        self._deliveries = Deliveries()
 
     def __call__(self, signals: Sequence[Signal]) -> None:
         for signal in signals:
-            while True:
-                try:
-                    self._producer.produce(self.topic, value=encode_signal(signal), key=signal.dataset_urn.encode(),
-                                           on_delivery=self._delivered)
-                    break
-                except BufferError:
-                    self._producer.poll(0.05)  # local queue full: serve delivery reports, then retry
-        left = self._producer.flush(_FLUSH_TIMEOUT_S)
-        if left or self._errors:
-            detail = "; ".join(self._errors[:3]) or f"{left} signals still queued after {_FLUSH_TIMEOUT_S}s"
-            self._errors.clear()
+            self._deliveries.send(self._producer, self.topic, signal.dataset_urn.encode(), encode_signal(signal))
+        detail = self._deliveries.flush(self._producer, _FLUSH_TIMEOUT_S)
+        if detail is not None:
             raise KafkaTransportError(f"signals were not acknowledged on {self.topic!r} ({detail}); the batch was "
                                       "rolled back and is re-processed after a restart (fix: create the topic, or "
                                       "pass --signals-topic none to publish nowhere)")
         self.published += len(signals)
-
-    def _delivered(self, err: KafkaError | None, _msg: Message) -> None:
-        if err is not None:
-            self._errors.append(err.str())
 
     def close(self) -> None:
         self._producer.flush(_FLUSH_TIMEOUT_S)
