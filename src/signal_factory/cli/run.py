@@ -16,12 +16,15 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from signal_factory.cli.options import ConfigOpt, DbOpt, open_cli_store
 from signal_factory.errors import SignalFactoryError
+
+if TYPE_CHECKING:
+    from signal_factory.stores.sql.database import SqlStore
 
 run_app = typer.Typer(no_args_is_help=True, help="Run a pipeline stage as a Kafka consumer group.")
 
@@ -31,6 +34,19 @@ run_app = typer.Typer(no_args_is_help=True, help="Run a pipeline stage as a Kafk
 def _group() -> None:
     """The pipeline's long-running stages: enforcer and signals (Kafka consumer groups), alerts."""
 
+
+# Options every stage command shares.
+BootstrapOpt = Annotated[str | None, typer.Option(
+    help="Kafka bootstrap servers, host:port[,...] [env SIGNAL_FACTORY_KAFKA_BOOTSTRAP_SERVERS].")]
+KafkaPropOpt = Annotated[list[str] | None, typer.Option(
+    "--kafka-property", "-X", help="librdkafka property NAME=VALUE, repeatable (security.protocol, sasl.*, "
+    "ssl.*, ...) [env SIGNAL_FACTORY_KAFKA_PROP_<NAME>]. Secret values are never logged.")]
+LogLevelOpt = Annotated[str, typer.Option(help="debug, info, warning, error.")]
+MetricsPortOpt = Annotated[int, typer.Option(
+    envvar="SIGNAL_FACTORY_METRICS_PORT", min=0, max=65535,
+    help="Serve Prometheus metrics on this port (0 = off) [env SIGNAL_FACTORY_METRICS_PORT].")]
+MetricsAddrOpt = Annotated[str, typer.Option(
+    envvar="SIGNAL_FACTORY_METRICS_ADDR", help="Address the metrics endpoint binds to.")]
 
 _STD_ATTRS = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 
@@ -60,8 +76,7 @@ def _setup_logging(level: str) -> None:
 @run_app.command("enforcer")
 def enforcer(
     config: ConfigOpt = Path("examples/orders"),
-    bootstrap_servers: Annotated[str | None, typer.Option(
-        help="Kafka bootstrap servers, host:port[,...] [env SIGNAL_FACTORY_KAFKA_BOOTSTRAP_SERVERS].")] = None,
+    bootstrap_servers: BootstrapOpt = None,
     group_id: Annotated[str | None, typer.Option(
         help="Consumer group; instances with the same id share the partitions [env SIGNAL_FACTORY_KAFKA_GROUP_ID].")]
         = None,
@@ -77,17 +92,12 @@ def enforcer(
     transactional_id: Annotated[str | None, typer.Option(
         help="Transactional id for exactly-once; stable per instance across restarts.")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Records per consume/commit cycle (default 500).")] = None,
-    kafka_property: Annotated[list[str] | None, typer.Option(
-        "--kafka-property", "-X", help="librdkafka property NAME=VALUE, repeatable (security.protocol, "
-        "sasl.*, ssl.*, ...) [env SIGNAL_FACTORY_KAFKA_PROP_<NAME>]. Secret values are never logged.")] = None,
+    kafka_property: KafkaPropOpt = None,
     exit_when_idle: Annotated[float | None, typer.Option(
         help="Exit cleanly after this many seconds without records (batch jobs, tests).")] = None,
-    log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
-    metrics_port: Annotated[int, typer.Option(
-        envvar="SIGNAL_FACTORY_METRICS_PORT", min=0, max=65535,
-        help="Serve Prometheus metrics on this port (0 = off) [env SIGNAL_FACTORY_METRICS_PORT].")] = 0,
-    metrics_addr: Annotated[str, typer.Option(
-        envvar="SIGNAL_FACTORY_METRICS_ADDR", help="Address the metrics endpoint binds to.")] = "127.0.0.1",
+    log_level: LogLevelOpt = "info",
+    metrics_port: MetricsPortOpt = 0,
+    metrics_addr: MetricsAddrOpt = "127.0.0.1",
 ) -> None:
     """Consume raw topics, run the five gates, produce evidence; commit offsets only after it is durable."""
     from signal_factory.controlplane.loader import load_control_plane
@@ -105,13 +115,15 @@ def enforcer(
     metrics, server = _metrics(metrics_port, metrics_addr)
     stage = EnforcerStage(load_control_plane(config), kafka, metrics=metrics)
     stop = _stop_on_signals()
-    with _logged_failure():
-        report = stage.run(stop, idle_exit_s=exit_when_idle)
+    try:
+        with _logged_failure():
+            report = stage.run(stop, idle_exit_s=exit_when_idle)
+    finally:
+        if server is not None:
+            server.close()
     logging.getLogger("signal_factory.cli.run").info(
         "done", extra={"records": report.records, "evidence": report.evidence, "batches": report.batches,
                        "internal_errors": report.internal_errors, "seconds": round(report.seconds, 3)})
-    if server is not None:
-        server.close()
 
 
 @contextlib.contextmanager
@@ -147,6 +159,16 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
+def _sql_store(db: str | None, stage: str) -> SqlStore:
+    from signal_factory.stores.sql.database import SqlStore
+
+    store = open_cli_store(db)
+    if not isinstance(store, SqlStore):
+        store.close()
+        raise typer.BadParameter(f"the {stage} stage needs a SQL store (--db)")
+    return store
+
+
 def _needs_kafka(e: ImportError) -> typer.BadParameter:
     return typer.BadParameter(f"the Kafka transport needs confluent-kafka ({e}); fix: "
                               "pip install 'signal-factory[kafka]'")
@@ -176,8 +198,7 @@ def _metrics(port: int, addr: str, *, stage: str = "enforcer") -> tuple[Any, Any
 def signals(
     config: ConfigOpt = Path("examples/orders"),
     db: DbOpt = None,
-    bootstrap_servers: Annotated[str | None, typer.Option(
-        help="Kafka bootstrap servers, host:port[,...] [env SIGNAL_FACTORY_KAFKA_BOOTSTRAP_SERVERS].")] = None,
+    bootstrap_servers: BootstrapOpt = None,
     group_id: Annotated[str | None, typer.Option(
         help="Consumer group [env SIGNAL_FACTORY_KAFKA_GROUP_ID]. With equal evidence and tally partition "
              "counts every instance is active and owns its partitions' windows; else one owner, others standby.")]
@@ -191,24 +212,17 @@ def signals(
              "'none' = nowhere) [env SIGNAL_FACTORY_KAFKA_SIGNALS_TOPIC].")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Messages per consume/store transaction (default 500).")]
         = None,
-    kafka_property: Annotated[list[str] | None, typer.Option(
-        "--kafka-property", "-X", help="librdkafka property NAME=VALUE, repeatable [env "
-        "SIGNAL_FACTORY_KAFKA_PROP_<NAME>]. Secret values are never logged.")] = None,
+    kafka_property: KafkaPropOpt = None,
     flush_when_idle: Annotated[float | None, typer.Option(
         help="Close every open window once caught up and idle this many seconds (finite inputs, demos).")] = None,
     exit_when_idle: Annotated[float | None, typer.Option(
         help="Exit cleanly after this many seconds without messages (batch jobs, tests).")] = None,
-    log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
-    metrics_port: Annotated[int, typer.Option(
-        envvar="SIGNAL_FACTORY_METRICS_PORT", min=0, max=65535,
-        help="Serve Prometheus metrics on this port (0 = off) [env SIGNAL_FACTORY_METRICS_PORT].")] = 0,
-    metrics_addr: Annotated[str, typer.Option(
-        envvar="SIGNAL_FACTORY_METRICS_ADDR", help="Address the metrics endpoint binds to.")] = "127.0.0.1",
+    log_level: LogLevelOpt = "info",
+    metrics_port: MetricsPortOpt = 0,
+    metrics_addr: MetricsAddrOpt = "127.0.0.1",
 ) -> None:
     """Consume evidence; signals, incidents, graph and the consumed offsets commit in one store transaction."""
     from signal_factory.controlplane.loader import load_control_plane
-    from signal_factory.stores.sql.database import SqlStore
-
     try:
         from signal_factory.transports.kafka.signals_stage import SignalsStage, stage_config
     except ImportError as e:
@@ -218,9 +232,7 @@ def signals(
              "tally_topic": tally_topic, "signals_topic": signals_topic, "batch_size": batch_size,
              "properties": kafka_property}
     kafka = stage_config(flags)
-    store = open_cli_store(db)
-    if not isinstance(store, SqlStore):
-        raise typer.BadParameter("the signals stage needs a SQL store (--db)")
+    store = _sql_store(db, "signals")
     metrics, server = _metrics(metrics_port, metrics_addr, stage="signals")
     stop = _stop_on_signals()
     try:
@@ -245,23 +257,17 @@ def alerts(
         = 1.0,
     exit_when_idle: Annotated[float | None, typer.Option(
         help="Exit cleanly after this many seconds with nothing pending (batch jobs, tests).")] = None,
-    log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
-    metrics_port: Annotated[int, typer.Option(
-        envvar="SIGNAL_FACTORY_METRICS_PORT", min=0, max=65535,
-        help="Serve Prometheus metrics on this port (0 = off) [env SIGNAL_FACTORY_METRICS_PORT].")] = 0,
-    metrics_addr: Annotated[str, typer.Option(
-        envvar="SIGNAL_FACTORY_METRICS_ADDR", help="Address the metrics endpoint binds to.")] = "127.0.0.1",
+    log_level: LogLevelOpt = "info",
+    metrics_port: MetricsPortOpt = 0,
+    metrics_addr: MetricsAddrOpt = "127.0.0.1",
 ) -> None:
     """Deliver the outbox (PagerDuty, Slack, webhooks) with retries; one active dispatcher per store."""
     from signal_factory.alerting.policy import load_alert_policy
     from signal_factory.controlplane.loader import load_control_plane
     from signal_factory.runtime.alerts import AlertsStage
-    from signal_factory.stores.sql.database import SqlStore
 
     _setup_logging(log_level)
-    store = open_cli_store(db)
-    if not isinstance(store, SqlStore):
-        raise typer.BadParameter("the alerts stage needs a SQL store (--db)")
+    store = _sql_store(db, "alerts")
     metrics, server = _metrics(metrics_port, metrics_addr, stage="alerts")
     on_round = None if metrics is None else (lambda r: metrics.observe_round(r.outcomes.values(), r.pending))
     stop = _stop_on_signals()
