@@ -136,6 +136,7 @@ class SignalsStage:
         self._enforcer: Enforcer | None = None
         self._marks = TallyMarks(self.store.checkpoints.get)  # per (dataset, source partition), see tallies.py
         self._epochs: dict[int, int] = {}  # owner -> fencing epoch claimed when it took ownership
+        self._assigned: set[int] = set()  # evidence partitions assigned to this instance
         self.publisher: SignalPublisher | None = None  # the signals topic, when configured
 
     @property
@@ -162,7 +163,6 @@ class SignalsStage:
             try:
                 self._epochs[_SINGLE] = self._claim_epoch(_SINGLE)
                 self._services[_SINGLE] = self._service(ENGINE_STATE)
-                self._set_owned()
                 return self._run_consumer(stop, idle_exit_s)
             finally:
                 self.lock.release()
@@ -244,8 +244,10 @@ class SignalsStage:
         return check
 
     def _set_owned(self) -> None:
+        """Evidence partitions whose windows this process owns: its hosts when scaled out, else (one host
+        for everything) the evidence partitions assigned to it."""
         if self.metrics is not None:
-            self.metrics.owned_partitions.set(len(self._positions) if not self.scaled else len(self._services))
+            self.metrics.owned_partitions.set(len(self._services) if self.scaled else len(self._assigned))
 
     def _locks_held(self) -> bool:
         return self.partition_locks.held() if self.scaled else self.lock.held()
@@ -318,6 +320,7 @@ class SignalsStage:
             if stored is not None:
                 tp.offset = stored
         consumer.assign(partitions)
+        self._assigned |= {tp.partition for tp in partitions if tp.topic == self.cfg.evidence_topic}
         self._set_owned()
         log.info("partitions assigned", extra={"partitions": [f"{tp.topic}/{tp.partition}@{tp.offset}"
                                                               for tp in partitions]})
@@ -376,6 +379,8 @@ class SignalsStage:
                 consumer.commit(offsets=done, asynchronous=False)
         for tp in partitions:
             self._positions.pop((tp.topic, tp.partition), None)
+            if tp.topic == self.cfg.evidence_topic:
+                self._assigned.discard(tp.partition)
         if self.scaled:
             for p in sorted({tp.partition for tp in partitions}):
                 self._waiting.discard(p)
