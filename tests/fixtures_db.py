@@ -151,12 +151,12 @@ def _pg_admin(postgres_url: str) -> Iterator[Engine]:
         engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def _pg_schema_url(postgres_url: str, _pg_admin: Engine) -> Iterator[str]:
-    """A schema of our own in the session database (so a shared server's data is never touched),
-    migrated once; tests empty it with TRUNCATE, which is much faster than migrating again."""
-    schema = f"sf_test_{uuid.uuid4().hex[:12]}"
-    with _pg_admin.begin() as conn:
+@contextlib.contextmanager
+def pg_schema(admin: Engine, postgres_url: str, prefix: str = "sf_test_") -> Iterator[str]:
+    """The URL of a new, migrated schema in the session database (so a shared server's data is never
+    touched); dropped afterwards."""
+    schema = f"{prefix}{uuid.uuid4().hex[:12]}"
+    with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in postgres_url else "?"
     url = f"{postgres_url}{sep}options=-csearch_path%3D{schema}"
@@ -164,8 +164,16 @@ def _pg_schema_url(postgres_url: str, _pg_admin: Engine) -> Iterator[str]:
     try:
         yield url
     finally:
-        with _pg_admin.begin() as conn:
+        with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+@pytest.fixture(scope="session")
+def _pg_schema_url(postgres_url: str, _pg_admin: Engine) -> Iterator[str]:
+    """A schema of our own, migrated once; tests empty it with TRUNCATE, which is much faster than
+    migrating again."""
+    with pg_schema(_pg_admin, postgres_url) as url:
+        yield url
 
 
 def _fresh_url(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:

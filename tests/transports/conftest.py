@@ -7,6 +7,7 @@ are deleted and re-created with the AdminClient, so point it at a cluster dedica
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -50,15 +51,23 @@ def _recreate_topics(bootstrap: str, topics: dict[str, int]) -> None:
         f.result()
 
 
-@pytest.fixture(scope="session")
-def kafka_bootstrap() -> Iterator[str]:
+@contextlib.contextmanager
+def kafka_cluster(topics: dict[str, int]) -> Iterator[str]:
+    """Bootstrap servers of a cluster holding `topics` (fresh): the one SIGNAL_FACTORY_TEST_KAFKA names
+    (topics deleted and re-created), else a mock cluster of the caller's own (it has no CreateTopics API)."""
     real = os.environ.get(KAFKA_ENV)
     if real:
-        _recreate_topics(real, TOPICS)
+        _recreate_topics(real, topics)
         yield real
         return
-    with MockKafka(TOPICS) as mock:
+    with MockKafka(topics) as mock:
         yield mock.bootstrap
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    with kafka_cluster(TOPICS) as bootstrap:
+        yield bootstrap
 
 
 def produce_traffic(bootstrap: str, path: Path = TRAFFIC, topic: str = RAW) -> int:

@@ -45,14 +45,12 @@ from signal_factory.transports.kafka.signals_stage import SignalsStage, checkpoi
 from signal_factory.transports.kafka.tallies import decode_tally_message
 from tests.transports.conftest import (
     GROUP_PROPS,
-    KAFKA_ENV,
     ROOT,
-    _recreate_topics,
     committed_offsets,
     drain,
     high_watermarks,
+    kafka_cluster,
 )
-from tests.transports.kafka_mock import MockKafka
 
 pytestmark = [pytest.mark.slow]
 
@@ -97,13 +95,8 @@ run_app(sys.argv[2:], prog_name="signal-factory run")
 
 @pytest.fixture(scope="module")
 def bootstrap() -> Iterator[str]:
-    real = os.environ.get(KAFKA_ENV)
-    if real:
-        _recreate_topics(real, TOPICS)
-        yield real
-        return
-    with MockKafka(TOPICS) as mock:
-        yield mock.bootstrap
+    with kafka_cluster(TOPICS) as bootstrap:
+        yield bootstrap
 
 
 @pytest.fixture(scope="module")

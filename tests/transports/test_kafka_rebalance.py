@@ -32,15 +32,13 @@ import pytest
 from signal_factory.model.evidence import FAIL, decode_evidence
 from tests.transports.conftest import (
     GROUP_PROPS,
-    KAFKA_ENV,
     ROOT,
     TRAFFIC,
-    _recreate_topics,
     committed_offsets,
     drain,
     high_watermarks,
+    kafka_cluster,
 )
-from tests.transports.kafka_mock import MockKafka
 
 pytestmark = pytest.mark.slow
 SCENARIO1_RECORDS = 1247
@@ -75,13 +73,8 @@ def config_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def rebalance_bootstrap() -> Iterator[str]:
     """Fresh topics per case: on the mock a cluster of this module's own (it has no CreateTopics API)."""
-    real = os.environ.get(KAFKA_ENV)
-    if real:
-        _recreate_topics(real, REBALANCE_TOPICS)
-        yield real
-        return
-    with MockKafka(REBALANCE_TOPICS) as mock:
-        yield mock.bootstrap
+    with kafka_cluster(REBALANCE_TOPICS) as bootstrap:
+        yield bootstrap
 
 
 class _Trickle(threading.Thread):

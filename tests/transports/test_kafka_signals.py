@@ -15,20 +15,19 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from signal_factory.controlplane.loader import load_control_plane
 from signal_factory.enforcer.pipeline import Enforcer
 from signal_factory.model.evidence import encode_evidence
 from signal_factory.sources.jsonlines import read_lines
 from signal_factory.stores.sql import open_store
-from tests.transports.conftest import GROUP_PROPS, KAFKA_ENV, ROOT, TRAFFIC, _recreate_topics
-from tests.transports.kafka_mock import MockKafka
+from tests.fixtures_db import pg_schema
+from tests.transports.conftest import GROUP_PROPS, ROOT, TRAFFIC, kafka_cluster
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 URN = "urn:dp:orders:created"
@@ -40,13 +39,8 @@ Messages = list[tuple[str, bytes, bytes]]  # (topic kind, key, value)
 
 @pytest.fixture(scope="module")
 def bootstrap() -> Iterator[str]:
-    real = os.environ.get(KAFKA_ENV)
-    if real:
-        _recreate_topics(real, TOPICS)
-        yield real
-        return
-    with MockKafka(TOPICS) as mock:
-        yield mock.bootstrap
+    with kafka_cluster(TOPICS) as bootstrap:
+        yield bootstrap
 
 
 @pytest.fixture(scope="module")
@@ -63,18 +57,9 @@ def scenario1() -> Messages:
 
 @pytest.fixture
 def store_url(_pg_admin: Engine, postgres_url: str) -> Iterator[str]:
-    """A fresh, migrated PostgreSQL schema for this test only."""
-    schema = f"sf_sig_{uuid.uuid4().hex[:10]}"
-    with _pg_admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in postgres_url else "?"
-    url = f"{postgres_url}{sep}options=-csearch_path%3D{schema}"
-    open_store(url).close()
-    try:
+    """A fresh, migrated PostgreSQL schema for this test only (its subprocesses share it)."""
+    with pg_schema(_pg_admin, postgres_url, "sf_sig_") as url:
         yield url
-    finally:
-        with _pg_admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 def _produce(bootstrap: str, prefix: str, messages: Messages) -> None:

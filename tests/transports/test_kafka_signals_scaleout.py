@@ -29,8 +29,7 @@ from signal_factory.stores.sql.database import SqlStore
 from signal_factory.stores.sql.locks import PgPartitionLocks
 from signal_factory.transports.kafka.config import KafkaConfig
 from signal_factory.transports.kafka.signals_stage import SignalsStage
-from tests.transports.conftest import GROUP_PROPS, KAFKA_ENV, ROOT, _recreate_topics
-from tests.transports.kafka_mock import MockKafka
+from tests.transports.conftest import GROUP_PROPS, ROOT, kafka_cluster
 from tests.transports.test_kafka_signals import TOTAL, URN, Messages, _produce, _Stage, scenario1, store_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -45,13 +44,8 @@ TOPICS = {f"{PREFIX}.evidence": 4, f"{PREFIX}.tallies": 4, f"{MISMATCH}.evidence
 
 @pytest.fixture(scope="module")
 def bootstrap() -> Iterator[str]:
-    real = os.environ.get(KAFKA_ENV)
-    if real:
-        _recreate_topics(real, TOPICS)
-        yield real
-        return
-    with MockKafka(TOPICS) as mock:
-        yield mock.bootstrap
+    with kafka_cluster(TOPICS) as bootstrap:
+        yield bootstrap
 
 
 def _as_inventory(messages: Messages) -> Messages:
