@@ -76,7 +76,7 @@ def _produce(bootstrap: str, lines: list[bytes]) -> float:
     return time.perf_counter() - t0
 
 
-def _watermarks(bootstrap: str, topic: str) -> dict[int, tuple[int, int]]:
+def watermarks(bootstrap: str, topic: str) -> dict[int, tuple[int, int]]:
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-watermarks"})
     try:
         parts = c.list_topics(topic, timeout=10).topics[topic].partitions
@@ -94,7 +94,7 @@ def _enforcer_cmd(bootstrap: str, group: str, evidence_topic: str, *extra: str) 
 
 def _throughput(bootstrap: str, n: int, processes: int, batch_size: int) -> dict[str, float]:
     group = f"bench-{processes}p-{uuid.uuid4().hex[:6]}"
-    marks = _watermarks(bootstrap, RAW)
+    marks = watermarks(bootstrap, RAW)
     high = {p: hi for p, (_lo, hi) in marks.items()}
     available = sum(hi - lo for lo, hi in marks.values())
     if available < n:

@@ -21,9 +21,10 @@ import threading
 import time
 from pathlib import Path
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 from tests.transports.kafka_mock import MockKafka
 
+from benchmarks.bench_kafka import watermarks
 from benchmarks.gen_orders import generate
 from signal_factory.controlplane.loader import load_control_plane
 from signal_factory.enforcer.pipeline import Enforcer
@@ -61,12 +62,7 @@ def _produce(bootstrap: str, messages: list[tuple[bytes, bytes]]) -> None:
 
 def _available(bootstrap: str) -> int:
     """Messages the topic still holds (high - low watermark, summed): what the stage can consume."""
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-watermarks"})
-    try:
-        return sum(hi - lo for lo, hi in (c.get_watermark_offsets(TopicPartition(EVIDENCE, p), timeout=10)
-                                          for p in range(PARTITIONS)))
-    finally:
-        c.close()
+    return sum(hi - lo for lo, hi in watermarks(bootstrap, EVIDENCE).values())
 
 
 def main(argv: list[str] | None = None) -> int:
