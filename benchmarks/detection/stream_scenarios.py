@@ -82,6 +82,23 @@ def bad_deploy(size: str, seed: int, rate: float = 3.0, share: float = 0.9, tag:
     return Scenario(name, f"bad deploy, {rate:g} rec/s, {share:.0%} failing", w, recs, marks, [label], start, end)
 
 
+def amplified(size: str, seed: int) -> Scenario:
+    """orders-svc v3.17 turns the 0.3% sporadic MISSING_FIELD:currency, seen for an hour, into 80%: the same
+    failure signature as the noise, so its first sighting predates the deploy that made it an incident."""
+    w = shop_world()
+    start = DAY0 + 7 * HOUR
+    deploy = start + int(pick(size, 60, 15) * MIN)
+    end = deploy + int(pick(size, 20, 6) * MIN)
+    cause = Cause("orders-svc", "v3.17")
+    orders = Stream(w.topics["raw.orders.events"], "orders-svc", 3.0, start, end,
+                    [baseline("v3.16"), Version(deploy, "v3.17", (Fault("missing", 0.8, "currency"),))])
+    name = "noise_amplified"
+    recs, marks = assemble(name, "", w, [orders, *background(w, start, end)], seed, start, end)
+    label = contract_label(w, recs, "raw.orders.events", cause, end, fast=True,
+                           note="same signature as the background noise")
+    return Scenario(name, "deploy turns a 0.3% sporadic failure into 80%", w, recs, marks, [label], start, end)
+
+
 def concurrent(size: str, seed: int) -> Scenario:
     """orders-svc and payments-svc both ship a broken version, 40 s apart: two pages, two causes."""
     w = shop_world()

@@ -25,6 +25,7 @@ SUITE: list[tuple[str, Builder, tuple[str, ...]]] = [
     ("bad_deploy", stream.bad_deploy, SIZES),
     ("bad_deploy@2rps", _variant(2.0, 0.55, "@2rps"), ("full",)),
     ("bad_deploy@10rps", _variant(10.0, 1.0, "@10rps"), ("full",)),
+    ("noise_amplified", stream.amplified, SIZES),
     ("concurrent_deploys", stream.concurrent, SIZES),
     ("legacy_no_headers", stream.legacy, SIZES),
     ("deploy_rollback", stream.rollback, SIZES),

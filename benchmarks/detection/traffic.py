@@ -4,7 +4,7 @@ A `Stream` is one producer writing one topic at a Poisson rate between two insta
 say when each version went live (a deployment marker unless `marker=False`) and what it does wrong
 (`Fault`s). Every record also carries the noise real traffic has: 128-bit hex trace ids (no redraw:
 some hold long digit runs), a UUID request id in `metadata`, order-style ids, ~0.3% sporadic records
-without `customer_id` that have always been there, 25% with a (contract-classified) email, 30% with
+without `currency` that have always been there (an old mobile client), 25% with a (contract-classified) email, 30% with
 free-text notes.
 
 `render` returns, per record, what the scorer needs to know independently of the pipeline: its event
@@ -34,7 +34,8 @@ FIRST = ("jane", "john", "maria", "wei", "omar", "lena", "arjun", "sofia")
 LAST = ("doe", "smith", "garcia", "chen", "haddad", "novak", "patel", "rossi")
 SKUS = tuple(f"SKU-{n:05d}" for n in range(10_000, 10_400, 7))
 WAREHOUSES = ("ams-1", "fra-2", "dub-1", "iad-3")
-NOISE_MISSING = 0.003  # sporadic MISSING_FIELD that has always been there
+NOISE_MISSING = 0.003  # sporadic MISSING_FIELD that has always been there...
+NOISE_FIELD = "currency"  # ...from an old mobile client that omits the currency
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class Stream:
     #: (share of records delayed, min s, max s): arrival = event time + delay (out of order, late).
     delays: tuple[tuple[float, float, float], ...] = ()
     noise_missing: float = NOISE_MISSING
+    noise_field: str = NOISE_FIELD
 
     def version_at(self, ms: int) -> Version:
         current = self.versions[0]
@@ -169,7 +171,7 @@ def _payload(stream: Stream, ver: Version, ms: int, rng: random.Random) -> tuple
         p["notes"] = rng.choice(NOTES)
     p["items"] = items
     if rng.random() < stream.noise_missing:
-        del p["customer_id"]
+        p.pop(stream.noise_field, None)
     faulty = False
     for f in ver.faults:
         if f.kind in ("missing", "value") and rng.random() < f.share:

@@ -246,7 +246,7 @@ def shop_world(*, orders_volume: tuple[float, int] | None = (3.0, 12), orders_fr
                       consumers=["finance-pipeline", "analytics-dashboard"],
                       feeds=[Feed(BRONZE, "STREAM", "orders-kafka-to-bronze")], freshness=orders_freshness,
                       volume=orders_volume))
-    w.add(DatasetSpec(BRONZE, 2, "data-platform", name="orders_bronze", freshness="1h",
+    w.add(DatasetSpec(BRONZE, 2, "data-platform", name="orders_bronze",
                       feeds=[Feed(SILVER, "BATCH", "orders_silver_transform")]))
     w.add(DatasetSpec(SILVER, 1, "data-platform", name="sales.orders_silver", contract_of=orders,
                       contract_slo=(0.99, 0.95), data_quality=(0.99, 0.95), freshness="1d",
