@@ -6,8 +6,17 @@ import hashlib
 import json
 from typing import Any
 
-from benchmarks.detection.labels import BATCH, FRESHNESS, UPSTREAM, VOLUME, BatchRun, Cause, PageLabel, Scenario, \
-    contract_label
+from benchmarks.detection.labels import (
+    BATCH,
+    FRESHNESS,
+    UPSTREAM,
+    VOLUME,
+    BatchRun,
+    Cause,
+    PageLabel,
+    Scenario,
+    contract_label,
+)
 from benchmarks.detection.stream_scenarios import DAY0, HOUR, MIN, assemble, background, baseline, pick
 from benchmarks.detection.traffic import Fault, Rec, Stream, Version, iso
 from benchmarks.detection.world import BRONZE, ORDERS, SILVER, big_world, shop_world
@@ -26,7 +35,8 @@ def batch_drift(size: str, seed: int) -> Scenario:
     deploy = start + int(pick(size, 150, 20) * MIN)
     cause = Cause("orders-svc", "v3.18", UPSTREAM)
     orders = Stream(w.topics["raw.orders.events"], "orders-svc", 1.0, start, end,
-                    [baseline("v3.16"), Version(deploy, "v3.18", (Fault("value", 0.15, "discount_type", "FLASH_SALE"),))])
+                    [baseline("v3.16"),
+                     Version(deploy, "v3.18", (Fault("value", 0.15, "discount_type", "FLASH_SALE"),))])
     name = "batch_enum_drift"
     recs, marks = assemble(name, "", w, [orders, *background(w, start, end, payments=0.0, shipments=0.0,
                                                                     inventory=0.0)], seed, start, end)
@@ -45,7 +55,7 @@ def _spark_run(orders: list[Rec], run_at: int) -> BatchRun:
     input_path = "bronze/orders/2024-01-14/"
     bad = [r for r in orders if r.faulty]
     evidence = [json.dumps({
-        "evidence_id": f"evd-{_time_part(run_at)}{hashlib.sha256(f'{run_id}|{r.key}'.encode()).hexdigest()[:16].upper()}",
+        "evidence_id": f"evd-{_time_part(run_at)}{_key_hash(run_id, r.key)}",
         "timestamp": iso(run_at), "dataset_urn": SILVER,
         "producer": {"id": f"spark:{JOB}", "confidence": "HIGH", "run_id": run_id},
         "validation": {"result": "FAIL", "gates": [{"gate": "G4_CONTRACT", "result": "FAIL", "reason_code": SIGNATURE}],
@@ -65,7 +75,8 @@ def _spark_run(orders: list[Rec], run_at: int) -> BatchRun:
           "outputs": [{"namespace": "delta://bench", "name": "sales.orders_silver"}]}
     job = {"namespace": "spark", "name": JOB}
     sink = {"eventType": "COMPLETE", "eventTime": iso(orders[-1].event_ms + 1000),
-            "run": {"runId": "kafka-consumer-run-20240114"}, "job": {"namespace": "streaming", "name": "orders-kafka-to-bronze"},
+            "run": {"runId": "kafka-consumer-run-20240114"},
+            "job": {"namespace": "streaming", "name": "orders-kafka-to-bronze"},
             "inputs": [{"namespace": "kafka://bench", "name": "raw.orders.events"}],
             "outputs": [{"namespace": "s3://bench-lake", "name": input_path,
                          "facets": {"outputStatistics": {"rowCount": processed}}}]}
@@ -74,6 +85,11 @@ def _spark_run(orders: list[Rec], run_at: int) -> BatchRun:
     complete = {"eventType": "COMPLETE", "eventTime": iso(run_at + 195_000),
                 "run": {"runId": run_id, "facets": {**parent, **facet}}, "job": job, **io}
     return BatchRun(evidence, [json.dumps(e).encode() for e in (sink, start, complete)])
+
+
+def _key_hash(run_id: str, key: str) -> str:
+    """As the Spark job does: the first 64 bits of sha256(run_id | key), upper-case hex."""
+    return hashlib.sha256(f"{run_id}|{key}".encode()).hexdigest()[:16].upper()
 
 
 def _time_part(ms: int) -> str:

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.detection.labels import Scenario
-
 from signal_factory.alerting.engine import IncidentChange
 from signal_factory.controlplane.loader import load_control_plane
 from signal_factory.enforcer.pipeline import Enforcer

@@ -305,5 +305,6 @@ def big_world(seed: int = 40) -> World:
                     gold = f"urn:dp:{domain}:{'dashboard' if k % 2 else 'gold'}"
                     silver_spec.feeds.append(Feed(gold, "DASHBOARD" if k % 2 else "BATCH", f"{domain}_gold_job"))
                     w.add(DatasetSpec(gold, 1, "analytics-engineering", kind, f"{domain} {kind}"))
-    assert len(w.datasets) == 40 and len(w.services) == 15, (len(w.datasets), len(w.services))
+    if (len(w.datasets), len(w.services)) != (40, 15):
+        raise AssertionError(f"big_world has {len(w.datasets)} datasets and {len(w.services)} services")
     return w
