@@ -29,7 +29,8 @@ from benchmarks.detection.runner import run
 from benchmarks.detection.scoring import ScenarioScore, Totals, percentile, score, totals
 from benchmarks.detection.suite import SIZES, SUITE, scenarios
 
-TARGETS = "targets: 0 false SEV-1/SEV-2 pages, 100% top-1 root cause, SEV-1 p95 <= 10 s (fast breaches)"
+TARGETS = ("targets: 0 false SEV-1/SEV-2 pages, 100% top-1 root cause, SEV-1 p95 <= 10 s (fast breaches). "
+           "PD: PagerDuty trigger/update notifications")
 
 
 def run_suite(size: str, seed: int = 13, only: set[str] | None = None, keep: Path | None = None,
@@ -43,8 +44,11 @@ def run_suite(size: str, seed: int = 13, only: set[str] | None = None, keep: Pat
             sub.mkdir(parents=True, exist_ok=True)
             outcome = run(sc, sub)
             rcas = {k: v.rca for k, v in outcome.incident_views.items()}
-            out.append(score(sc.name, sc.title, outcome.records, outcome.seconds, sc.clean_ms, sc.pages,
-                             outcome.pages, rcas, outcome.notifications))
+            scored = score(sc.name, sc.title, outcome.records, outcome.seconds, sc.clean_ms, sc.pages,
+                           outcome.pages, rcas, outcome.notifications)
+            scored.incidents = {k: {"dataset": v.dataset, "signature": v.signature, "history": v.history,
+                                    "rca": vars(v.rca)} for k, v in outcome.incident_views.items()}
+            out.append(scored)
             if progress is not None:
                 progress(out[-1])
     return out
@@ -69,18 +73,19 @@ def _lat(values: list[float]) -> str:
 def render(scores: list[ScenarioScore], size: str, console: Console) -> None:
     table = Table(title=f"Detection quality ({size})", caption=TARGETS)
     for col, just in (("scenario", "left"), ("records", "right"), ("labels", "right"), ("pages", "right"),
-                      ("false", "right"), ("precision", "right"), ("recall", "right"),
+                      ("false", "right"), ("PD", "right"), ("precision", "right"), ("recall", "right"),
                       ("1st page s p50/p95", "right"), ("SEV-1 s p50/p95", "right"), ("top-1", "right"),
                       ("blast F1", "right"), ("run s", "right")):
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for s in scores:
         t = totals([s])
         table.add_row(s.name, f"{s.records:,}", str(len(s.labels)), str(s.pages), str(len(s.false_pages)),
-                      _pct(s.precision), _pct(s.recall), _lat(t.first_page), _lat(t.sev1),
+                      str(s.pagerduty), _pct(s.precision), _pct(s.recall), _lat(t.first_page), _lat(t.sev1),
                       f"{t.top1}/{t.detected}" if t.detected else "-", _s(t.mean_blast_f1), f"{s.seconds:.1f}")
     t = totals(scores)
     table.add_section()
-    table.add_row("total", f"{t.records:,}", str(t.labels), str(t.pages), str(t.false_pages), _pct(t.precision),
+    table.add_row("total", f"{t.records:,}", str(t.labels), str(t.pages), str(t.false_pages),
+                  str(sum(s.pagerduty for s in scores)), _pct(t.precision),
                   _pct(t.recall), _lat(t.first_page), _lat(t.sev1), _pct(t.top1_accuracy),
                   "-" if t.mean_blast_f1 is None else f"{t.mean_blast_f1:.2f}", f"{t.seconds:.1f}")
     console.print(table)
@@ -130,6 +135,7 @@ def as_json(scores: list[ScenarioScore], size: str) -> dict[str, Any]:
         "totals": summary(totals(scores)),
         "scenarios": [{
             "name": s.name, "title": s.title, **summary(totals([s])), "notifications": s.notifications,
+            "incidents": s.incidents,
             "labels": [{"dataset": ls.label.dataset, "kind": ls.label.kind, "cause": vars(ls.label.cause),
                         "detected": ls.detected, "first_page_s": num(ls.first_page_s), "sev1_s": num(ls.sev1_s),
                         "sev1_expected": ls.label.expect_sev1, "fast": ls.label.fast, "top1": ls.top1,

@@ -50,6 +50,14 @@ class ScenarioScore:
     false_pages: list[Page] = field(default_factory=list)
     labels: list[LabelScore] = field(default_factory=list)
     notifications: dict[str, int] = field(default_factory=dict)
+    #: Paging incidents: id -> dataset, signature, severity history [(event ms, severity, change)], RCA.
+    incidents: dict[str, dict[str, object]] = field(default_factory=dict)
+
+    @property
+    def pagerduty(self) -> int:
+        """PagerDuty events that ring a phone (trigger, and the trigger that re-sends an escalation)."""
+        return sum(n for k, n in self.notifications.items() if k.startswith("pagerduty:") and
+                   k.split(":")[1] in ("trigger", "update"))
 
     @property
     def precision(self) -> float | None:

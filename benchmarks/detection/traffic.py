@@ -159,10 +159,10 @@ def _payload(stream: Stream, ver: Version, ms: int, rng: random.Random) -> tuple
     t = stream.topic
     day = datetime.fromtimestamp(ms // 1000, UTC).strftime("%m%d")
     ident = f"{t.id_prefix}-2024-{day}-{rng.randint(10_000, 99_999)}"
-    items = [{"sku": rng.choice(SKUS), "qty": rng.randint(1, 4), "price": round(rng.uniform(2.0, 120.0), 2)}
-             for _ in range(rng.randint(1, 3))]
+    lines = [(rng.choice(SKUS), rng.randint(1, 4), round(rng.uniform(2.0, 120.0), 2)) for _ in range(rng.randint(1, 3))]
+    items = [{"sku": sku, "qty": qty, "price": price} for sku, qty, price in lines]
     p: dict[str, object] = {t.id_field: ident, "customer_id": f"cust-{rng.randint(10_000, 99_999)}",
-                            "total_amount": round(sum(i["qty"] * i["price"] for i in items), 2),  # type: ignore[misc]
+                            "total_amount": round(sum(qty * price for _, qty, price in lines), 2),
                             "currency": rng.choice(CURRENCIES), "created_at": iso(ms - rng.randint(5, 40)),
                             t.enum_field: rng.choice(DISCOUNTS)}
     if rng.random() < 0.25:

@@ -230,7 +230,7 @@ SHIPMENTS = "urn:dp:shipments:dispatched"
 INVENTORY = "urn:dp:inventory:updated"
 
 
-def shop_world(*, orders_volume: tuple[float, int] | None = (3.0, 12), orders_freshness: str = "5m",
+def shop_world(*, orders_volume: tuple[float, int] | None = (3.0, 12), orders_freshness: str | None = "5m",
                shared_orders_producers: tuple[str, ...] = ()) -> World:
     """The seed's orders world plus payments, shipments and a legacy inventory topic (11 datasets)."""
     w = World()
