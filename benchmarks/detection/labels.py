@@ -77,21 +77,24 @@ class Scenario:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def clean_ranges(self) -> list[tuple[int, int]]:
+        """Event-time ranges of the traffic outside every labelled breakage (and its grace): no page belongs
+        there on any dataset."""
+        busy = sorted((max(p.onset_ms, self.start_ms), min(p.end_ms + GRACE_MS, self.end_ms))
+                      for p in self.pages if p.onset_ms < self.end_ms)
+        out, cursor = [], self.start_ms
+        for lo, hi in busy:
+            if lo > cursor:
+                out.append((cursor, lo))
+            cursor = max(cursor, hi)
+        if cursor < self.end_ms:
+            out.append((cursor, self.end_ms))
+        return out
+
+    @property
     def clean_ms(self) -> int:
-        """Traffic time outside every labelled breakage (the denominator of false pages per 24 h)."""
-        spans = sorted((max(p.onset_ms, self.start_ms), min(p.end_ms + GRACE_MS, self.end_ms))
-                       for p in self.pages if p.onset_ms < self.end_ms)
-        covered, cur_start, cur_end = 0, None, None
-        for s, e in spans:
-            if cur_end is None or s > cur_end:
-                if cur_end is not None and cur_start is not None:
-                    covered += cur_end - cur_start
-                cur_start, cur_end = s, e
-            else:
-                cur_end = max(cur_end, e)
-        if cur_end is not None and cur_start is not None:
-            covered += cur_end - cur_start
-        return self.end_ms - self.start_ms - covered
+        """Clean traffic time (the denominator of false pages per 24 h)."""
+        return sum(hi - lo for lo, hi in self.clean_ranges)
 
 
 def first_faulty(records: Sequence[Rec], service: str, version: str, topic: str) -> int:

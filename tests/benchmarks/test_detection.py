@@ -68,6 +68,8 @@ def test_labels_agree_with_the_generated_records(small: list) -> None:
                 after = sum(1 for r in mine if label.onset_ms <= r.event_ms < label.onset_ms + hour)
                 assert after < 0.2 * before
         assert sc.clean_ms < sc.end_ms - sc.start_ms or sc.batch is not None
+        if sc.batch is None:  # a stream breakage's bad records all fall outside the clean ranges
+            assert not [r for r in sc.records if r.faulty and any(lo <= r.event_ms < hi for lo, hi in sc.clean_ranges)]
 
 
 def test_records_arrive_out_of_order_only_where_a_scenario_says_so(small: list) -> None:
