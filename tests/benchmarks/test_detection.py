@@ -11,7 +11,7 @@ import pytest
 from benchmarks.detection.__main__ import main, run_suite
 from benchmarks.detection.labels import CONTRACT, FRESHNESS, VOLUME, Cause, PageLabel
 from benchmarks.detection.runner import Page, Rca
-from benchmarks.detection.scoring import f1, percentile, score, totals
+from benchmarks.detection.scoring import ScenarioScore, f1, percentile, score, totals
 from benchmarks.detection.stream_scenarios import bad_deploy
 from benchmarks.detection.suite import scenarios
 from benchmarks.detection.world import big_world, shop_world
@@ -153,21 +153,36 @@ def test_cli_json_scores_one_scenario(capsys: pytest.CaptureFixture[str]) -> Non
     assert out["totals"]["records"] == sc["records"] > 1000
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: false drift/PII/WARN pages, SEV-1 after minutes, RCA misses "
-                                       "volume/stall/amplified-noise causes; remove when the fixes land")
-def test_detection_targets_small_suite() -> None:
-    """Issue 13's targets on the CI-sized suite: no false SEV-1/SEV-2 page, every labelled incident paged with
-    the right top-1 root cause, SEV-1 within 10 s (p95) of the first failing record on fast breaches."""
-    scores = run_suite("small")
-    t = totals(scores)
+@pytest.fixture(scope="module")
+def small_scores() -> list[ScenarioScore]:
+    """The CI-sized suite, run once through the real pipeline for the three target tests."""
+    return run_suite("small")
+
+
+@pytest.mark.xfail(strict=True, reason="issue 13: drift, PII (hex/UUID ids) and WARN-only records page today")
+def test_no_false_pages_on_the_small_suite(small_scores: list[ScenarioScore]) -> None:
+    """Issue 13 target: not one SEV-1/SEV-2 page that no labelled breakage explains."""
     false = defaultdict(list)
-    for s in scores:
+    for s in small_scores:
         for p in s.false_pages:
             false[s.name].append(f"{p.severity} {p.dataset} {p.signature}")
-    wrong = [f"{s.name}: {ls.label.dataset} {ls.rca or 'not paged'}" for s in scores for ls in s.labels
+    assert totals(small_scores).false_pages == 0, dict(false)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 13: a stall inside one replay batch is not seen; RCA names no "
+                                       "deploy for volume/freshness incidents nor for an amplified old signature")
+def test_every_labelled_incident_pages_with_the_right_root_cause(small_scores: list[ScenarioScore]) -> None:
+    """Issue 13 target: 100% top-1 root cause - every labelled incident paged, its RCA naming the cause."""
+    wrong = [f"{s.name}: {ls.label.dataset} {ls.rca or 'not paged'}" for s in small_scores for ls in s.labels
              if not ls.top1]
-    assert t.false_pages == 0, dict(false)
+    t = totals(small_scores)
     assert t.top1 == t.labels, wrong
+
+
+@pytest.mark.xfail(strict=True, reason="issue 13: the early-firing rule waits until a window cannot recover")
+def test_sev1_within_10_seconds_on_fast_breaches(small_scores: list[ScenarioScore]) -> None:
+    """Issue 13 target: SEV-1 p95 <= 10 s of event time after the first failing record (>= 2 rec/s, >= 50%)."""
+    t = totals(small_scores)
     p95 = percentile(t.sev1_fast, 95)
     assert p95 is not None
     assert p95 <= 10.0, t.sev1_fast
