@@ -1,6 +1,6 @@
 """Process settings: one frozen object, env prefix `SIGNAL_FACTORY_`. Precedence: flag > env > default.
 
-Secrets (registry password) are held as `SecretStr`-like values that never print.
+Secrets (registry password, redaction key) are held as `SecretStr`-like values that never print.
 """
 
 from __future__ import annotations
@@ -32,14 +32,18 @@ class Settings:
     home: Path = Path(".signal-factory")
     registry_user: str | None = None
     registry_password: Secret | None = field(default=None, repr=False)
+    #: HMAC key for the stand-ins of guarded values (`enforcer/guard.py`); None: the documented default.
+    redaction_key: Secret | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ) if env is None else env
         password = env.get(f"{PREFIX}REGISTRY_PASSWORD")
+        redaction_key = env.get(f"{PREFIX}REDACTION_KEY")
         return cls(home=Path(env.get(f"{PREFIX}HOME", ".signal-factory")),
                    registry_user=env.get(f"{PREFIX}REGISTRY_USER"),
-                   registry_password=Secret(password) if password else None)
+                   registry_password=Secret(password) if password else None,
+                   redaction_key=Secret(redaction_key) if redaction_key else None)
 
     def registry_auth(self) -> tuple[str, str] | None:
         if self.registry_user and self.registry_password is not None:

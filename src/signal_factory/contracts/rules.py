@@ -14,13 +14,12 @@ from datetime import date, datetime
 from typing import Any
 
 from signal_factory.codegen import CodeWriter
-from signal_factory.gates.pii_detectors import detect as detect_pii
+from signal_factory.enforcer.guard import safe_token
 
 FAIL = "FAIL"
 WARN = "WARN"
 
 _MISSING = object()
-_MAX_VALUE_IN_CODE = 64
 
 _TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -115,18 +114,18 @@ def _get(payload: Any, path: tuple[str, ...]) -> Any:
 
 
 def safe_actual(value: Any, classified: bool) -> str:
-    """How a bad value may appear in evidence: never a classified or PII-looking value."""
+    """How a bad value may appear in evidence: a classified value never; any other through the guard
+    (`enforcer/guard.py`: a PII-looking, long or odd value becomes its stand-in `redacted-TYPE-hash`)."""
     if value is None:
         return "null"
     if classified:
         return "<redacted>"
-    if isinstance(value, bool | int | float):
-        text = repr(value)
-        return "<redacted>" if len(text) >= 9 and detect_pii(text) else text
+    if isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, int | float):
+        return safe_token(repr(value))  # a card number sent as a JSON number is still a card number
     if isinstance(value, str):
-        if len(value) > _MAX_VALUE_IN_CODE or detect_pii(value) is not None:
-            return f"<string len={len(value)}>"
-        return value
+        return safe_token(value)
     return f"<{type(value).__name__}>"
 
 
@@ -208,7 +207,10 @@ def check_value(rule: FieldRule, value: Any, out: list[Violation]) -> None:
             known = False
         if not known:
             shown = safe_actual(value, rule.is_pii)
-            code = f"UNKNOWN_ENUM:{name}:{shown}" if shown == value else f"UNKNOWN_ENUM:{name}"
+            # A string value is named (guarded: `FLASH_SALE` as it is, an SSN as its stand-in), so
+            # a new value is its own signature; other types and classified values are not.
+            code = f"UNKNOWN_ENUM:{name}:{shown}" if isinstance(value, str) and not rule.is_pii \
+                else f"UNKNOWN_ENUM:{name}"
             out.append(Violation(rule.enum_severity, code, {
                 "field": name, "constraint": "enum", "expected": list(rule.enum_values),
                 "actual": shown}))

@@ -17,6 +17,7 @@ import msgspec
 from signal_factory.contracts.rules import CompiledContract
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.controlplane.model import Dataset
+from signal_factory.enforcer.guard import MAX_REASON_CODES, safe_token
 from signal_factory.enforcer.otel import trace_context
 from signal_factory.enforcer.redact import redacted_payload
 from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
@@ -200,7 +201,8 @@ class Enforcer:
         if event_ms is None and isinstance(obj, dict) and isinstance(obj.get("timestamp"), str):
             event_ms = parse_iso_ms(obj["timestamp"])
         # Source's first five fields, positionally: topic, partition, offset, timestamp_type, timestamp.
-        source = Source(rec.topic, rec.partition, rec.offset, rec.timestamp_type,
+        source = Source(rec.topic if dataset is not None else safe_token(topic), rec.partition, rec.offset,
+                        rec.timestamp_type,
                         iso_ms(event_ms) if event_ms is not None else None)
         ev = Evidence(evidence_id=f"evd-{evidence_id}", timestamp=stamp,
                       dataset_urn=dataset.urn if dataset is not None else UNRESOLVED_DATASET,
@@ -208,12 +210,12 @@ class Enforcer:
                       source=source, otel=trace_context(headers, metadata))
         if self._payload_mode != "none" and obj is not UNDECODED and (
                 self._payload_mode == "all" or result != PASS):
-            self._attach_payload(ev, obj, classified, g5, dataset)
+            self._attach_payload(ev, obj, classified, dataset)
         return ev
 
-    def _attach_payload(self, ev: Evidence, obj: Any, classified: frozenset[str], g5: GateResult,
+    def _attach_payload(self, ev: Evidence, obj: Any, classified: frozenset[str],
                         dataset: Dataset | None) -> None:
-        clean = redacted_payload(obj, classified, g5)
+        clean = redacted_payload(obj, classified)
         data = msgspec.json.encode(clean)
         if len(data) <= self._max_inline or self._payload_store is None:
             ev.payload = clean if len(data) <= self._max_inline else None
@@ -232,13 +234,17 @@ class Enforcer:
         g3 = GateResult(G3_SCHEMA, FAIL, bad.reason_code, {"message": bad.message})
         skipped = [GateResult(g, SKIP, None, {"reason": "record could not be parsed"})
                    for g in (G2_IDENTITY, G4_CONTRACT, G5_PII)]
+        topic, origin = bad.topic, bad.origin
+        if topic is not None and dataset is None:  # an unmapped topic is producer-controlled: guarded
+            shown = safe_token(topic)
+            origin, topic = origin.replace(topic, shown) if topic else origin, shown
         gates = [g1, skipped[0], g3, skipped[1], skipped[2]]
         return Evidence(
             evidence_id=f"evd-{evidence_id}", timestamp=stamp,
             dataset_urn=dataset.urn if dataset is not None else UNRESOLVED_DATASET,
             producer=_NO_PRODUCER,
             validation=Validation(FAIL, gates, [G3_SCHEMA], [bad.reason_code]),
-            source=Source(topic=bad.topic, partition=bad.partition, offset=bad.offset, origin=bad.origin,
+            source=Source(topic=topic, partition=bad.partition, offset=bad.offset, origin=origin,
                           timestamp=iso_ms(bad.timestamp_ms) if bad.timestamp_ms is not None else None))
 
 
@@ -277,7 +283,7 @@ def _verdict(gates: list[GateResult], contract_codes: list[str]) -> tuple[str, l
         elif g.reason_code is not None:
             codes.append(g.reason_code)
     if failed:
-        return FAIL, failed, list(dict.fromkeys(codes))
+        return FAIL, failed, list(dict.fromkeys(codes))[:MAX_REASON_CODES]
     if warned:
-        return WARN, failed, list(dict.fromkeys(codes))
+        return WARN, failed, list(dict.fromkeys(codes))[:MAX_REASON_CODES]
     return PASS, failed, codes

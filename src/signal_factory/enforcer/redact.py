@@ -1,40 +1,55 @@
-"""Payload copies for evidence with PII removed: classified fields and detected fields replaced."""
+"""Payload copies for evidence with PII removed: classified fields, PII values and PII key names replaced.
+
+Every string value and every integer long enough to be a card number goes through the detectors (G5
+reports at most 10 findings; redaction must not stop there), so the copy never depends on what G5
+happened to report. Key names are producer-controlled too: a key that looks like PII (or is longer than
+64 characters) is replaced by its stand-in (`enforcer/guard.py`: `redacted-SSN-...`).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from signal_factory.enforcer.guard import safe_key
 from signal_factory.gates.pii_detectors import detect
-from signal_factory.model.evidence import GateResult
+
+_CARD_MIN = 10 ** 12  # an int below this has at most 12 digits: no card number
 
 
-def redacted_payload(obj: Any, classified: frozenset[str], g5: GateResult) -> Any:
-    """Deep copy of `obj` with classified fields -> '<redacted>' and PII findings -> '<redacted:TYPE>'."""
-    findings: dict[str, str] = {}
-    if g5.details and g5.details.get("pii_detected"):
-        findings = {f["field"]: f["pii_type"] for f in g5.details["findings"]}
+def redacted_payload(obj: Any, classified: frozenset[str]) -> Any:
+    """Deep copy of `obj` with classified fields -> '<redacted>', PII values -> '<redacted:TYPE>' and
+    PII-looking key names -> their stand-ins."""
     envelope = isinstance(obj, dict) and "event_type" in obj and isinstance(obj.get("payload"), dict)
     if envelope:
-        out = dict(obj)
-        out["payload"] = _walk(obj["payload"], "", classified, findings)
-        if isinstance(obj.get("metadata"), dict):
-            out["metadata"] = _walk(obj["metadata"], "metadata", frozenset(), findings)
+        out: dict[Any, Any] = {}
+        for k, v in obj.items():
+            if k == "payload":
+                out[k] = _walk(v, "", classified)
+            elif k == "metadata" and isinstance(v, dict):
+                out[k] = _walk(v, "metadata", frozenset())
+            else:
+                out[safe_key(k)] = _walk(v, "\x00", frozenset())  # no envelope field is classified
         return out
-    return _walk(obj, "", classified, findings)
+    return _walk(obj, "", classified)
 
 
-def _walk(node: Any, path: str, classified: frozenset[str], findings: dict[str, str]) -> Any:
+def _walk(node: Any, path: str, classified: frozenset[str]) -> Any:
     if path in classified:
         return "<redacted>"
-    if path in findings:
-        return f"<redacted:{findings[path]}>"
     if isinstance(node, dict):
-        return {k: _walk(v, f"{path}.{k}" if path else str(k), classified, findings) for k, v in node.items()}
+        # The path is built from the raw key (classified paths name raw keys); the copy gets the safe one.
+        return {safe_key(k): _walk(v, f"{path}.{k}" if path else str(k), classified) for k, v in node.items()}
     if isinstance(node, list):
         item = f"{path}[]"
-        return [_walk(v, item, classified, findings) for v in node]
-    if isinstance(node, str) and len(node) >= 7:
-        kind = detect(node)  # G5 reports at most 10 findings; redaction must not stop there
+        return [_walk(v, item, classified) for v in node]
+    if isinstance(node, str):
+        if len(node) >= 7:
+            kind = detect(node)
+            if kind is not None:
+                return f"<redacted:{kind}>"
+        return node
+    if type(node) is int and abs(node) >= _CARD_MIN:
+        kind = detect(str(abs(node)))
         if kind is not None:
             return f"<redacted:{kind}>"
     return node

@@ -6,6 +6,7 @@ from typing import Any
 
 from signal_factory.contracts.rules import FAIL as RULE_FAIL
 from signal_factory.contracts.rules import CompiledContract, Violation, check_payload
+from signal_factory.enforcer.guard import MAX_OTHER_VIOLATIONS
 from signal_factory.model.evidence import FAIL, G4_CONTRACT, PASS, SKIP, WARN, GateResult
 
 _NO_CONTRACT = GateResult(G4_CONTRACT, SKIP, None, {"reason": "no contract configured for this dataset"})
@@ -29,8 +30,11 @@ class ContractGate:
         violations.sort(key=lambda v: v.severity != RULE_FAIL)
         first = violations[0]
         details: dict[str, Any] = {"contract_id": contract.contract_id, "violated_rule": first.rule}
-        if len(violations) > 1:
+        if len(violations) > 1:  # capped: an array of 100,000 bad items must not make a 100,000-entry evidence
             details["other_violations"] = [
-                {"reason_code": v.reason_code, "severity": v.severity, "rule": v.rule} for v in violations[1:]]
+                {"reason_code": v.reason_code, "severity": v.severity, "rule": v.rule}
+                for v in violations[1:MAX_OTHER_VIOLATIONS + 1]]
+            if len(violations) > MAX_OTHER_VIOLATIONS + 1:
+                details["other_violations_omitted"] = len(violations) - MAX_OTHER_VIOLATIONS - 1
         result = FAIL if first.severity == RULE_FAIL else WARN
         return GateResult(G4_CONTRACT, result, first.reason_code, details), violations

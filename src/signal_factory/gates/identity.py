@@ -3,6 +3,8 @@
 header `x-obs-producer-service` (HIGH) -> the topic's mapped producer (MEDIUM) -> a payload hint
 such as `metadata.producer_service` (LOW) -> UNKNOWN (NONE, a WARN: compliance by producer is blind).
 The version comes from `x-obs-producer-version`, else from the payload's `metadata.producer_version`.
+Both are producer-controlled: the service (unless it is a configured producer) and the version go
+through the guard (`enforcer/guard.py`), so evidence, graph and summaries never carry them raw.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from signal_factory.controlplane.model import TopicMapping
+from signal_factory.enforcer.guard import safe_token
 from signal_factory.model.evidence import G2_IDENTITY, PASS, WARN, GateResult, Producer
 
 HIGH = "HIGH"
@@ -30,6 +33,7 @@ def _dig(obj: Any, dotted: tuple[str, ...]) -> Any:
 class IdentityGate:
     def __init__(self, topics: dict[str, TopicMapping], hint_fields: list[str]) -> None:
         self._topic_producer = {t: m.producer for t, m in topics.items() if m.producer}
+        self._known = frozenset(self._topic_producer.values())  # configured names are written as they are
         self._hints = [tuple(h.split(".")) for h in hint_fields]
         self._cache: dict[tuple[str, str, str | None], tuple[Producer, GateResult]] = {}
 
@@ -57,6 +61,11 @@ class IdentityGate:
         hit = self._cache.get(key)
         if hit is not None:
             return hit
+        # Service (unless configured) and version are producer-controlled: guarded, never raw.
+        if service not in self._known:
+            service = safe_token(service)
+        if version is not None:
+            version = safe_token(version)
         details: dict[str, Any] = {"producer": service, "confidence": confidence}
         if version is not None:
             details["version"] = version
@@ -65,6 +74,6 @@ class IdentityGate:
         else:
             gate = GateResult(G2_IDENTITY, PASS, None, details)
         hit = (Producer(service, confidence, version), gate)
-        if len(self._cache) < 10_000:  # versions are few; bound it against header garbage
+        if len(self._cache) < 10_000 and len(key[0]) + len(key[2] or "") <= 256:  # bounded: header garbage
             self._cache[key] = hit
         return hit

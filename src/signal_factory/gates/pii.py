@@ -1,12 +1,16 @@
 """G5 PII: find personal data in fields the contract does not classify as PII.
 
-Evidence names the field path and the PII type, never the value: `PII_DETECTED:notes:SSN`.
+Evidence names the field path and the PII type, never the value: `PII_DETECTED:notes:SSN`. The path
+is built from payload key names, which the producer controls: it goes through the guard
+(`enforcer/guard.py`), so a key that is itself an SSN reads `PII_DETECTED:extra.redacted-SSN-...:SSN`.
+Integers long enough to be a card number (13+ digits) are checked too: a card sent as a JSON number.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from signal_factory.enforcer.guard import safe_path
 from signal_factory.gates.pii_detectors import detect
 from signal_factory.model.evidence import FAIL, G5_PII, PASS, SKIP, WARN, GateResult
 
@@ -15,6 +19,13 @@ _NOTHING = GateResult(G5_PII, SKIP, None, {"reason": "payload not decoded"})
 _MAX_FINDINGS = 10
 _MIN_LEN = 7  # nothing we detect fits in fewer characters
 _CONTAINERS = (dict, list)  # a tuple: isinstance with `dict | list` builds the union on every call
+_CARD_MIN = 10 ** 12  # an int below this has at most 12 digits: no card number
+
+
+def _number_kind(v: int) -> str | None:
+    """PII type of an integer's digits (a card number sent as a JSON number), or None."""
+    kind = detect(str(v))
+    return None if kind is None else str(kind)
 
 
 def scan(obj: Any, classified: frozenset[str], prefix: str = "") -> list[tuple[str, str]]:
@@ -28,6 +39,11 @@ def scan(obj: Any, classified: frozenset[str], prefix: str = "") -> list[tuple[s
             kind = detect(obj)
             if kind is not None:
                 found.append((prefix or "$", str(kind)))
+        return found
+    if type(obj) is int and obj >= _CARD_MIN:
+        number_kind = _number_kind(obj)
+        if number_kind is not None:
+            found.append((prefix or "$", number_kind))
         return found
     if isinstance(obj, _CONTAINERS):
         parents = _parents.get(classified)
@@ -86,6 +102,14 @@ def _walk(node: dict[Any, Any] | list[Any], path: str, classified: frozenset[str
                     child = f"{path}.{k}" if path else str(k)
                     if child not in classified and _walk(v, child, classified, parents, found):
                         return True
+                elif type(v) is int and v >= _CARD_MIN:
+                    child = f"{path}.{k}" if path else str(k)
+                    if child not in classified:
+                        number_kind = _number_kind(v)
+                        if number_kind is not None:
+                            found.append((child, number_kind))
+                            if len(found) >= _MAX_FINDINGS:
+                                return True
             return False
         for k, v in node.items():
             if isinstance(v, str):
@@ -95,9 +119,15 @@ def _walk(node: dict[Any, Any] | list[Any], path: str, classified: frozenset[str
                         found.append((f"{path}.{k}" if path else str(k) or "$", str(kind)))
                         if len(found) >= _MAX_FINDINGS:
                             return True
-            elif isinstance(v, _CONTAINERS) and _walk(v, f"{path}.{k}" if path else str(k), classified,
-                                                      parents, found):
-                return True
+            elif isinstance(v, _CONTAINERS):
+                if _walk(v, f"{path}.{k}" if path else str(k), classified, parents, found):
+                    return True
+            elif type(v) is int and v >= _CARD_MIN:
+                number_kind = _number_kind(v)
+                if number_kind is not None:
+                    found.append((f"{path}.{k}" if path else str(k) or "$", number_kind))
+                    if len(found) >= _MAX_FINDINGS:
+                        return True
         return False
     item_path = f"{path}[]"
     if path in parents[1] and item_path in classified:
@@ -110,8 +140,15 @@ def _walk(node: dict[Any, Any] | list[Any], path: str, classified: frozenset[str
                     found.append((item_path, str(kind)))
                     if len(found) >= _MAX_FINDINGS:
                         return True
-        elif isinstance(v, _CONTAINERS) and _walk(v, item_path, classified, parents, found):
-            return True
+        elif isinstance(v, _CONTAINERS):
+            if _walk(v, item_path, classified, parents, found):
+                return True
+        elif type(v) is int and v >= _CARD_MIN:
+            number_kind = _number_kind(v)
+            if number_kind is not None:
+                found.append((item_path, number_kind))
+                if len(found) >= _MAX_FINDINGS:
+                    return True
     return False
 
 
@@ -126,10 +163,15 @@ def _scan_iterative(obj: Any, classified: frozenset[str], prefix: str = "") -> l
                 kind = detect(node)
                 if kind is not None:
                     found.append((path or "$", str(kind)))
+        elif type(node) is int:
+            if node >= _CARD_MIN:
+                number_kind = _number_kind(node)
+                if number_kind is not None:
+                    found.append((path or "$", number_kind))
         elif isinstance(node, dict):
             for k, v in node.items():
                 child = f"{path}.{k}" if path else str(k)
-                if child not in classified and (isinstance(v, str | dict | list)):
+                if child not in classified and (isinstance(v, str | dict | list) or type(v) is int):
                     stack.append((child, v))
         elif isinstance(node, list):
             item_path = f"{path}[]"
@@ -152,6 +194,7 @@ class PiiGate:
             findings.extend(scan(metadata, frozenset(), "metadata"))
         if not findings:
             return _CLEAN
+        findings = [(safe_path(f), k) for f, k in findings]  # key names are producer-controlled
         field, kind = findings[0]
         return GateResult(G5_PII, self._on_detect, f"PII_DETECTED:{field}:{kind}", {
             "pii_detected": True,

@@ -1,8 +1,12 @@
-"""G1 resolution: topic -> dataset URN. An unknown topic is a FAIL, never a silent drop."""
+"""G1 resolution: topic -> dataset URN. An unknown topic is a FAIL, never a silent drop.
+
+An unknown topic is named through the guard (`enforcer/guard.py`): `UNKNOWN_TOPIC:redacted-SSN-...`.
+"""
 
 from __future__ import annotations
 
 from signal_factory.controlplane.model import Dataset, TopicMapping
+from signal_factory.enforcer.guard import safe_token
 from signal_factory.model.evidence import FAIL, G1_RESOLUTION, PASS, GateResult
 
 
@@ -17,5 +21,6 @@ class ResolutionGate:
         hit = self._by_topic.get(topic)
         if hit is not None:
             return hit
-        return None, GateResult(G1_RESOLUTION, FAIL, f"UNKNOWN_TOPIC:{topic}",
-                                {"topic": topic, "message": "no dataset is mapped to this topic in topics.yaml"})
+        shown = safe_token(topic)  # a producer may name a topic anything: never write it raw
+        return None, GateResult(G1_RESOLUTION, FAIL, f"UNKNOWN_TOPIC:{shown}",
+                                {"topic": shown, "message": "no dataset is mapped to this topic in topics.yaml"})

@@ -1,9 +1,10 @@
 """G3 schema: decode the value and check its shape against the registered schema.
 
 The schema is chosen by header `x-obs-schema-id`, else the Confluent wire-format id (magic byte 0 +
-4-byte id), else the dataset's default. Registry trouble is never a false FAIL: with only a
-last-known-good copy the gate validates against it and reports WARN `REGISTRY_STALE`; with no copy
-at all, WARN `REGISTRY_STALE` without validation.
+4-byte id), else the dataset's default. Schema ids and field paths are written through the guard
+(`enforcer/guard.py`): a header or key name never reaches evidence raw. Registry trouble is never a
+false FAIL: with only a last-known-good copy the gate validates against it and reports WARN
+`REGISTRY_STALE`; with no copy at all, WARN `REGISTRY_STALE` without validation.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import msgspec
 
 from signal_factory.codegen import CodeWriter
 from signal_factory.controlplane.model import Dataset
+from signal_factory.enforcer.guard import safe_path, safe_token
 from signal_factory.errors import RegistryUnavailableError, SchemaNotFoundError
 from signal_factory.model.evidence import FAIL, G3_SCHEMA, PASS, SKIP, WARN, GateResult
 from signal_factory.registry.base import AVRO, JSON, ResolvedSchema, parse_avro
@@ -188,7 +190,7 @@ def _json_violation(e: fastjsonschema.JsonSchemaValueException) -> tuple[str, di
         missing = [p for p in e.rule_definition if p not in e.value]
         if missing:
             path.append(str(missing[0]))
-    field = ".".join(path) or "$"
+    field = safe_path(".".join(path) or "$")  # payload key names are producer-controlled
     kind = _RULE_KIND.get(rule, "SCHEMA_VIOLATION")
     # The message names the field and rule; the offending value is never copied into evidence.
     return f"{kind}:{field}", {"rule": rule, "field": field}
@@ -247,7 +249,7 @@ class SchemaGate:
             except RegistryUnavailableError:
                 obj = self._decode(value, value_obj, None, wire_id)
                 return GateResult(G3_SCHEMA, WARN, "REGISTRY_STALE", {
-                    "schema_id": schema_id, "validated": False,
+                    "schema_id": safe_token(schema_id), "validated": False,
                     "message": "schema registry unreachable and no last-known-good copy; not validated"},
                 ), obj, None
             hit = self._by_doc.get(id(resolved.doc))
@@ -260,13 +262,15 @@ class SchemaGate:
         if obj is UNDECODED:
             fmt = "avro" if wire_id is not None and compiled and compiled.avro is not None else "json"
             return GateResult(G3_SCHEMA, FAIL, f"MALFORMED_PAYLOAD:{fmt}", {
-                "schema_id": schema_id, "message": f"value is not decodable {fmt}"}), obj, None
+                "schema_id": None if schema_id is None else safe_token(schema_id),
+                "message": f"value is not decodable {fmt}"}), obj, None
         if compiled is None:
             return GateResult(G3_SCHEMA, SKIP, None, {"reason": "no schema for this record"}), obj, None
         split = split_envelope(obj)
         violation = compiled.check(split[0])
         if stale:
-            details: dict[str, Any] = {"schema_id": schema_id, "validated_against": "last-known-good"}
+            assert schema_id is not None  # stale means a schema was resolved by id
+            details: dict[str, Any] = {"schema_id": safe_token(schema_id), "validated_against": "last-known-good"}
             if violation is not None:
                 details["would_fail"] = violation[0]
             return GateResult(G3_SCHEMA, WARN, "REGISTRY_STALE", details), obj, split
@@ -274,16 +278,18 @@ class SchemaGate:
             assert schema_id is not None
             ok = self._pass.get(schema_id)
             if ok is None:
-                ok = self._pass[schema_id] = GateResult(G3_SCHEMA, PASS, None, {"schema_id": schema_id})
+                ok = self._pass[schema_id] = GateResult(G3_SCHEMA, PASS, None, {"schema_id": safe_token(schema_id)})
             return ok, obj, split
         code, info = violation
-        return GateResult(G3_SCHEMA, FAIL, code, {"schema_id": schema_id, **info}), obj, split
+        assert schema_id is not None  # a violation means a schema was resolved by id
+        return GateResult(G3_SCHEMA, FAIL, code, {"schema_id": safe_token(schema_id), **info}), obj, split
 
     def _not_found(self, schema_id: str, value: bytes | None, value_obj: Any,
                    wire_id: int | None) -> tuple[GateResult, Any]:
         obj = self._decode(value, value_obj, None, wire_id)
-        return GateResult(G3_SCHEMA, FAIL, f"UNKNOWN_SCHEMA:{schema_id}", {
-            "schema_id": schema_id, "message": "the registry has no schema with this id"}), obj
+        shown = safe_token(schema_id)  # straight from a header: never written raw
+        return GateResult(G3_SCHEMA, FAIL, f"UNKNOWN_SCHEMA:{shown}", {
+            "schema_id": shown, "message": "the registry has no schema with this id"}), obj
 
     def _compile(self, resolved: ResolvedSchema) -> _Compiled:
         key = (resolved.doc.schema_id, resolved.doc.text)

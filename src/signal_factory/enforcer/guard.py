@@ -1,0 +1,159 @@
+"""The guard: producer-controlled strings become safe tokens before we write them anywhere.
+
+Every string a producer controls and that reaches a reason code, failure signature, incident title,
+graph node, log line or summary -- topic, header values (schema id, producer service and version),
+payload key names and field paths, enum values, pattern-mismatch values -- goes through `safe_token`
+or `safe_path`. A value is kept as it is only when it is a *safe token*:
+
+* at most `MAX_TOKEN` (64) characters of `[A-Za-z0-9._/+-]` (and `:` where a value may hold one, such
+  as a schema id at the end of `UNKNOWN_SCHEMA:<id>`; never inside a field path);
+* no PII type found by the detectors (`gates.pii_detectors.detect`);
+* at most `MAX_DIGITS` (6) decimal digits in all. The shortest guarded value we know is a 7-digit local
+  phone number; SSNs have 9 digits, cards 13-19, IBANs 12+. This also catches the formats the
+  detectors do not recognise (`108181008`, `4000.3167.8901.2343`, `108_18_1008`). The price: a
+  calendar version such as `2024.01.15` is replaced too (stably, so a change is still a change).
+
+Anything else becomes a stand-in `redacted-<TYPE>-<hash>`: TYPE is the detected PII type, `DIGITS`
+(too many digits) or `TEXT` (other characters, or too long), and hash is 8 letters of an HMAC-SHA256 of
+the value under the installation's key (`SIGNAL_FACTORY_REDACTION_KEY`; see `DEFAULT_KEY`). It is
+stable (the same value gives the same stand-in, so failure signatures still group) and not reversible
+without the key. The hash is spelt in consonants, never digits or `:`, so a stand-in is itself a safe
+token: guarding twice changes nothing, and it fits inside `KIND:field[:value]`.
+
+Caps (also in docs/privacy.md): a token is at most 64 characters, a field path at most `MAX_PATH`
+(160); longer values become stand-ins, so a reason code is at most ~300 characters whatever the input.
+An evidence keeps at most `MAX_REASON_CODES` reason codes and lists at most `MAX_OTHER_VIOLATIONS`
+further G4 violations (G5 lists at most 10 findings), so without its payload it stays under 16 KB.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from functools import lru_cache
+
+from signal_factory.gates.pii_detectors import detect
+from signal_factory.settings import Settings
+
+MAX_TOKEN = 64
+MAX_PATH = 160
+MAX_DIGITS = 6
+#: Reason codes kept per evidence (first ones, in gate order) and G4 violations listed in its details.
+MAX_REASON_CODES = 32
+MAX_OTHER_VIOLATIONS = 20
+#: Key used when `SIGNAL_FACTORY_REDACTION_KEY` is not set. Public, so stand-ins of guessable values
+#: (a 9-digit SSN has 10^9) can be recomputed by anyone: set your own key in production.
+DEFAULT_KEY = "signal-factory-default-redaction-key"
+PREFIX = "redacted-"
+DIGITS = "DIGITS"
+TEXT = "TEXT"
+
+_TOKEN = re.compile(r"[A-Za-z0-9._/+-]+")
+_VALUE = re.compile(r"[A-Za-z0-9._/+:-]+")
+_HASH_LETTERS = str.maketrans("0123456789abcdef", "bcdfghjkmnpqrstv")
+_DIGIT_CHARS = b"0123456789"
+_TEXT_PREFIX = f"{PREFIX}{TEXT}-"
+_key: dict[str, bytes] = {}  # "key" -> the HMAC key, read once from the settings
+
+
+def set_redaction_key(key: str | bytes | None) -> None:
+    """Use this key for stand-ins (None: read `SIGNAL_FACTORY_REDACTION_KEY` again, else the default)."""
+    _key.clear()
+    if key is not None:
+        _key["key"] = key.encode() if isinstance(key, str) else key
+    _classify.cache_clear()
+
+
+def _redaction_key() -> bytes:
+    key = _key.get("key")
+    if key is None:
+        secret = Settings.from_env().redaction_key
+        key = _key["key"] = (secret.reveal() if secret is not None else DEFAULT_KEY).encode()
+    return key
+
+
+def stand_in(value: str, kind: str) -> str:
+    """`redacted-<kind>-<8 letters>`: a keyed, stable, non-reversible name for `value`."""
+    data = value.encode("utf-8", "surrogatepass")
+    digest = hmac.new(_redaction_key(), data, hashlib.sha256).hexdigest()[:8]
+    return f"{PREFIX}{kind}-{digest.translate(_HASH_LETTERS)}"
+
+
+def _digits(text: str) -> int:
+    raw = text.encode("ascii", "ignore")
+    return len(raw) - len(raw.translate(None, _DIGIT_CHARS))
+
+
+@lru_cache(maxsize=4096)
+def _classify(value: str, colon: bool) -> str:
+    if len(value) > MAX_TOKEN:
+        return stand_in(value, TEXT)  # no detector run over megabytes: long is reason enough
+    kind = detect(value)
+    if kind is not None:
+        return stand_in(value, str(kind))
+    if _digits(value) > MAX_DIGITS:
+        return stand_in(value, DIGITS)
+    if (_VALUE if colon else _TOKEN).fullmatch(value) is None:
+        return stand_in(value, TEXT)
+    return value
+
+
+def safe_token(value: str, *, colon: bool = True) -> str:
+    """`value` if it is a safe token, else its stand-in. `colon=False` for a field-path segment."""
+    if len(value) > MAX_TOKEN:  # before the cache: a 1 MB key must not be kept alive in it
+        return stand_in(value, TEXT)
+    return _classify(value, colon)
+
+
+def safe_path(path: str) -> str:
+    """A field path (`extra.notes`, `items[].sku`, `$`) with every unsafe segment replaced.
+
+    Segments are guarded one by one (so `extra.<SSN>` stays readable as `extra.redacted-SSN-...`).
+    The whole path becomes one stand-in instead when a key may span segments (a segment with other
+    characters, such as the `doe@example` of a key `jane.doe@example.com`), when the guarded path still
+    fails as a whole (digits spread over segments, as in a key `108.18.1008`), or when it is longer
+    than `MAX_PATH`.
+    """
+    if path == "$":
+        return path
+    if len(path) > MAX_PATH:
+        return stand_in(path, TEXT)
+    if _classify(path.replace("[]", ""), False) == path.replace("[]", ""):
+        return path
+    parts = []
+    for seg in path.split("."):
+        bare = seg.rstrip("[]")
+        guarded = safe_token(bare, colon=False) if bare else bare
+        if guarded.startswith(_TEXT_PREFIX):
+            return stand_in(path, _kind_of(path))
+        parts.append(guarded + seg[len(bare):])
+    out = ".".join(parts)
+    if len(out) > MAX_PATH or _classify(out.replace("[]", ""), False) != out.replace("[]", ""):
+        return stand_in(path, _kind_of(path))
+    return out
+
+
+def safe_key(key: str) -> str:
+    """A payload key name in a stored payload copy: PII-looking or longer than 64 -> stand-in.
+
+    Looser than `safe_token` (spaces and other characters are fine in a JSON key): only the PII checks
+    and the length cap apply.
+    """
+    if len(key) > MAX_TOKEN:
+        return stand_in(key, TEXT)
+    if len(key) < 7:
+        return key  # 6 characters hold at most 6 digits and no PII the detectors know
+    kind = detect(key)
+    if kind is not None:
+        return stand_in(key, str(kind))
+    if _digits(key) > MAX_DIGITS:
+        return stand_in(key, DIGITS)
+    return key
+
+
+def _kind_of(value: str) -> str:
+    kind = detect(value) if len(value) <= MAX_PATH else None
+    if kind is not None:
+        return str(kind)
+    return DIGITS if _digits(value) > MAX_DIGITS else TEXT
