@@ -45,12 +45,13 @@ def scenario1_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def start_server(db_path: Path | None, home: Path, token: str | None = None,
-                 static_dir: Path | None = None) -> tuple[ApiServer, threading.Thread, str]:
-    """The real app (store `db_path`, or the default SQLite file under `home`) on uvicorn on a free port,
-    in a daemon thread; returns once it accepts connections."""
+                 static_dir: Path | None = None, config_dir: Path = EXAMPLE) -> tuple[ApiServer, threading.Thread, str]:
+    """The real app (store `db_path`, or the default SQLite file under `home`; control plane `config_dir`)
+    on uvicorn on a free port, in a daemon thread; returns once it accepts connections."""
     feed = ChangeFeed(interval_s=0.2, ping_s=15.0, tick_s=0.05)
     db_url = f"sqlite:///{db_path}" if db_path is not None else None
-    app = create_app(EXAMPLE, db_url, token=token, max_body_bytes=64_000, home=home, feed=feed, static_dir=static_dir)
+    app = create_app(config_dir, db_url, token=token, max_body_bytes=64_000, home=home, feed=feed,
+                     static_dir=static_dir)
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, log_level="warning",
                             timeout_graceful_shutdown=5)
     server = ApiServer(config, on_shutdown=feed.stop)
