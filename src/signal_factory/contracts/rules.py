@@ -207,9 +207,11 @@ def check_value(rule: FieldRule, value: Any, out: list[Violation]) -> None:
             known = False
         if not known:
             shown = safe_actual(value, rule.is_pii)
-            # A string value is named (guarded: `FLASH_SALE` as it is, an SSN as its stand-in), so
-            # a new value is its own signature; other types and classified values are not.
-            code = f"UNKNOWN_ENUM:{name}:{shown}" if isinstance(value, str) and not rule.is_pii \
+            # A safe token (`FLASH_SALE`) is named in the code, so a new value is its own signature;
+            # anything the guard replaces is not (the details carry its stand-in). Spark's batch codes
+            # make the same choice without the detectors (integrations/spark/expressions.py), so a
+            # stream WARN and a batch FAIL of one value share a signature.
+            code = f"UNKNOWN_ENUM:{name}:{value}" if shown == value and isinstance(value, str) \
                 else f"UNKNOWN_ENUM:{name}"
             out.append(Violation(rule.enum_severity, code, {
                 "field": name, "constraint": "enum", "expected": list(rule.enum_values),

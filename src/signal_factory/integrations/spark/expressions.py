@@ -57,9 +57,12 @@ from pyspark.sql.types import (
 )
 
 from signal_factory.contracts.rules import _FORMATS, FAIL, WARN, CompiledContract, FieldRule
+from signal_factory.enforcer import guard
 
-_MAX_VALUE_IN_CODE = 64  # as rules.safe_actual
-_PII_FREE_SHORT = 7  # shorter than the shortest PII the detectors look for
+# An unknown enum value is named in its code only when the stream's guard keeps it as it is
+# (enforcer/guard.py): at most 64 characters of [A-Za-z0-9._/+:-] with at most 6 digits.
+_MAX_VALUE_IN_CODE = guard.MAX_TOKEN
+_SAFE_VALUE_RE = r"^[A-Za-z0-9._/+:-]+$"
 _DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
 _ISO_TS_RE = (r"^\d{4}-\d{2}-\d{2}([T ]\d{2}(:\d{2}(:\d{2}([.,]\d{1,6})?)?)?"
               r"(Z|[+-]\d{2}(:?\d{2}(:?\d{2})?)?)?)?$")
@@ -162,8 +165,8 @@ def _enum_code(rule: FieldRule, v: Column, dt: DataType | None) -> Column:
     prefix = f"UNKNOWN_ENUM:{rule.name}"
     if not _is_string(dt) or rule.is_pii:
         return F.lit(prefix)
-    showable = (F.length(v) <= _MAX_VALUE_IN_CODE) & (
-        (F.length(v) < _PII_FREE_SHORT) | ~v.rlike("[0-9@]"))
+    showable = ((F.length(v) <= _MAX_VALUE_IN_CODE) & v.rlike(_SAFE_VALUE_RE)
+                & (F.length(F.regexp_replace(v, "[^0-9]", "")) <= guard.MAX_DIGITS))
     return F.when(showable, F.concat(F.lit(prefix + ":"), v)).otherwise(F.lit(prefix))
 
 
