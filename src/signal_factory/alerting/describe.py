@@ -33,15 +33,34 @@ def short_name(dataset_urn: str) -> str:
     return dataset_urn.removeprefix("urn:dp:")
 
 
-def failure_signature(signal: Signal) -> str:
-    """The dedup key's second half: the top failure's signature, or the signal type (freshness, volume...)."""
-    return signal.top_failures[0].signature if signal.top_failures else signal.signal_type
+def failure_signature(signal: Signal, dominant_share: float = 0.0) -> str:
+    """The dedup key's second half: the top failure's signature if it holds at least `dominant_share` of
+    the signal's failures, else the signal type (freshness, volume, or failures spread over many codes)."""
+    if not signal.top_failures:
+        return signal.signal_type
+    top = signal.top_failures[0]
+    failing = failing_records(signal)
+    if dominant_share > 0 and failing and top.count < dominant_share * failing:
+        return signal.signal_type
+    return top.signature
 
 
-def title(signal: Signal) -> str:
+def failing_records(signal: Signal) -> int | None:
+    """Non-passing records behind a CONTRACT_BREACH (FAIL + WARN) or DQ_BREACH (failed) signal; None if
+    the signal does not count records."""
+    m = signal.metrics
+    if signal.signal_type == DQ_BREACH and isinstance(m.get("records_failed"), int | float):
+        return int(m["records_failed"])
+    total, passed = m.get("evidence_count"), m.get("pass_count")
+    if isinstance(total, int | float) and isinstance(passed, int | float):
+        return int(total) - int(passed)
+    return None
+
+
+def title(signal: Signal, signature: str | None = None) -> str:
     """`Contract Violation - orders:created - MISSING_FIELD:customer_id`; `Freshness Breach - orders:bronze`."""
     label = LABELS.get(signal.signal_type, signal.signal_type.replace("_", " ").title())
-    signature = failure_signature(signal)
+    signature = signature or failure_signature(signal)
     parts = [label, short_name(signal.dataset_urn)]
     if signature != signal.signal_type:
         parts.append(signature)
@@ -76,9 +95,10 @@ def suspected_producer(signal: Signal) -> SuspectedProducer | None:
 
 
 def evidence_summary(signal: Signal) -> EvidenceSummary | None:
-    """Totals of the signal's window: `failure_rate` as a percentage with one decimal ("89.8%")."""
-    total = signal.metrics.get("evidence_count")
-    failed = signal.metrics.get("fail_count")
+    """Totals of the signal's window (or batch run): `failure_rate` as a percentage with one decimal ("89.8%")."""
+    batch = signal.signal_type == DQ_BREACH
+    total = signal.metrics.get("records_processed" if batch else "evidence_count")
+    failed = signal.metrics.get("records_failed" if batch else "fail_count")
     if not isinstance(total, int | float) or not isinstance(failed, int | float):
         return None
     total, failed = int(total), int(failed)
@@ -109,6 +129,13 @@ def suspected_cause(incident: Incident) -> str | None:
         return f"unknown producer; first failure at {at}" if at else None
     who = f"{producer.service} {producer.version}" if producer.version else producer.service
     return f"{who} deployment at {at}" if at else f"{who} deployment"
+
+
+def rate_of(summary: EvidenceSummary | None) -> float | None:
+    """The failure rate of a summary as a fraction (None without events)."""
+    if summary is None or not summary.total_events:
+        return None
+    return summary.failed_events / summary.total_events
 
 
 def summary_line(incident: Incident) -> str:

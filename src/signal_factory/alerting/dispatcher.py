@@ -4,7 +4,7 @@ A row stays PENDING until a receiver answers 2xx (SENT). Retryable failures (429
 errors, timeouts) reschedule it at `now + backoff(attempts)` (exponential, capped, jittered; a longer
 `Retry-After` wins); after `retry.max_attempts` it is DEAD. Other 4xx answers are DEAD at once, with the
 reason logged (never the URL or key). A route whose secret is unset keeps its rows PENDING without
-spending attempts. Rows of one (route, incident) go out in event order - trigger, update, acknowledge,
+spending attempts. Rows of one (route, incident) go out in event order - trigger (or notice), updates, acknowledge,
 resolve - so a resolve never overtakes the trigger it closes while that trigger is being retried.
 """
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from signal_factory.alerting.messages import ACKNOWLEDGE, RESOLVE, TRIGGER, UPDATE
+from signal_factory.alerting.messages import ACKNOWLEDGE, NOTICE, NOTICE_UPDATE, RESOLVE, TRIGGER, UPDATE
 from signal_factory.alerting.model import Notification
 from signal_factory.alerting.notify import DEAD, RETRY, SENT, UNCONFIGURED, HttpSender, SendResult
 from signal_factory.alerting.policy import AlertPolicy
@@ -26,7 +26,7 @@ from signal_factory.stores.ports import OutboxRepo
 
 log = logging.getLogger(__name__)
 
-_ORDER = {TRIGGER: 0, UPDATE: 1, ACKNOWLEDGE: 2, RESOLVE: 3}
+_ORDER = {TRIGGER: 0, NOTICE: 0, UPDATE: 1, NOTICE_UPDATE: 1, ACKNOWLEDGE: 2, RESOLVE: 3}
 PENDING_SCAN = 10_000
 
 

@@ -37,6 +37,14 @@ class EvidenceSummary(msgspec.Struct, omit_defaults=True):
     first_failure: str | None = None
 
 
+class Notified(msgspec.Struct, omit_defaults=True):
+    """The figures the routes last heard about (trigger or update), and the event time of that signal."""
+
+    at: str
+    failed_events: int = 0
+    total_events: int = 0
+
+
 class Incident(msgspec.Struct, omit_defaults=True, kw_only=True):
     """One open problem per (dataset, failure signature). Repeats update it; they never page again."""
 
@@ -62,6 +70,11 @@ class Incident(msgspec.Struct, omit_defaults=True, kw_only=True):
     resolution: str | None = None
     ok_streak: int = 0
     rca_link: str | None = None
+    #: New failure signatures (drift) of the dataset while this incident is open: at most
+    #: `drift.max_listed`, the rest counted in `new_signatures_overflow`.
+    new_signatures: list[str] = msgspec.field(default_factory=list)
+    new_signatures_overflow: int = 0
+    notified: Notified | None = None
 
 
 class Notification(msgspec.Struct, omit_defaults=True, kw_only=True):

@@ -1,5 +1,6 @@
 """Alert policy: severity = signal state x dataset tier, which severities open incidents, auto-resolve,
-notification routes and the retry policy. Loaded from the optional `alerting.yaml` in the config dir.
+the paging gate, figure updates, drift notices, notification routes and the retry policy. Loaded from
+the optional `alerting.yaml` in the config dir (docs/signals-and-alerting.md, "Alerting", has the rules).
 
 Secrets (PagerDuty routing keys, webhook URLs - Slack's carry a token in the path) are held as
 `Secret`s: they print as `***` in `repr`, logs and errors, and are revealed only on the wire.
@@ -17,6 +18,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
+from urllib.parse import quote
 
 import msgspec
 
@@ -55,7 +57,10 @@ def more_severe(a: str, b: str) -> bool:
 
 @dataclass(frozen=True)
 class Route:
-    """Where notifications go. `url`/`routing_key` are secrets; logs and errors name the route only."""
+    """Where notifications go. `url`/`routing_key` are secrets; logs and errors name the route only.
+
+    `notices`: whether the route gets drift notices (default: every route but PagerDuty, which only pages).
+    """
 
     name: str
     type: str  # pagerduty | slack | webhook
@@ -64,12 +69,17 @@ class Route:
     min_severity: str = SEV4
     url_env: str | None = None
     routing_key_env: str | None = None
+    notices: bool | None = None
 
     def __post_init__(self) -> None:
         for attr in ("url", "routing_key"):
             value = getattr(self, attr)
             if value is not None and not isinstance(value, Secret):
                 object.__setattr__(self, attr, Secret(value))
+
+    @property
+    def gets_notices(self) -> bool:
+        return self.type != "pagerduty" and self.notices is not False
 
     def accepts(self, severity: str) -> bool:
         """Notify this route about incidents at `severity` or worse than its `min_severity`."""
@@ -103,6 +113,44 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True)
+class PagingRules:
+    """What it takes to page, and how many incidents one dataset can hold (see the docs' "Alerting").
+
+    * `min_failing_records`: a CONTRACT_BREACH / DQ_BREACH signal with fewer non-passing records is at most
+      SEV-3 (never pages, never opens an incident), whatever its state says.
+    * `dominant_share`: a failure signature keys its own incident only if it holds at least this share
+      of the window's failures; otherwise the incident is the dataset's (keyed by the signal type).
+    * `max_signature_incidents`: open signature-keyed incidents per (dataset, signal type); past it, new
+      signatures go to the dataset's incident of that type (the overflow bucket).
+    """
+
+    min_failing_records: int = 10
+    dominant_share: float = 0.5
+    max_signature_incidents: int = 5
+
+
+@dataclass(frozen=True)
+class UpdateRules:
+    """Figure updates of an open incident (PagerDuty: a `trigger` with the same dedup_key; Slack, webhooks):
+    at most one per incident per `throttle_s` of event time, and only when the failure rate moved by at
+    least `min_rate_change` (absolute) or the failing count at least doubled. Escalations are never held."""
+
+    throttle_s: float = 60.0
+    min_rate_change: float = 0.05
+
+
+@dataclass(frozen=True)
+class DriftRules:
+    """Drift notices: new signatures of one dataset in one `group_window_s` window (by event time) make
+    ONE notice listing at most `max_listed` signatures (the rest counted); its updates are throttled
+    like incident updates. Notices go to routes with `notices` (never PagerDuty) and never page."""
+
+    group_window_s: float = 300.0
+    max_listed: int = 20
+    severity: str = SEV4
+
+
+@dataclass(frozen=True)
 class AlertPolicy:
     """The validated alerting configuration. `AlertPolicy()` is the documented default."""
 
@@ -113,6 +161,10 @@ class AlertPolicy:
     routes: tuple[Route, ...] = ()
     retry: RetryPolicy = RetryPolicy()
     source: str | None = None  # the file it came from, if any
+    paging: PagingRules = PagingRules()
+    updates: UpdateRules = UpdateRules()
+    drift: DriftRules = DriftRules()
+    ui_base_url: str = "http://127.0.0.1:8080"
 
     def severity_for(self, state: str, tier: int) -> str:
         return self.severity_matrix.get(state, {}).get(tier, NONE)
@@ -126,8 +178,14 @@ class AlertPolicy:
     def route(self, name: str) -> Route | None:
         return next((r for r in self.routes if r.name == name), None)
 
+    def notice_routes(self) -> list[Route]:
+        return [r for r in self.routes if r.gets_notices]
+
     def rca_link(self, incident_id: str) -> str:
         return f"{self.rca_base_url.rstrip('/')}/{incident_id}"
+
+    def dataset_link(self, dataset_urn: str) -> str:
+        return f"{self.ui_base_url.rstrip('/')}/datasets/{quote(dataset_urn, safe='')}"
 
 
 # --- the file format (validated with msgspec; unknown keys are errors) ---------------------------------
@@ -141,6 +199,24 @@ class RouteSpec(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     routing_key: str | None = None
     routing_key_env: str | None = None
     min_severity: Literal["SEV-1", "SEV-2", "SEV-3", "SEV-4"] = "SEV-4"
+    notices: bool | None = None
+
+
+class PagingSpec(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    min_failing_records: int = 10
+    dominant_share: float = 0.5
+    max_signature_incidents: int = 5
+
+
+class UpdatesSpec(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    throttle: str = "60s"
+    min_rate_change: float = 0.05
+
+
+class DriftSpec(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    group_window: str = "5m"
+    max_listed: int = 20
+    severity: Literal["SEV-3", "SEV-4"] = "SEV-4"
 
 
 class RetrySpec(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -155,7 +231,11 @@ class AlertingFile(msgspec.Struct, forbid_unknown_fields=True):
     open_incidents_for: list[Literal["SEV-1", "SEV-2", "SEV-3", "SEV-4"]] = msgspec.field(
         default_factory=lambda: ["SEV-1", "SEV-2"])
     auto_resolve_after_ok_windows: int = 3
-    rca_base_url: str = "http://127.0.0.1:8080/incidents"
+    ui_base_url: str = "http://127.0.0.1:8080"
+    rca_base_url: str | None = None  # default: <ui_base_url>/incidents
+    paging: PagingSpec = PagingSpec()
+    updates: UpdatesSpec = UpdatesSpec()
+    drift: DriftSpec = DriftSpec()
     retry: RetrySpec = RetrySpec()
     routes: list[RouteSpec] = []
 
@@ -183,10 +263,13 @@ def policy_from_doc(doc: YamlDoc, env: Mapping[str, str]) -> AlertPolicy:
     if spec.auto_resolve_after_ok_windows < 1:
         raise doc.error("auto_resolve_after_ok_windows must be at least 1", ("auto_resolve_after_ok_windows",),
                         "e.g. 3: resolve after three consecutive OK windows")
-    if not spec.rca_base_url.startswith(("http://", "https://")):
-        raise doc.error("rca_base_url must be an http(s) URL", ("rca_base_url",),
-                        "e.g. http://127.0.0.1:8080/incidents")
+    for key, example in (("ui_base_url", "http://127.0.0.1:8080"), ("rca_base_url", "http://127.0.0.1:8080/incidents")):
+        value = getattr(spec, key)
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise doc.error(f"{key} must be an http(s) URL", (key,), f"e.g. {example}")
+    rca_base_url = spec.rca_base_url or f"{spec.ui_base_url.rstrip('/')}/incidents"
     retry = _retry(doc, spec.retry)
+    paging, updates, drift = _paging(doc, spec)
     routes: list[Route] = []
     for i, r in enumerate(spec.routes):
         route = _route(doc, i, r, env)
@@ -196,7 +279,36 @@ def policy_from_doc(doc: YamlDoc, env: Mapping[str, str]) -> AlertPolicy:
         routes.append(route)
     return AlertPolicy(severity_matrix=matrix, open_incidents_for=frozenset(spec.open_incidents_for),
                        auto_resolve_after_ok_windows=spec.auto_resolve_after_ok_windows,
-                       rca_base_url=spec.rca_base_url, routes=tuple(routes), retry=retry, source=str(doc.path))
+                       rca_base_url=rca_base_url, routes=tuple(routes), retry=retry, source=str(doc.path),
+                       paging=paging, updates=updates, drift=drift, ui_base_url=spec.ui_base_url)
+
+
+def _paging(doc: YamlDoc, spec: AlertingFile) -> tuple[PagingRules, UpdateRules, DriftRules]:
+    p, u, d = spec.paging, spec.updates, spec.drift
+    if p.min_failing_records < 1:
+        raise doc.error("paging.min_failing_records must be at least 1", ("paging", "min_failing_records"),
+                        "e.g. 10: a signal with fewer non-passing records never pages")
+    if not 0 < p.dominant_share <= 1:
+        raise doc.error("paging.dominant_share must be in (0, 1]", ("paging", "dominant_share"), "e.g. 0.5")
+    if p.max_signature_incidents < 0:
+        raise doc.error("paging.max_signature_incidents must be >= 0", ("paging", "max_signature_incidents"),
+                        "e.g. 5 (0: one incident per dataset and signal type)")
+    if not 0 <= u.min_rate_change <= 1:
+        raise doc.error("updates.min_rate_change must be between 0 and 1", ("updates", "min_rate_change"),
+                        "a fraction: 0.05 is five percentage points")
+    if d.max_listed < 1:
+        raise doc.error("drift.max_listed must be at least 1", ("drift", "max_listed"), "e.g. 20")
+    seconds: dict[str, float] = {}
+    for section, name, value in (("updates", "throttle", u.throttle), ("drift", "group_window", d.group_window)):
+        try:
+            seconds[name] = parse_duration(value)
+        except ValueError as e:
+            raise doc.error(str(e), (section, name), "write a number and a unit: 30s, 1m, 5m") from e
+    if seconds["group_window"] <= 0:
+        raise doc.error("drift.group_window must be longer than 0", ("drift", "group_window"), "e.g. 5m")
+    return (PagingRules(p.min_failing_records, p.dominant_share, p.max_signature_incidents),
+            UpdateRules(seconds["throttle"], u.min_rate_change),
+            DriftRules(seconds["group_window"], d.max_listed, d.severity))
 
 
 def _convert(doc: YamlDoc) -> AlertingFile:
@@ -260,6 +372,9 @@ def _route(doc: YamlDoc, i: int, r: RouteSpec, env: Mapping[str, str]) -> Route:
         if (r.routing_key is None) == (r.routing_key_env is None):
             raise doc.error(f"route {r.name!r} (pagerduty) needs exactly one of routing_key, routing_key_env",
                             at, "prefer `routing_key_env: SIGNAL_FACTORY_PAGERDUTY_KEY` to keep the key out of git")
+        if r.notices:
+            raise doc.error(f"route {r.name!r} (pagerduty) cannot take drift notices: PagerDuty only pages",
+                            (*at, "notices"), "remove `notices: true`; send notices to a slack or webhook route")
     elif r.routing_key is not None or r.routing_key_env is not None:
         raise doc.error(f"route {r.name!r}: routing_key applies to pagerduty routes only", (*at, "type"),
                         "remove routing_key/routing_key_env, or set `type: pagerduty`")
@@ -276,4 +391,4 @@ def _route(doc: YamlDoc, i: int, r: RouteSpec, env: Mapping[str, str]) -> Route:
                         "PENDING until it is", r.name, r.routing_key_env)
     return Route(name=r.name, type=r.type, url=Secret(url) if url else None,
                  routing_key=Secret(key) if key else None, min_severity=r.min_severity,
-                 url_env=r.url_env, routing_key_env=r.routing_key_env)
+                 url_env=r.url_env, routing_key_env=r.routing_key_env, notices=r.notices)

@@ -91,7 +91,7 @@ class ReplayService:
         self.store = store
         self.enforcer = enforcer
         self.policy = policy or load_alert_policy(cp)
-        self.alerting = AlertingEngine(cp, self.policy, store.incidents, store.outbox)
+        self.alerting = AlertingEngine(cp, self.policy, store.incidents, store.outbox, notices=store.checkpoints)
         self.dispatcher = dispatcher
         self.graph = GraphWriter(store.graph, cp)
         self._engine_config = engine_config

@@ -31,6 +31,7 @@ class EngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     * `min_early_evidence`, `early_margin`, `expected_volume_min_windows`: early firing (see contract.py).
     * `freshness_critical_factor`: lag beyond expected_interval is WARNING, beyond this many times it, CRITICAL.
     * `drift_lookback_ms`: a failure signature unseen for this long is drift again.
+    * `drift_max_signals_per_window`, `drift_memory_max_signatures`: drift cardinality caps (see drift.py).
     * `volume_history_ms`: how much per-window count history volume baselines keep (bounded state).
     * `max_empty_windows`: empty volume windows filled in one step after a silence (older ones are skipped).
     * `cost_*`: COST_ANOMALY baseline (runs of the same job) and its MAD tolerance.
@@ -46,6 +47,8 @@ class EngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     expected_volume_history: int = 12
     freshness_critical_factor: float = 2.0
     drift_lookback_ms: int = 30 * DAY_MS
+    drift_max_signals_per_window: int = 20
+    drift_memory_max_signatures: int = 10_000
     volume_history_ms: int = 8 * WEEK_MS
     max_empty_windows: int = 168
     cost_min_history: int = 5
@@ -64,3 +67,5 @@ class EngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             raise EngineConfigError("out_of_orderness_ms and allowed_lateness_ms must be >= 0 (milliseconds)")
         if self.min_early_evidence < 1 or self.cost_min_history < 1:
             raise EngineConfigError("min_early_evidence and cost_min_history must be >= 1")
+        if self.drift_max_signals_per_window < 1 or self.drift_memory_max_signatures < 1:
+            raise EngineConfigError("drift_max_signals_per_window and drift_memory_max_signatures must be >= 1")

@@ -15,6 +15,15 @@ first sighting, with details:
 
 Memory per dataset: signature -> first and last sighting of the current episode; entries older than
 the lookback are forgotten (the store still answers for them).
+
+BOUNDED CARDINALITY (a producer chooses its reason codes, so it could choose 10,000 distinct ones):
+
+* at most `drift_max_signals_per_window` (20) new-signature signals per dataset per five-minute group
+  window (`DRIFT_GROUP_MS`, by first sighting); the first new signature past the cap gives ONE overflow
+  signal (`signature` OTHER_NEW_SIGNATURES, `drift_type` SIGNATURE_OVERFLOW) and later ones in that window
+  give none - so a dataset has at most 21 drift signals per five minutes, whatever it receives;
+* at most `drift_memory_max_signatures` (10,000) remembered signatures per dataset: past that the ones
+  seen longest ago are forgotten first (the store's history still answers for them).
 """
 
 from __future__ import annotations
@@ -44,6 +53,10 @@ SCHEMA_DRIFT = "SCHEMA_DRIFT"
 NEW_FAILURE_SIGNATURE = "NEW_FAILURE_SIGNATURE"
 _SCHEMA_KINDS = {"MISSING_FIELD", "TYPE_MISMATCH", "SCHEMA_MISMATCH", "UNKNOWN_SCHEMA"}
 _UPSTREAM_HOPS = 3
+#: New-signature drift is counted per dataset in tumbling windows of this length (by first sighting).
+DRIFT_GROUP_MS = 5 * 60_000
+SIGNATURE_OVERFLOW = "SIGNATURE_OVERFLOW"
+OVERFLOW_SIGNATURE = "OTHER_NEW_SIGNATURES"
 
 
 class SignatureHistory(Protocol):
@@ -59,8 +72,18 @@ class Seen(msgspec.Struct, array_like=True):
     last_ms: int
 
 
+class DriftGroup(msgspec.Struct, array_like=True):
+    """Drift signals of one dataset in its current group window: how many were given, and whether the
+    overflow signal was."""
+
+    start_ms: int
+    emitted: int = 0
+    overflowed: bool = False
+
+
 class DriftState(msgspec.Struct):
     seen: dict[str, dict[str, Seen]] = msgspec.field(default_factory=dict)  # urn -> signature -> episode
+    groups: dict[str, DriftGroup] = msgspec.field(default_factory=dict)  # urn -> current group window
 
 
 class Sighting(msgspec.Struct, frozen=True):
@@ -137,7 +160,9 @@ class DriftEngine:
             fresh = self.is_new(s.urn, s.signature, s.first_ms)
             new[(s.urn, s.signature)] = fresh
             if fresh:
-                out.append(self._signal(s))
+                signal = self._admit(s)
+                if signal is not None:
+                    out.append(signal)
             memory = self.state.seen.setdefault(s.urn, {})
             mem = memory.get(s.signature)
             if fresh or mem is None:
@@ -149,14 +174,36 @@ class DriftEngine:
             horizon = max(m.last_ms for m in memory.values()) - self.cfg.drift_lookback_ms
             for sig in [k for k, m in memory.items() if m.last_ms < horizon]:
                 del memory[sig]
+            cap = self.cfg.drift_memory_max_signatures
+            if len(memory) > cap:  # forget the signatures seen longest ago; the store still knows them
+                keep = sorted(memory.items(), key=lambda kv: (-kv[1].last_ms, kv[0]))[:cap]
+                self.state.seen[urn] = dict(keep)
         return out, new
 
-    def _signal(self, s: Sighting) -> Signal:
+    def _admit(self, s: Sighting) -> Signal | None:
+        """The drift signal of a new signature, the window's overflow signal, or None past the cap.
+        A late sighting (of a window before the current one) counts against the current window."""
+        start = s.first_ms - s.first_ms % DRIFT_GROUP_MS
+        group = self.state.groups.get(s.urn)
+        if group is None or start > group.start_ms:
+            group = self.state.groups[s.urn] = DriftGroup(start)
+        if group.emitted < self.cfg.drift_max_signals_per_window:
+            group.emitted += 1
+            return self._signal(s)
+        if group.overflowed:
+            return None
+        group.overflowed = True
+        return self._signal(msgspec.structs.replace(s, signature=OVERFLOW_SIGNATURE), group_start=group.start_ms)
+
+    def _signal(self, s: Sighting, *, group_start: int | None = None) -> Signal:
         stamp = iso_ms(s.first_ms)
         source_urn, source_ms = self._first_upstream(s.urn, s.signature)
         ev = s.evidence
         producer = ev.producer if ev is not None else None
         details: dict[str, Any] = {"drift_type": _drift_type(s.signature), "signature": s.signature}
+        if group_start is not None:  # the overflow signal of a group window
+            details.update(drift_type=SIGNATURE_OVERFLOW, cap=self.cfg.drift_max_signals_per_window,
+                           window_start=iso_ms(group_start))
         kind, _, rest = s.signature.partition(":")
         if kind == "UNKNOWN_ENUM":
             field, _, value = rest.partition(":")
