@@ -64,7 +64,8 @@ def test_scenario1_incident(engine: AlertingEngine, store: Store) -> None:
 
 
 def test_scenario1_pagerduty_body(engine: AlertingEngine, store: Store, policy: AlertPolicy) -> None:
-    """The PagerDuty trigger equals the seed's in every field but the incident id and the RCA link."""
+    """The PagerDuty trigger is the seed's (but the incident id and RCA link) plus the current figures,
+    the optional Events API v2 fields (timestamp, component, group, class) and a link to the incident."""
     incident = engine.on_signal(scenario_signal())[0].incident
     [page] = [n for n in _outbox(store) if n.channel == "pagerduty"]
     route = policy.route(page.target)
@@ -75,6 +76,10 @@ def test_scenario1_pagerduty_body(engine: AlertingEngine, store: Store, policy: 
     details = expected["payload"]["custom_details"]  # type: ignore[index]
     details["incident_id"] = incident.incident_id
     details["rca_link"] = incident.rca_link
+    details.update(failure_rate="89.8%", failed_events=1120, total_events=1247)  # type: ignore[attr-defined]
+    expected["payload"].update(timestamp="2024-01-15T10:00:00.000Z", component="orders:created",  # type: ignore[attr-defined]
+                               group="orders", **{"class": "CONTRACT_BREACH"})
+    expected["links"] = [{"href": incident.rca_link, "text": f"Incident {incident.incident_id} and RCA"}]
     assert wire_body(page, route) == expected
     assert json.dumps(wire_body(page, route)).startswith('{"routing_key": "data-platform-oncall", "event_action"')
     assert (page.event, page.dedup_key, page.status) == ("trigger", incident.incident_id, "PENDING")
@@ -270,20 +275,23 @@ def test_other_failure_breaks_ok_streak(engine: AlertingEngine, store: Store) ->
 
 
 def test_slack_and_webhook_bodies(engine: AlertingEngine, control_plane: ControlPlane, store: Store) -> None:
-    """Slack gets text + coloured blocks with the RCA link; a generic webhook gets the incident JSON and event."""
+    """Slack gets text + Block Kit blocks (no legacy attachments) with figures, event time and the incident
+    link; a generic webhook gets the incident JSON and event."""
     policy = AlertPolicy(routes=(Route(name="chat", type="slack", url="https://hooks.invalid/s"),
                                  Route(name="hook", type="webhook", url="https://hooks.invalid/w")))
     engine = AlertingEngine(control_plane, policy, store.incidents, store.outbox)
     incident = engine.on_signal(scenario_signal(0))[0].incident
     slack, hook = (n.body for n in _outbox(store))
     assert slack["text"] == (f"[SEV-1] Contract Violation - orders:created - MISSING_FIELD:customer_id "
-                             f"<{incident.rca_link}|RCA>")
-    [bar] = slack["attachments"]
-    assert bar["color"] == "#D00000"
-    fields = [f["text"] for f in bar["blocks"][1]["fields"]]
+                             f"<{incident.rca_link}|{incident.incident_id}>")
+    assert "attachments" not in slack
+    blocks = slack["blocks"]
+    assert blocks[0]["text"]["text"].startswith(":red_circle: *[SEV-1] Contract Violation")
+    fields = [f["text"] for f in blocks[1]["fields"]]
     assert "*Failure rate*\n89.8% (1,120 of 1,247 events)" in fields
     assert "*Suspected cause*\norders-svc v3.17 deployment at 09:58 AM" in fields
-    assert bar["blocks"][2]["elements"][0]["url"] == incident.rca_link
+    assert "2024-01-15T10:00:00.000Z (event time)" in blocks[2]["elements"][0]["text"]
+    assert blocks[3]["elements"][0]["url"] == incident.rca_link
     assert hook == {"event": "trigger", "source": "signal-factory", "incident": incident_json(incident)}
     assert hook["incident"]["status"] == "OPEN"
     assert ORDERS in json.dumps(hook)

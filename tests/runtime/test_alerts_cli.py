@@ -59,7 +59,9 @@ def test_run_alerts_pages_scenario1_and_keeps_secrets_out_of_logs(tmp_path: Path
     with open_store(url) as store:
         assert {n.status for n in store.outbox.list(limit=100)} == {"SENT"}
     pages = [body for path, body in receiver.received if path == "/v2/enqueue"]
-    assert [(p["event_action"], p["dedup_key"], p["routing_key"]) for p in pages] == [("trigger", "INC-1", KEY)]
+    # The early-fired page, then the same alert updated with the window's final figures (no second page).
+    assert [(p["event_action"], p["dedup_key"], p["routing_key"]) for p in pages] == [("trigger", "INC-1", KEY)] * 2
+    assert pages[-1]["payload"]["summary"] == "[SEV-1] Contract Violation - orders:created - 89.8% failure rate"
     assert {path.split("/")[1] for path, _ in receiver.received} == {"v2", "slack", "hooks"}
     assert KEY not in proc.stderr
     assert "xoxb-t0ken" not in proc.stderr

@@ -99,3 +99,33 @@ def test_evidence_lineage_names_the_upstream_dataset(host: SignalEngineHost) -> 
     assert out[0].details is not None
     assert out[0].details["upstream_dataset"] == BRONZE
     assert out[0].details["expected_values"] == DISCOUNTS  # from the silver contract, the evidence had none
+
+
+def test_new_signatures_per_window_are_capped_with_one_overflow(host: SignalEngineHost) -> None:
+    """500 distinct codes in one five-minute window: 20 drift signals and one SIGNATURE_OVERFLOW; the next
+    window starts a new count; memory stays under its cap."""
+    start = ms("2024-01-15T10:00:00.000Z")
+    flood = [evidence(i, start + i * 500, WARN, f"UNKNOWN_ENUM:discount_type:X{i}") for i in range(500)]
+    out = []
+    for i in range(0, 500, 100):  # batch boundaries do not change the count
+        out += drift(host.add_evidence(flood[i:i + 100]))
+    assert len(out) == 21
+    overflow = out[-1]
+    assert overflow.details is not None
+    assert (overflow.details["drift_type"], overflow.details["signature"], overflow.details["cap"]) == (
+        "SIGNATURE_OVERFLOW", "OTHER_NEW_SIGNATURES", 20)
+    assert overflow.details["window_start"] == "2024-01-15T10:00:00.000Z"
+    later = [evidence(1000 + i, start + 300_000 + i, WARN, f"UNKNOWN_ENUM:discount_type:Y{i}") for i in range(30)]
+    assert len(drift(host.add_evidence(later))) == 21
+
+
+def test_drift_memory_is_capped(control_plane: ControlPlane) -> None:
+    """Past `drift_memory_max_signatures` the signatures seen longest ago are forgotten first."""
+    from signal_factory.signals.config import EngineConfig
+
+    host = SignalEngineHost(control_plane, EngineConfig(drift_memory_max_signatures=50))
+    host.add_evidence([evidence(i, T + i * 1000, FAIL, f"MISSING_FIELD:f{i}") for i in range(120)])
+    state = host._s.drift.seen[ORDERS]
+    assert len(state) == 50
+    assert "MISSING_FIELD:f119" in state
+    assert "MISSING_FIELD:f0" not in state

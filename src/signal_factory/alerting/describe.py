@@ -95,10 +95,13 @@ def suspected_producer(signal: Signal) -> SuspectedProducer | None:
 
 
 def evidence_summary(signal: Signal) -> EvidenceSummary | None:
-    """Totals of the signal's window (or batch run): `failure_rate` as a percentage with one decimal ("89.8%")."""
+    """Totals of the signal's window (or batch run): non-compliant records (FAIL and WARN) of all, and
+    `failure_rate` as a percentage with one decimal ("89.8%")."""
     batch = signal.signal_type == DQ_BREACH
     total = signal.metrics.get("records_processed" if batch else "evidence_count")
-    failed = signal.metrics.get("records_failed" if batch else "fail_count")
+    failed = failing_records(signal) if signal.signal_type in (CONTRACT_BREACH, DQ_BREACH) else None
+    if failed is None:  # counted as non-compliant: FAIL and WARN records alike
+        failed = signal.metrics.get("fail_count")
     if not isinstance(total, int | float) or not isinstance(failed, int | float):
         return None
     total, failed = int(total), int(failed)

@@ -150,9 +150,11 @@ def slack_body(incident: Incident, event: str, *, previous_severity: str | None 
 def notice_body(channel: str, notice: Notice, event: str) -> dict[str, Any]:
     """A drift notice for Slack (blocks) or a webhook (`{"event", "source", "notice"}`)."""
     if channel != "slack":
-        doc = msgspec.to_builtins(notice)
-        for key in ("notified_total", "notified_at"):
-            doc.pop(key, None)
+        doc = {"notice_id": notice.notice_id, "dataset_urn": notice.dataset_urn, "severity": notice.severity,
+               "window_start": notice.window_start, "window_end": notice.window_end, "link": notice.link,
+               "signatures": [{"signature": s.signature, "count": s.count, "first_seen": s.first_seen,
+                               "drift_type": s.drift_type} for s in notice.signatures],
+               "overflow": notice.overflow}
         return {"event": event, "source": SOURCE, "notice": doc}
     n = notice.total
     label = LABELS[DRIFT_DETECTED]

@@ -1,0 +1,76 @@
+"""Cardinality a producer cannot explode, through the real replay path (issue 14 item 4), and no page for
+sporadic new signatures on clean traffic (issue 13 item 2)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from signal_factory.controlplane.loader import ControlPlane
+from signal_factory.enforcer.pipeline import Enforcer
+from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
+from signal_factory.runtime.replay import ReplayService
+from signal_factory.stores.memory import MemoryStore
+
+START = parse_iso_ms("2024-01-15T10:00:00.000Z") or 0
+ORDERS = "urn:dp:orders:created"
+
+
+def _record(i: int, ts: int, discount: str) -> str:
+    """One orders.created record on raw.orders.events (orders-svc v3.17) with the given discount_type."""
+    body = {"event_id": f"01HQW9{i:020d}", "event_type": "orders.created.v1", "timestamp": iso_ms(ts),
+            "payload": {"order_id": f"ORD-2024-0115-{i:05d}", "customer_id": f"cust-{i % 977}",
+                        "total_amount": 10.5 + i % 50, "currency": "USD", "discount_type": discount},
+            "metadata": {"producer_service": "orders-svc", "producer_version": "v3.17"}}
+    return json.dumps({"topic": "raw.orders.events", "partition": 0, "offset": i, "tstype": "create", "ts": ts,
+                       "headers": ["x-obs-trace-id", f"{i:032x}", "x-obs-producer-service", "orders-svc",
+                                   "x-obs-producer-version", "v3.17"],
+                       "key": f"ORD-2024-0115-{i:05d}", "payload": json.dumps(body)})
+
+
+def _replay(control_plane: ControlPlane, path: Path) -> tuple[MemoryStore, Counter[str]]:
+    store = MemoryStore()
+    ReplayService(control_plane, store, Enforcer(control_plane)).replay([path], batch_size=1000)
+    kinds = Counter(s.signal_type for s in store.signals.list(dataset_urn=ORDERS, limit=100_000))
+    return store, kinds
+
+
+@pytest.mark.slow
+def test_ten_thousand_distinct_codes_stay_bounded(control_plane: ControlPlane, tmp_path: Path) -> None:
+    """10,000 records at 10/s, each with its own unknown enum value (10,000 distinct reason codes, four
+    five-minute windows): ONE incident (the dataset's, SEV-1: every record is non-compliant), at most 21
+    drift signals per window, two contract signals per window, and one drift notice before the page."""
+    path = tmp_path / "flood.jsonl"
+    path.write_text("\n".join(_record(i, START + i * 100, f"FLOOD-{i:05d}") for i in range(10_000)) + "\n")
+    store, kinds = _replay(control_plane, path)
+    incidents = store.incidents.list(limit=1000)
+    assert [(i.incident_id, i.severity, i.failure_signature) for i in incidents] == [
+        ("INC-1", "SEV-1", "CONTRACT_BREACH")]
+    windows = 4
+    assert kinds["DRIFT_DETECTED"] <= 21 * windows
+    assert kinds["CONTRACT_BREACH"] <= 2 * windows
+    incident = incidents[0]
+    assert len(incident.new_signatures) == 20
+    rows = store.outbox.list(limit=100_000)
+    per_channel = Counter(n.channel for n in rows)
+    assert per_channel["pagerduty"] <= 1 + 1000 // 60  # the page, then at most one figures update a minute
+    assert len({n.incident_id for n in rows}) == 2  # INC-1 and the drift notice that came first
+
+
+@pytest.mark.slow
+def test_sporadic_new_signatures_on_clean_traffic_never_page(control_plane: ControlPlane, tmp_path: Path) -> None:
+    """6,000 records with 0.3% sporadic new signatures (18 distinct codes) over ten minutes: no incident,
+    no PagerDuty event; one drift notice per five-minute window to Slack and the webhook."""
+    lines = [_record(i, START + i * 100, f"ODD-{i}" if i % 333 == 7 else "COUPON") for i in range(6_000)]
+    path = tmp_path / "clean.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    store, kinds = _replay(control_plane, path)
+    assert kinds["DRIFT_DETECTED"] == 18
+    assert store.incidents.list() == []
+    rows = store.outbox.list(limit=1000)
+    assert not [n for n in rows if n.channel == "pagerduty"]
+    assert {n.event for n in rows} <= {"notice", "notice_update"}
+    assert len({n.incident_id for n in rows}) == 2  # one notice per window (10:00 and 10:05)
