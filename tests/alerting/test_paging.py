@@ -89,7 +89,7 @@ def test_new_signatures_in_one_window_make_one_notice(engine: AlertingEngine, st
         engine.on_signal(drift_signal(f"UNKNOWN_ENUM:discount_type:X{i}", start + i * 5_000))
     hook = [n for n in _rows(store) if n.target == "hook"]
     assert {n.dedup_key for n in hook} == {hook[0].dedup_key}  # one notice
-    assert [n.event for n in hook][0] == "notice"
+    assert hook[0].event == "notice"
     span_s = 29 * 5
     assert len(hook) <= 1 + span_s // 60
     assert [len(n.body["notice"]["signatures"]) + n.body["notice"]["overflow"] for n in hook] == [1, 13, 25]

@@ -46,6 +46,27 @@ def test_defaults_when_file_absent(control_plane: ControlPlane, tmp_path: Path) 
     assert policy.rca_link("INC-1") == "http://127.0.0.1:8080/incidents/INC-1"
 
 
+def test_paging_keys_and_links(control_plane: ControlPlane, tmp_path: Path) -> None:
+    """paging/updates/drift override their defaults; ui_base_url moves the incident and dataset links;
+    drift notices go to every route but PagerDuty unless a route says `notices: false`."""
+    cp = _with_file(control_plane, tmp_path, (
+        "ui_base_url: https://sf.example.com/\n"
+        "paging: {min_failing_records: 25, dominant_share: 0.8, max_signature_incidents: 2}\n"
+        "updates: {throttle: 5m, min_rate_change: 0.1}\n"
+        "drift: {group_window: 15m, max_listed: 5, severity: SEV-3}\n"
+        "routes:\n  - {name: pd, type: pagerduty, routing_key: k}\n"
+        "  - {name: chat, type: slack, url: 'https://x.invalid/s'}\n"
+        "  - {name: quiet, type: webhook, url: 'https://x.invalid/w', notices: false}\n"))
+    policy = load_alert_policy(cp)
+    assert (policy.paging.min_failing_records, policy.paging.dominant_share, policy.paging.max_signature_incidents) \
+        == (25, 0.8, 2)
+    assert (policy.updates.throttle_s, policy.updates.min_rate_change) == (300.0, 0.1)
+    assert (policy.drift.group_window_s, policy.drift.max_listed, policy.drift.severity) == (900.0, 5, "SEV-3")
+    assert policy.rca_link("INC-3") == "https://sf.example.com/incidents/INC-3"
+    assert policy.dataset_link("urn:dp:orders:created") == "https://sf.example.com/datasets/urn%3Adp%3Aorders%3Acreated"
+    assert [r.name for r in policy.notice_routes()] == ["chat"]
+
+
 def test_example_routes(control_plane: ControlPlane) -> None:
     """The example declares PagerDuty (key from env, default URL), Slack (URL from env) and a webhook."""
     policy = load_alert_policy(control_plane, env=ENV)
@@ -122,6 +143,15 @@ BAD = [
     ("auto_resolve_after_ok_windows: 0\n", "auto_resolve", "at least 1", "consecutive OK windows"),
     ("rca_base_url: observability.internal/rca\n", "rca_base_url", "http(s) URL", "http://"),
     ("routes:\n  - name: pd\n    type: pagerduty\n   routing_key: k\n", "routing_key", "invalid YAML", "indentation"),
+    ("routes:\n  - name: pd\n    type: pagerduty\n    routing_key: k\n    notices: true\n", "notices: true",
+     "cannot take drift notices", "slack or webhook"),
+    ("paging:\n  min_failing_records: 0\n", "min_failing_records", "at least 1", "never pages"),
+    ("paging:\n  dominant_share: 1.5\n", "dominant_share", "(0, 1]", "0.5"),
+    ("updates:\n  throttle: often\n", "throttle", "not a duration", "30s"),
+    ("updates:\n  min_rate_change: 5\n", "min_rate_change", "between 0 and 1", "percentage points"),
+    ("drift:\n  severity: SEV-1\n", "severity:", "Invalid enum value 'SEV-1'", "SEV-1, SEV-2"),
+    ("drift:\n  max_listed: 0\n", "max_listed", "at least 1", "e.g. 20"),
+    ("ui_base_url: localhost:8080\n", "ui_base_url", "http(s) URL", "http://"),
 ]
 
 

@@ -27,7 +27,8 @@ Behaviour (each promise has a test in tests/alerting/):
   `IncidentTransitionError`. A resolved incident stays closed: the next failure opens a new one.
 - Idempotent: a signal already applied (its id is in an incident's `signal_ids`, which lists every
   signal applied, OK ones included) changes nothing; notification ids are `ntf-<incident>-<event>-
-  <route>-<severity>` (figure updates: `-<signal id>`), so a re-run enqueues nothing new. Run `on_signal` inside the store's transaction.
+  <route>-<severity>` (figure updates: `-<signal id>`), so a re-run enqueues nothing new. Run
+  `on_signal` inside the store's transaction.
 """
 
 from __future__ import annotations
