@@ -1,5 +1,5 @@
-"""Cardinality a producer cannot explode, through the real replay path (issue 14 item 4), and no page for
-sporadic new signatures on clean traffic (issue 13 item 2)."""
+"""Paging through the real replay path: cardinality a producer cannot explode (issue 14 item 4), no page for
+sporadic new signatures on clean traffic, and Scenario 1 paged as INC-1 (issue 13 item 2)."""
 
 from __future__ import annotations
 
@@ -74,3 +74,26 @@ def test_sporadic_new_signatures_on_clean_traffic_never_page(control_plane: Cont
     assert not [n for n in rows if n.channel == "pagerduty"]
     assert {n.event for n in rows} <= {"notice", "notice_update"}
     assert len({n.incident_id for n in rows}) == 2  # one notice per window (10:00 and 10:05)
+
+
+def test_scenario1_drift_notice_then_inc1_then_final_figures(control_plane: ControlPlane) -> None:
+    """Scenario 1 replayed with the example's routes: the first-seen MISSING_FIELD is a notice (Slack and
+    webhook, no PagerDuty, no incident number); INC-1 is the SEV-1 contract page; the window's final
+    signal re-triggers the same PagerDuty alert with 89.8%."""
+    from tests.conftest import EXAMPLE
+
+    store, _ = _replay(control_plane, EXAMPLE / "scenario1" / "traffic.jsonl")
+    [incident] = store.incidents.list()
+    assert (incident.incident_id, incident.severity, incident.title) == (
+        "INC-1", "SEV-1", "Contract Violation - orders:created - MISSING_FIELD:customer_id")
+    assert incident.new_signatures == ["MISSING_FIELD:customer_id"]
+    rows = sorted(store.outbox.list(limit=100), key=lambda n: (n.created_at, n.notification_id))
+    notices = [n for n in rows if n.event == "notice"]
+    assert sorted(n.channel for n in notices) == ["slack", "webhook"]
+    assert notices[0].incident_id.startswith("NTC-")
+    assert rows[0].event == "notice"
+    pages = [n.body for n in rows if n.channel == "pagerduty"]
+    assert {(p["event_action"], p["dedup_key"]) for p in pages} == {("trigger", "INC-1")}
+    assert pages[-1]["payload"]["summary"] == "[SEV-1] Contract Violation - orders:created - 89.8% failure rate"
+    assert pages[-1]["payload"]["timestamp"] == "2024-01-15T10:00:00.000Z"
+    assert pages[0]["payload"]["summary"] != pages[-1]["payload"]["summary"]
