@@ -131,11 +131,15 @@ def test_notice_signatures_join_the_incident_that_follows(engine: AlertingEngine
     assert created.incident.new_signatures == ["MISSING_FIELD:customer_id"]
 
 
-@pytest.mark.parametrize(("total", "passed", "opens"), [(1, 0, False), (40, 31, False), (40, 30, True)])
+@pytest.mark.parametrize(("total", "passed", "warned", "opens"), [
+    (1, 0, 1, False), (40, 36, 0, False), (40, 20, 16, False), (40, 35, 0, True)])
 def test_too_few_failing_records_never_page(engine: AlertingEngine, store: Store, total: int, passed: int,
-                                            opens: bool) -> None:
-    """A CRITICAL contract signal pages only with at least 10 non-passing records (1 WARN record: no page)."""
-    engine.on_signal(contract(T0, total, passed, {"MISSING_FIELD:customer_id": total - passed}))
+                                            warned: int, opens: bool) -> None:
+    """A CRITICAL contract signal pages only with at least 5 FAIL records: "0 of 1 failed" (one WARN) and
+    4 FAILs do not; 5 do."""
+    signal = contract(T0, total, passed, {"MISSING_FIELD:customer_id": total - passed})
+    signal.metrics.update(warn_count=warned, fail_count=total - passed - warned)
+    engine.on_signal(signal)
     assert bool(store.incidents.list()) is opens
     assert bool([n for n in _rows(store) if n.channel == "pagerduty"]) is opens
 

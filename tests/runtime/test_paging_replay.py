@@ -19,15 +19,18 @@ START = parse_iso_ms("2024-01-15T10:00:00.000Z") or 0
 ORDERS = "urn:dp:orders:created"
 
 
-def _record(i: int, ts: int, discount: str) -> str:
-    """One orders.created record on raw.orders.events (orders-svc v3.17) with the given discount_type."""
+def _record(i: int, ts: int, schema_id: str | None = None) -> str:
+    """One orders.created record on raw.orders.events (orders-svc v3.17); a `schema_id` header naming a
+    schema nobody registered makes it a FAIL with reason code `UNKNOWN_SCHEMA:<that id>` - a code the
+    producer chooses."""
     body = {"event_id": f"01HQW9{i:020d}", "event_type": "orders.created.v1", "timestamp": iso_ms(ts),
             "payload": {"order_id": f"ORD-2024-0115-{i:05d}", "customer_id": f"cust-{i % 977}",
-                        "total_amount": 10.5 + i % 50, "currency": "USD", "discount_type": discount},
+                        "total_amount": 10.5 + i % 50, "currency": "USD", "discount_type": "COUPON"},
             "metadata": {"producer_service": "orders-svc", "producer_version": "v3.17"}}
     return json.dumps({"topic": "raw.orders.events", "partition": 0, "offset": i, "tstype": "create", "ts": ts,
                        "headers": ["x-obs-trace-id", f"{i:032x}", "x-obs-producer-service", "orders-svc",
-                                   "x-obs-producer-version", "v3.17"],
+                                   "x-obs-producer-version", "v3.17",
+                                   *(["x-obs-schema-id", schema_id] if schema_id else [])],
                        "key": f"ORD-2024-0115-{i:05d}", "payload": json.dumps(body)})
 
 
@@ -40,18 +43,22 @@ def _replay(control_plane: ControlPlane, path: Path) -> tuple[MemoryStore, Count
 
 @pytest.mark.slow
 def test_ten_thousand_distinct_codes_stay_bounded(control_plane: ControlPlane, tmp_path: Path) -> None:
-    """10,000 records at 10/s, each with its own unknown enum value (10,000 distinct reason codes, four
-    five-minute windows): ONE incident (the dataset's, SEV-1: every record is non-compliant), at most 21
-    drift signals per window, two contract signals per window, and one drift notice before the page."""
+    """10,000 FAIL records at 10/s, each with its own schema id (10,000 distinct reason codes, four
+    five-minute windows): ONE incident (the dataset's, SEV-1: every record fails, so it is a real page), at
+    most 21 drift signals per window, a bounded number of contract signals, and one drift notice before
+    the page."""
     path = tmp_path / "flood.jsonl"
-    path.write_text("\n".join(_record(i, START + i * 100, f"FLOOD-{i:05d}") for i in range(10_000)) + "\n")
+    path.write_text("\n".join(_record(i, START + i * 100, f"glue:orders.created:{100_000 + i}")
+                              for i in range(10_000)) + "\n")
     store, kinds = _replay(control_plane, path)
     incidents = store.incidents.list(limit=1000)
     assert [(i.incident_id, i.severity, i.failure_signature) for i in incidents] == [
         ("INC-1", "SEV-1", "CONTRACT_BREACH")]
     windows = 4
     assert kinds["DRIFT_DETECTED"] <= 21 * windows
-    assert kinds["CONTRACT_BREACH"] <= 2 * windows
+    codes = {c for e in store.evidence.by_dataset(ORDERS, 0, 2**62, limit=20_000) for c in e.validation.reason_codes}
+    assert len(codes) == 10_000
+    assert kinds["CONTRACT_BREACH"] <= 2 * windows + 20  # final ones, and provisional ones as the rate moves
     incident = incidents[0]
     assert len(incident.new_signatures) == 20
     rows = store.outbox.list(limit=100_000)
@@ -64,7 +71,7 @@ def test_ten_thousand_distinct_codes_stay_bounded(control_plane: ControlPlane, t
 def test_sporadic_new_signatures_on_clean_traffic_never_page(control_plane: ControlPlane, tmp_path: Path) -> None:
     """6,000 records with 0.3% sporadic new signatures (18 distinct codes) over ten minutes: no incident,
     no PagerDuty event; one drift notice per five-minute window to Slack and the webhook."""
-    lines = [_record(i, START + i * 100, f"ODD-{i}" if i % 333 == 7 else "COUPON") for i in range(6_000)]
+    lines = [_record(i, START + i * 100, f"glue:orders.created:{i}" if i % 333 == 7 else None) for i in range(6_000)]
     path = tmp_path / "clean.jsonl"
     path.write_text("\n".join(lines) + "\n")
     store, kinds = _replay(control_plane, path)

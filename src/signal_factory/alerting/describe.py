@@ -46,15 +46,11 @@ def failure_signature(signal: Signal, dominant_share: float = 0.0) -> str:
 
 
 def failing_records(signal: Signal) -> int | None:
-    """Non-passing records behind a CONTRACT_BREACH (FAIL + WARN) or DQ_BREACH (failed) signal; None if
-    the signal does not count records."""
-    m = signal.metrics
-    if signal.signal_type == DQ_BREACH and isinstance(m.get("records_failed"), int | float):
-        return int(m["records_failed"])
-    total, passed = m.get("evidence_count"), m.get("pass_count")
-    if isinstance(total, int | float) and isinstance(passed, int | float):
-        return int(total) - int(passed)
-    return None
+    """FAIL records behind a CONTRACT_BREACH signal (a WARN is a rule the contract itself calls a warning)
+    or failed records of a DQ_BREACH run; None if the signal does not count them."""
+    key = "records_failed" if signal.signal_type == DQ_BREACH else "fail_count"
+    value = signal.metrics.get(key)
+    return int(value) if isinstance(value, int | float) else None
 
 
 def title(signal: Signal, signature: str | None = None) -> str:
@@ -95,13 +91,11 @@ def suspected_producer(signal: Signal) -> SuspectedProducer | None:
 
 
 def evidence_summary(signal: Signal) -> EvidenceSummary | None:
-    """Totals of the signal's window (or batch run): non-compliant records (FAIL and WARN) of all, and
-    `failure_rate` as a percentage with one decimal ("89.8%")."""
+    """Totals of the signal's window (or batch run): FAIL records of all, and `failure_rate` as a
+    percentage with one decimal ("89.8%")."""
     batch = signal.signal_type == DQ_BREACH
     total = signal.metrics.get("records_processed" if batch else "evidence_count")
-    failed = failing_records(signal) if signal.signal_type in (CONTRACT_BREACH, DQ_BREACH) else None
-    if failed is None:  # counted as non-compliant: FAIL and WARN records alike
-        failed = signal.metrics.get("fail_count")
+    failed = signal.metrics.get("records_failed" if batch else "fail_count")
     if not isinstance(total, int | float) or not isinstance(failed, int | float):
         return None
     total, failed = int(total), int(failed)

@@ -4,7 +4,7 @@ Behaviour (each promise has a test in tests/alerting/):
 
 - Severity = `policy.severity_for(signal.state, dataset tier)`; only `policy.open_incidents_for`
   (default SEV-1, SEV-2) opens an incident. The paging gate: a CONTRACT_BREACH / DQ_BREACH signal with
-  fewer than `paging.min_failing_records` non-passing records is at most SEV-3, whatever its state.
+  fewer than `paging.min_failing_records` FAIL records is at most SEV-3, whatever its state.
 - DRIFT_DETECTED never opens an incident: it is listed on the dataset's open CONTRACT_BREACH/DQ_BREACH
   incident if there is one, else grouped into a drift notice (notices.py) that pages no one.
 - One open (OPEN or ACKNOWLEDGED) incident per (dataset, failure signature); the signature is the top

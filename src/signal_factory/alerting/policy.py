@@ -116,15 +116,15 @@ class RetryPolicy:
 class PagingRules:
     """What it takes to page, and how many incidents one dataset can hold (see the docs' "Alerting").
 
-    * `min_failing_records`: a CONTRACT_BREACH / DQ_BREACH signal with fewer non-passing records is at most
-      SEV-3 (never pages, never opens an incident), whatever its state says.
+    * `min_failing_records`: a CONTRACT_BREACH / DQ_BREACH signal with fewer FAIL records is at most SEV-3
+      (never pages, never opens an incident), whatever its state says.
     * `dominant_share`: a failure signature keys its own incident only if it holds at least this share
       of the window's failures; otherwise the incident is the dataset's (keyed by the signal type).
     * `max_signature_incidents`: open signature-keyed incidents per (dataset, signal type); past it, new
       signatures go to the dataset's incident of that type (the overflow bucket).
     """
 
-    min_failing_records: int = 10
+    min_failing_records: int = 5
     dominant_share: float = 0.5
     max_signature_incidents: int = 5
 
@@ -203,7 +203,7 @@ class RouteSpec(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 
 class PagingSpec(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    min_failing_records: int = 10
+    min_failing_records: int = 5
     dominant_share: float = 0.5
     max_signature_incidents: int = 5
 
@@ -287,7 +287,7 @@ def _paging(doc: YamlDoc, spec: AlertingFile) -> tuple[PagingRules, UpdateRules,
     p, u, d = spec.paging, spec.updates, spec.drift
     if p.min_failing_records < 1:
         raise doc.error("paging.min_failing_records must be at least 1", ("paging", "min_failing_records"),
-                        "e.g. 10: a signal with fewer non-passing records never pages")
+                        "e.g. 5: a signal with fewer FAIL records never pages")
     if not 0 < p.dominant_share <= 1:
         raise doc.error("paging.dominant_share must be in (0, 1]", ("paging", "dominant_share"), "e.g. 0.5")
     if p.max_signature_incidents < 0:
