@@ -159,7 +159,6 @@ def small_scores() -> list[ScenarioScore]:
     return run_suite("small")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: drift, PII (hex/UUID ids) and WARN-only records page today")
 def test_no_false_pages_on_the_small_suite(small_scores: list[ScenarioScore]) -> None:
     """Issue 13 target: not one SEV-1/SEV-2 page that no labelled breakage explains."""
     false = defaultdict(list)
