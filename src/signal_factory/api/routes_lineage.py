@@ -4,8 +4,6 @@ and event history. A malformed event is a 400 (not JSON) or 422 (not a RunEvent)
 
 from __future__ import annotations
 
-import gzip
-import zlib
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -13,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from signal_factory.api.auth import require_writer
 from signal_factory.api.deps import Service, json_response
-from signal_factory.api.problems import ApiError, BadRequestError, NotFoundError
+from signal_factory.api.problems import ApiError, NotFoundError
 from signal_factory.api.service import ApiService
 from signal_factory.ingest.openlineage.mapping import load_mapping
 from signal_factory.ingest.openlineage.model import OpenLineageEventError, parse_body
@@ -50,13 +48,7 @@ def ingest_lineage(service: ApiService, body: bytes) -> dict[str, Any]:
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": {"type": "object"}, "example": _EXAMPLE}}}})
 async def post_lineage(request: Request, service: Service) -> Response:
-    body = await request.body()
-    encoding = request.headers.get("content-encoding", "").lower()
-    if encoding == "gzip":
-        try:
-            body = gzip.decompress(body)
-        except (OSError, EOFError, zlib.error) as e:
-            raise BadRequestError(f"Content-Encoding is gzip but the body is not gzip data: {e}") from e
+    body = await request.body()  # decoded (gzip/deflate) and size-limited by BodyLimitMiddleware
     return json_response(await run_in_threadpool(ingest_lineage, service, body))
 
 

@@ -28,7 +28,9 @@ def serve(
     db: DbOpt = None,
     host: Annotated[str, typer.Option(help="Interface to listen on (0.0.0.0 for all).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port (0 picks a free one).")] = 8080,
-    max_body_bytes: Annotated[int, typer.Option(help="Largest request body accepted (413 above).")] = 10_000_000,
+    max_body_bytes: Annotated[int, typer.Option(
+        help="Largest request body accepted, on the wire and after gzip/deflate decoding (413 above).",
+        envvar="SIGNAL_FACTORY_MAX_BODY_BYTES", show_envvar=True)] = 10_000_000,
 ) -> None:
     """Serve the JSON API (/api/v1, docs at /docs) and the web UI. Writes need $SIGNAL_FACTORY_API_TOKEN."""
     import uvicorn
