@@ -50,8 +50,11 @@ def pytest_configure(config: pytest.Config) -> None:
 class TempPostgres:
     """A PostgreSQL server in a temporary folder: initdb, pg_ctl start, CREATE DATABASE; stop and delete."""
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, *, durable: bool = False) -> None:
+        """`durable`: commits are written before they are acknowledged (synchronous_commit on), so a
+        commit survives `stop_server`; off by default, for speed."""
         self.bindir = bindir
+        self.durable = durable
         self.root = Path(tempfile.mkdtemp(prefix="sf-pg-"))
         self.data = self.root / "data"
         self.log = self.root / "server.log"
@@ -68,10 +71,8 @@ class TempPostgres:
                   "--no-sync")
         for attempt in range(3):
             self.port = _free_port()
-            opts = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                    "-c synchronous_commit=off -c full_page_writes=off")
             try:
-                self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", opts, "start")
+                self.start_server()
                 break
             except subprocess.CalledProcessError:
                 if attempt == 2:
@@ -82,6 +83,17 @@ class TempPostgres:
                              autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{dbname}"')
         return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
+
+    def start_server(self) -> None:
+        """Start the (initialised) server on `self.port`; also a restart after `stop_server`."""
+        opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+        if not self.durable:
+            opts += " -c synchronous_commit=off"
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", opts, "start")
+
+    def stop_server(self) -> None:
+        """Stop the server the hard way (`-m immediate`: every connection dropped, as in a crash)."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():

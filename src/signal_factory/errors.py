@@ -32,3 +32,12 @@ class RegistryUnavailableError(SignalFactoryError):
 
 class SchemaNotFoundError(SignalFactoryError):
     """The registry answered, and it has no schema under that id."""
+
+
+class StoreFailedError(SignalFactoryError):
+    """The database failed during a unit of work (server stopped, connection lost, a statement refused);
+    that unit was rolled back. `reason` is the driver's first line: never SQL, never parameter values."""
+
+    def __init__(self, reason: str, message: str | None = None) -> None:
+        self.reason = reason
+        super().__init__(message or f"the database failed ({reason}); the transaction in hand was rolled back")

@@ -31,11 +31,32 @@ def test_a_database_failure_becomes_one_clear_error(caplog: pytest.LogCaptureFix
 
     gone = OperationalError("INSERT ...", {}, Exception("server closed the connection unexpectedly\nmore"))
     with (caplog.at_level("ERROR", logger="signal_factory.cli.run"),
-          pytest.raises(SignalFactoryError, match="server closed the connection unexpectedly; the transaction in "
-                                                  "hand was rolled back"),
+          pytest.raises(SignalFactoryError, match=r"\(Exception: server closed the connection unexpectedly\); the "
+                                                  "transaction in hand was rolled back, so a restart resumes"),
           _logged_failure()):
         raise gone
     assert caplog.records[0].type == "OperationalError"  # type: ignore[attr-defined]
+
+
+def test_a_store_failure_from_a_transaction_gets_the_restart_advice(caplog: pytest.LogCaptureFixture) -> None:
+    """What a stage sees from the store (StoreFailedError) also ends as one line saying a restart resumes."""
+    from sqlalchemy.exc import OperationalError
+
+    from signal_factory.errors import StoreFailedError
+
+    def fail() -> None:
+        try:
+            raise OperationalError("INSERT ...", {"doc": "secret"}, Exception("terminating connection"))
+        except OperationalError as e:
+            raise StoreFailedError("AdminShutdown: terminating connection") from e
+
+    with (caplog.at_level("ERROR", logger="signal_factory.cli.run"),
+          pytest.raises(SignalFactoryError, match=r"^the database failed \(AdminShutdown: terminating connection\); "
+                                                  "the transaction in hand was rolled back, so a restart resumes"),
+          _logged_failure()):
+        fail()
+    assert caplog.records[0].type == "OperationalError"  # type: ignore[attr-defined]
+    assert "secret" not in caplog.records[0].error  # type: ignore[attr-defined]
 
 
 def test_run_alerts_without_a_reachable_store_exits_1_with_a_fix() -> None:

@@ -113,3 +113,44 @@ def test_threads_get_their_own_transactions(sql_url: str) -> None:
             t.join()
         assert [s.checkpoints.get(f"input-{n}") for n in range(4)] == [19] * 4
         assert len(s.evidence.by_dataset(ORDERS, T0, T0 + 1)) == 80
+
+
+def test_a_database_error_is_one_store_failure_line_without_sql_or_values(sql_url: str) -> None:
+    """A statement the database refuses ends the unit of work as a StoreFailedError: the driver's first
+    line, no SQL, no parameter values (PostgreSQL's DETAIL quotes the row), and nothing of it is kept."""
+    from sqlalchemy import text
+
+    from signal_factory.errors import StoreFailedError
+
+    def unit_of_work(s: Any) -> None:
+        with s.transaction():
+            s.checkpoints.put("orders.jsonl", 7)
+            with s._db.write() as conn:
+                conn.execute(text("INSERT INTO checkpoint (source_key, position) VALUES (:k, NULL)"),
+                             {"k": "cust-secret-0001"})
+
+    with open_store(sql_url) as s:
+        with pytest.raises(StoreFailedError) as caught:
+            unit_of_work(s)
+        message = str(caught.value)
+        kind = "NotNullViolation" if s.engine.dialect.name == "postgresql" else "IntegrityError"
+        assert message.startswith(f"the database failed ({kind}: ")
+        assert message.endswith("; the transaction in hand was rolled back")
+        assert "\n" not in message
+        for leak in ("cust-secret", "INSERT", "Failing row"):
+            assert leak not in message
+        assert "cust-secret" not in str(caught.value.__cause__).split("[SQL:")[1]  # hide_parameters
+        assert s.checkpoints.get("orders.jsonl") is None
+
+
+def test_a_data_error_reason_drops_quoted_values_and_detail_lines() -> None:
+    """PostgreSQL quotes the refused value in a data error's first line: the reason keeps the words only."""
+    from sqlalchemy.exc import DataError, OperationalError
+
+    from signal_factory.stores.sql.transactions import failure_reason
+
+    refused = DataError("INSERT ...", {"v": "x"}, ValueError('invalid input syntax for type json: "4111 1111"\n'
+                                                            'DETAIL:  Token "4111" is invalid.'))
+    assert failure_reason(refused) == 'ValueError: invalid input syntax for type json: "…"'
+    gone = OperationalError("SELECT 1", {}, ConnectionError("\n  server closed the connection unexpectedly\nmore"))
+    assert failure_reason(gone) == "ConnectionError: server closed the connection unexpectedly"

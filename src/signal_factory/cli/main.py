@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from signal_factory.cli import pipeline as pipeline_cmds
 from signal_factory.cli.evidence import evidence_app
@@ -94,6 +95,6 @@ def main() -> None:
     except ConfigError as e:
         err.print(f"[bold red]config error[/bold red] {e}", highlight=False)
         sys.exit(2)
-    except SignalFactoryError as e:
-        err.print(f"[bold red]error[/bold red] {e}", highlight=False)
+    except SignalFactoryError as e:  # soft_wrap: one message stays one line in a log or a pipe
+        err.print(f"[bold red]error[/bold red] {escape(str(e))}", highlight=False, soft_wrap=True)
         sys.exit(1)

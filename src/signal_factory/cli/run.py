@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from signal_factory.cli.options import ConfigOpt, DbOpt, open_cli_store
-from signal_factory.errors import SignalFactoryError
+from signal_factory.errors import SignalFactoryError, StoreFailedError
 
 if TYPE_CHECKING:
     from signal_factory.stores.sql.database import SqlStore
@@ -128,21 +128,29 @@ def enforcer(
 
 @contextlib.contextmanager
 def _logged_failure() -> Iterator[None]:
-    """A stage that stops on an error says so in its JSON log too (then the CLI prints it and exits 1)."""
+    """A stage that stops on an error says so in its JSON log too (then the CLI prints it and exits 1).
+    A database failure becomes one line saying what happened to the work in hand, never a traceback."""
     from sqlalchemy.exc import DBAPIError
+
+    from signal_factory.stores.sql.transactions import failure_reason
 
     log = logging.getLogger("signal_factory.cli.run")
     try:
         yield
+    except StoreFailedError as e:
+        raise _store_failure(log, e, type(e.__cause__ or e).__name__) from e
     except SignalFactoryError as e:
         log.error("stage failed", extra={"error": str(e), "type": type(e).__name__})
         raise
-    except DBAPIError as e:  # the database went away mid-run: say what that means, not a traceback
-        detail = str(e.orig).strip().splitlines()[0] if e.orig is not None else type(e).__name__
-        err = SignalFactoryError(f"the store failed: {detail}; the transaction in hand was rolled back, so a restart "
-                                 "resumes from the last commit (fix: check the database, then restart this stage)")
-        log.error("stage failed", extra={"error": str(err), "type": type(e).__name__})
-        raise err from e
+    except DBAPIError as e:  # raised outside a store transaction (e.g. on a lock's own connection)
+        raise _store_failure(log, StoreFailedError(failure_reason(e)), type(e).__name__) from e
+
+
+def _store_failure(log: logging.Logger, e: StoreFailedError, kind: str) -> SignalFactoryError:
+    err = SignalFactoryError(f"{e}, so a restart resumes from the last commit (fix: check the database, then "
+                             "restart this stage)")
+    log.error("stage failed", extra={"error": str(err), "type": kind})
+    return err
 
 
 def _stop_on_signals() -> threading.Event:

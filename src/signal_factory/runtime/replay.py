@@ -19,6 +19,7 @@ from signal_factory.alerting.engine import AlertingEngine, IncidentChange
 from signal_factory.alerting.policy import AlertPolicy, load_alert_policy
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.enforcer.pipeline import EnforceBatch, Enforcer, PassTally
+from signal_factory.errors import StoreFailedError
 from signal_factory.graph.deployments import load_markers
 from signal_factory.graph.writer import GraphWriter
 from signal_factory.model.evidence import FAIL, Evidence
@@ -29,6 +30,42 @@ from signal_factory.sources.jsonlines import parse_line
 from signal_factory.stores.ports import EvidenceRepo, Store
 
 ENGINE_STATE = "signal-engines"
+_SETUP, _RECORDS, _FLUSH, _DISPATCH = "setup", "records", "flush", "dispatch"
+
+
+@dataclass
+class _Progress:
+    """How far a replay got: what is committed when a database failure stops it."""
+
+    phase: str = _SETUP
+    total: int | None = None
+    committed: int = 0  # the input checkpoint: records before it are committed
+    batches: int = 0  # committed in this run
+
+
+class ReplayInterruptedError(StoreFailedError):
+    """The database failed mid-replay. The message is one line: the cause (the driver's first line, no
+    SQL, no values), what is committed (the checkpoint), and how to resume (rerun the same replay)."""
+
+    def __init__(self, reason: str, progress: _Progress) -> None:
+        self.committed = progress.committed
+        self.total = progress.total
+        self.batches = progress.batches
+        if progress.phase == _SETUP:
+            done = "no record of this input was processed in this run"
+        elif progress.phase == _RECORDS:
+            done = (f"{progress.committed:,} of {progress.total:,} records are committed (checkpoint "
+                    f"{progress.committed:,}, {progress.batches:,} batches in this run), the batch in hand was "
+                    "rolled back")
+        elif progress.phase == _FLUSH:
+            done = (f"all {progress.total:,} records are committed (checkpoint {progress.committed:,}), closing "
+                    "the open windows was rolled back")
+        else:
+            done = (f"all {progress.total:,} records and their signals are committed, unsent notifications "
+                    "stay queued")
+        super().__init__(reason, f"replay stopped: the database failed ({reason}); {done}. Fix: bring the "
+                                 "database back, then rerun the same replay command (same files, same --db): "
+                                 "it resumes from the checkpoint and counts nothing twice")
 
 
 @dataclass
@@ -100,29 +137,45 @@ class ReplayService:
     def replay(self, files: Sequence[Path], *, batch_size: int = 1000, default_topic: str | None = None,
                flush: bool = True, on_progress: Callable[[int], None] | None = None,
                deployments: Sequence[Path] = ()) -> ReplayReport:
+        """Replay `files` from their checkpoint. A database failure midway raises `ReplayInterruptedError`,
+        which says how far the input is committed; rerunning the same replay resumes from there."""
         started = time.perf_counter()
         report = ReplayReport()
+        progress = _Progress()
+        try:
+            self._replay(files, batch_size, default_topic, flush, on_progress, deployments, report, progress)
+        except StoreFailedError as e:
+            raise ReplayInterruptedError(e.reason, progress) from e
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _replay(self, files: Sequence[Path], batch_size: int, default_topic: str | None, flush: bool,
+                on_progress: Callable[[int], None] | None, deployments: Sequence[Path], report: ReplayReport,
+                progress: _Progress) -> None:
         markers = [m for path in deployments for m in load_markers(path)]
         with self.store.transaction():  # lineage and deploy markers first, so evidence links to them
             self.graph.write_control_plane()
             self.graph.write_deployments(markers)
         records, source_key = load_records(files, default_topic)
-        report.records = len(records)
+        report.records = progress.total = len(records)
         done = self.store.checkpoints.get(source_key) or 0
-        report.skipped = min(done, len(records))
+        report.skipped = progress.committed = min(done, len(records))
+        progress.phase = _RECORDS
         for start in range(done, len(records), batch_size):
             chunk = records[start:start + batch_size]
             self._batch(self.enforcer.process, chunk, report, (source_key, start + len(chunk)))
+            progress.committed = start + len(chunk)
+            progress.batches += 1
             if on_progress is not None:
                 on_progress(len(chunk))
+        progress.phase = _FLUSH
         if flush:
             with self.store.transaction():
                 self._emit(self.host.flush(), [], report)
                 self.store.checkpoints.save_state(self.engine_state, self.host.snapshot())
+        progress.phase = _DISPATCH
         if self.dispatcher is not None:
             report.dispatch = self.dispatcher.run_once(time.time())
-        report.seconds = time.perf_counter() - started
-        return report
 
     def ingest(self, records: Sequence[RawRecord | MalformedInput]) -> ReplayReport:
         """Process `records` in the given order as one batch (one transaction), exactly as `replay` does

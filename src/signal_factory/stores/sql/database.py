@@ -112,7 +112,7 @@ def create_store_engine(url: str | None = None, *, home: Path = Path(".signal-fa
         if parsed.drivername in ("postgresql", "postgres"):
             parsed = parsed.set(drivername="postgresql+psycopg")
         try:
-            return create_engine(parsed, pool_pre_ping=True)
+            return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
         except ImportError as e:
             raise StoreError(f"no driver for {parsed.drivername}: {e}; fix: pip install 'psycopg[binary]>=3.1'") from e
     if backend == "sqlite":
@@ -128,7 +128,7 @@ def _sqlite_engine(url: URL) -> Engine:
         options = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
     elif url.database:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, **options)
+    engine = create_engine(url, hide_parameters=True, **options)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -8,10 +8,15 @@ outermost one: nothing commits until it ends, and an exception leaving any of th
 On SQLite, SQLAlchemy emits BEGIN itself (the driver's implicit BEGIN is switched off), so reads
 inside a transaction see one snapshot; writers start with BEGIN IMMEDIATE, taking the write lock up
 front instead of failing to upgrade a read lock later (`busy_timeout` makes them wait their turn).
+
+A database error leaving the outermost block (server stopped, connection lost, a statement refused)
+becomes `StoreFailedError`, whose message is the driver's first line: no SQL, no parameter values
+(the engines are also created with `hide_parameters`, so not even the chained error carries them).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -19,8 +24,38 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DataError, DBAPIError
+
+from signal_factory.errors import StoreFailedError
 
 _BEGIN_OPTION = "signal_factory_begin"
+#: The longest driver message quoted in a `StoreFailedError`.
+REASON_CHARS = 200
+_QUOTED = re.compile(r'"[^"]*"')
+
+
+def failure_reason(e: DBAPIError) -> str:
+    """`Kind: first line` of the driver's error (e.g. `OperationalError: server closed the connection
+    unexpectedly`). The lines after the first (psycopg's DETAIL, which can quote a row's values) and the
+    statement are left out, and so are quoted values in a data error's first line (PostgreSQL's
+    `invalid input syntax for type json: "..."` quotes the value it refused)."""
+    orig = e.orig
+    text = str(orig) if orig is not None else ""
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if isinstance(e, DataError):
+        first = _QUOTED.sub('"…"', first)
+    if len(first) > REASON_CHARS:
+        first = first[:REASON_CHARS - 1] + "…"
+    kind = type(orig).__name__ if orig is not None else type(e).__name__
+    return f"{kind}: {first}" if first else kind
+
+
+@contextmanager
+def _store_failures() -> Iterator[None]:
+    try:
+        yield
+    except DBAPIError as e:
+        raise StoreFailedError(failure_reason(e)) from e
 
 
 class Database:
@@ -36,7 +71,7 @@ class Database:
         if conn is not None:
             yield conn
             return
-        with self.engine.connect() as conn:
+        with _store_failures(), self.engine.connect() as conn:
             yield conn
 
     @contextmanager
@@ -45,7 +80,7 @@ class Database:
         if conn is not None:
             yield conn
             return
-        with self._writer.begin() as conn:
+        with _store_failures(), self._writer.begin() as conn:
             yield conn
 
     @contextmanager
@@ -53,7 +88,7 @@ class Database:
         if self._current.get() is not None:
             yield
             return
-        with self._writer.begin() as conn:
+        with _store_failures(), self._writer.begin() as conn:
             token = self._current.set(conn)
             try:
                 yield
