@@ -3,6 +3,7 @@ and Scenario 2 Step 7's batch wiring (memory, SQLite and PostgreSQL graphs)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +20,8 @@ from signal_factory.model.evidence import FAIL, Evidence, Lineage, Producer, Val
 from signal_factory.signals.host import SignalEngineHost
 from signal_factory.signals.model import CONTRACT_BREACH, CRITICAL, BatchRunTotals, Signal
 from signal_factory.sources.jsonlines import read_lines
-from tests.conftest import EXAMPLE
+from tests.conftest import EXAMPLE, without_sampling
+from tests.runtime.rollback import write_rollback_traffic
 
 ORDERS, BRONZE, SILVER = "urn:dp:orders:created", "urn:dp:orders:bronze", "urn:dp:orders:silver"
 MISSING_FS = "FailureSignature:MISSING_FIELD:customer_id@urn:dp:orders:created"
@@ -145,6 +147,29 @@ def test_without_markers_the_deploy_is_inferred_from_the_first_v317_evidence(
         service = g.node("Service:orders-svc")
         assert service is not None
         assert service.props["last_version"] == "v3.17"
+    assert list(store.graph.iter_nodes()) == list(whole.iter_nodes())
+    assert list(store.graph.iter_edges()) == list(whole.iter_edges())
+
+
+def test_a_rollback_to_the_baseline_is_no_deployment_for_a_fresh_writer(store: Any, cp: ControlPlane,
+                                                                        tmp_path: Path) -> None:
+    """v3.16, v3.17, back to v3.16: the baseline is stored on the Service node, so a writer per batch (a
+    restart, an API request) infers no v3.16 deployment and writes exactly what one long-lived writer does."""
+    path = write_rollback_traffic(tmp_path / "rollback.jsonl", per_phase=60)
+    records = list(read_lines(path.read_bytes().splitlines(), str(path)))
+    evidence = Enforcer(without_sampling(cp)).process(records).evidence
+    whole = MemoryGraphStore()
+    GraphWriter(whole, cp).on_evidence(evidence)
+    for i in range(0, len(evidence), 50):
+        GraphWriter(store.graph, cp).on_evidence(evidence[i:i + 50])
+    for g in (whole, store.graph):
+        assert g.node("Deployment:orders-svc:v3.16") is None
+        deploy = g.node("Deployment:orders-svc:v3.17")
+        assert deploy is not None
+        assert deploy.props["inferred"] is True
+        service = g.node("Service:orders-svc")
+        assert service is not None
+        assert (service.props["baseline_version"], service.props["last_version"]) == ("v3.16", "v3.16")
     assert list(store.graph.iter_nodes()) == list(whole.iter_nodes())
     assert list(store.graph.iter_edges()) == list(whole.iter_edges())
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -15,6 +16,7 @@ from signal_factory.signals.model import Signal
 from signal_factory.stores.memory import MemoryStore
 from signal_factory.stores.ports import Store
 from tests.conftest import EXAMPLE
+from tests.runtime.rollback import write_rollback_traffic
 
 TRAFFIC = EXAMPLE / "scenario1" / "traffic.jsonl"
 
@@ -111,6 +113,31 @@ def test_crash_mid_replay_then_restart_equals_an_uninterrupted_run(control_plane
     total = len(store.evidence.by_dataset("urn:dp:orders:created", 0, 2**62, limit=10_000))
     assert total == 1247
     assert len(store.incidents.list()) == 1
+
+
+def _graph(store: Store) -> tuple[list[bytes], list[bytes]]:
+    return (sorted(msgspec.json.encode(n) for n in store.graph.iter_nodes()),
+            sorted(msgspec.json.encode(e) for e in store.graph.iter_edges()))
+
+
+@pytest.mark.parametrize("crash_on", [2, 3, 4, 5])
+def test_a_crash_between_deploy_and_rollback_leaves_the_uninterrupted_graph(control_plane: ControlPlane,
+                                                                            store: Store, tmp_path: Path,
+                                                                            crash_on: int) -> None:
+    """v3.16 -> v3.17 (inferred deploy) -> back to v3.16, with a crash anywhere in between: the restart's graph
+    is the uninterrupted run's, node for node and edge for edge (no spurious Deployment of v3.16)."""
+    traffic = write_rollback_traffic(tmp_path / "rollback.jsonl", per_phase=100)
+    reference = MemoryStore()
+    ReplayService(control_plane, reference, Enforcer(control_plane)).replay([traffic], batch_size=50)
+    assert reference.graph.node("Deployment:orders-svc:v3.17") is not None
+    assert reference.graph.node("Deployment:orders-svc:v3.16") is None
+    with pytest.raises(_CrashError):
+        ReplayService(control_plane, store, _CrashingEnforcer(control_plane, crash_on)).replay([traffic],
+                                                                                              batch_size=50)
+    resumed = ReplayService(control_plane, store, Enforcer(control_plane)).replay([traffic], batch_size=50)
+    assert resumed.skipped == (crash_on - 1) * 50
+    assert _graph(store) == _graph(reference)
+    assert _encoded(store) == _encoded(reference)
 
 
 def test_replays_are_deterministic_across_stores(control_plane: ControlPlane) -> None:

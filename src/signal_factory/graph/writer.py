@@ -32,6 +32,8 @@ from signal_factory.signals.model import OK, BatchRunTotals, Signal
 _LEVEL = {WARN: 1, FAIL: 2}
 #: How far up the FEEDS edges a batch run's drift is traced to the dataset that showed it first.
 UPSTREAM_HOPS = 3
+#: Service node property: the first version seen of a service without a marker (its baseline, not a deploy).
+BASELINE_VERSION = "baseline_version"
 
 
 @dataclass
@@ -145,8 +147,12 @@ class GraphWriter:
         self._deployed |= {p for p in candidates if node_id(g.DEPLOYMENT, deployment_key(*p)) in existing}
         inferred = infer_deployments(evidence, self._deployed | self._baselines)
         self._deployed |= {(m.service, m.version) for m in inferred}
-        self._baselines |= pairs - self._deployed
+        baselines = pairs - self._deployed - self._baselines
+        self._baselines |= baselines
         nodes, edges = markers_to_graph(inferred)
+        # The baseline is stored with the batch, so a writer that starts later (a restart after a crash,
+        # another API request) knows it: a rollback to it is then no new deployment, as in one long run.
+        nodes += [Node(g.SERVICE, s, {"name": s, BASELINE_VERSION: v}) for s, v in sorted(baselines)]
         nodes += self._service_updates(evidence)
         for sid, s in sigs.items():
             self._signature(sid, s, existing.get(sid), nodes, edges)
@@ -176,7 +182,7 @@ class GraphWriter:
         return out
 
     def _load_services(self, services: set[str], existing: dict[str, Node]) -> None:
-        """First sight of a service in this writer: its recorded deployments and last version."""
+        """First sight of a service in this writer: its recorded deployments, baseline and last version."""
         if not services:
             return
         ids = [node_id(g.SERVICE, s) for s in sorted(services)]
@@ -185,9 +191,13 @@ class GraphWriter:
             self._deployed.add((service, e.dst.partition(":")[2][len(service) + 1:]))
         for s in services:
             node = existing.get(node_id(g.SERVICE, s))
-            version = node.props.get("last_version") if node else None
-            if node is not None and isinstance(version, str):
-                self._baselines.add((s, version))
+            if node is None:
+                continue
+            baseline, version = node.props.get(BASELINE_VERSION), node.props.get("last_version")
+            if isinstance(baseline, str):
+                self._baselines.add((s, baseline))
+            if isinstance(version, str):
+                self._baselines.add((s, version))  # graphs written before `baseline_version` existed
                 self._last[s] = (int(node.props.get("last_seen_ms", 0)), version)
         self._checked |= services
 
