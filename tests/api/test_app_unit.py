@@ -68,3 +68,27 @@ def test_static_files_are_served_and_traversal_is_not(tmp_path: Path) -> None:
             assert "SECRET" not in client.get("/..%2fsecret.txt").text
     finally:
         stop_server(server, thread)
+
+
+def test_a_store_failure_is_a_503_problem_without_sql(scenario1_db: Path, tmp_path: Path) -> None:
+    """The database failing under a request is a 503 problem+json with its one-line reason, no SQL, no values."""
+    import shutil
+    import sqlite3
+
+    db = tmp_path / "broken.db"
+    shutil.copy(scenario1_db, db)
+    server, thread, base = start_server(db, tmp_path)
+    try:
+        with sqlite3.connect(db) as conn:
+            conn.execute("DROP TABLE evidence_reason")
+            conn.execute("DROP TABLE evidence")
+        r = httpx.get(f"{base}/api/v1/evidence", params={"dataset": "urn:dp:orders:created"}, timeout=10)
+        assert r.status_code == 503
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.headers["retry-after"] == "5"
+        detail = r.json()["detail"]
+        assert detail.startswith("the database failed (OperationalError: no such table: evidence)")
+        assert "SELECT" not in detail
+        assert "urn:dp:orders:created" not in detail
+    finally:
+        stop_server(server, thread)

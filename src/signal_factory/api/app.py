@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -33,9 +34,11 @@ from signal_factory.api.events import ChangeFeed
 from signal_factory.api.limits import BodyLimitMiddleware
 from signal_factory.api.problems import ApiError
 from signal_factory.api.service import ApiService
+from signal_factory.errors import StoreFailedError
 from signal_factory.settings import Secret
 
 STATIC_DIR = Path(__file__).parent / "static"
+log = logging.getLogger(__name__)
 _WHERE = {"query": "query parameter", "path": "path parameter", "body": "body field", "header": "header"}
 
 
@@ -72,6 +75,7 @@ def create_app(config_dir: Path, db_url: str | None, *, token: str | None = None
     app.state.feed = feed or ChangeFeed()
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(StoreFailedError, _store_failed)
     app.add_exception_handler(RequestValidationError, _validation_error)
     for module in (routes_system, routes_datasets, routes_incidents, routes_evidence, routes_graph, routes_ingest,
                    routes_lineage):
@@ -89,6 +93,15 @@ def _secret(token: str | None) -> Secret | None:
 async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
     return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+
+
+async def _store_failed(_request: Request, exc: Exception) -> JSONResponse:
+    """503 problem+json with the store's one-line reason (no SQL, no values); the request can be retried."""
+    log.warning("request failed on the store: %s", exc)
+    problem = {"type": "about:blank", "title": "Service Unavailable", "status": 503,
+               "detail": f"{exc}; retry the request when the database is back"}
+    return JSONResponse(problem, status_code=503, media_type="application/problem+json",
+                        headers={"Retry-After": "5"})
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
