@@ -13,15 +13,17 @@ from signal_factory.controlplane.model import ThresholdSlo, VolumeSlo
 from signal_factory.model.evidence import FAIL, WARN
 from signal_factory.signals import batch, contract, freshness, volume
 from signal_factory.signals.model import CRITICAL, OK, UNKNOWN, WARNING, BatchRunTotals
+from signal_factory.signals.significance import params_for
 from tests.signals.builders import FLASH, MINUTE, MISSING, evidence, ms
 
 T = ms("2024-01-15T10:00:00.000Z")
 SLO = ThresholdSlo(0.95, 0.80)
+PARAMS = params_for(SLO, 0.01, 5, 1.645)
 
 
 def contract_result(acc: contract.ContractAcc) -> tuple[Any, ...]:
     top = contract.top_failures(acc)
-    return (contract.state_for(contract.rate(acc), SLO), acc.evidence_count, round(contract.rate(acc), 4),
+    return (contract.state(acc, SLO, PARAMS), acc.evidence_count, round(contract.rate(acc), 4),
             [(t.signature, t.count, t.first_seen) for t in top])
 
 
@@ -35,13 +37,17 @@ TABLE: list[tuple[str, Callable[[], Any], Callable[[Any, Any], Any], list[Any], 
      [contract.observe(evidence(1, T)), contract.observe(evidence(3, T + 2000, FAIL, MISSING)),
       contract.observe(evidence(2, T + 1000, FAIL, MISSING)), contract.observe(evidence(4, T, WARN, FLASH))],
      contract_result,
-     (CRITICAL, 4, 0.25, [(MISSING, 2, "2024-01-15T10:00:01.000Z"), (FLASH, 1, "2024-01-15T10:00:00.000Z")])),
+     (OK, 4, 0.5, [(MISSING, 2, "2024-01-15T10:00:01.000Z"), (FLASH, 1, "2024-01-15T10:00:00.000Z")])),
     ("contract: deltas merge like single records", contract.initialize, contract.add,
      [contract.ContractAcc(pass_count=90), contract.observe(evidence(5, T, FAIL, MISSING)),
       contract.ContractAcc(pass_count=9)],
      contract_result, (OK, 100, 0.99, [(MISSING, 1, "2024-01-15T10:00:00.000Z")])),
     ("contract: WARNING band", contract.initialize, contract.add,
      [contract.ContractAcc(pass_count=90, fail_count=10)], contract_result, (WARNING, 100, 0.9, [])),
+    ("contract: CRITICAL needs support", contract.initialize, contract.add,
+     [contract.ContractAcc(pass_count=3, fail_count=7)], contract_result, (CRITICAL, 10, 0.3, [])),
+    ("contract: WARN is compliant", contract.initialize, contract.add,
+     [contract.ContractAcc(warn_count=1)], contract_result, (OK, 1, 1.0, [])),
     ("volume: counts add up, no history -> UNKNOWN", volume.initialize, volume.add, [3, 4, 0],
      lambda n: (n, volume.result(n, {}, T, VolumeSlo())[0]), (7, UNKNOWN)),
     ("freshness: latest event time wins", freshness.initialize, freshness.add, [T, T - MINUTE],

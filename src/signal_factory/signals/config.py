@@ -28,7 +28,11 @@ class EngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     * `out_of_orderness_ms`: watermark = max event time seen for the dataset minus this.
     * `allowed_lateness_ms`: evidence for a closed window is still accepted (corrected signal) until
       the watermark passes window end + this; later evidence is counted as `late_dropped_count`.
-    * `min_early_evidence`, `early_margin`, `expected_volume_min_windows`: early firing (see contract.py).
+    * `early_alpha`: expected false early alarms per dataset per 5 minutes at a failure rate equal to the
+      SLO's budget (the sequential test's level, see significance.py); `min_failing`: FAILs a window or an
+      excursion needs before it can be WARNING or CRITICAL; `confidence_z`: the one-sided Wilson bound
+      that backs a level (1.645 = 95%); `early_update_step`: a provisional update needs the window's
+      failure rate to have risen by this much and at least doubled since the last one.
     * `freshness_critical_factor`: lag beyond expected_interval is WARNING, beyond this many times it, CRITICAL.
     * `drift_lookback_ms`: a failure signature unseen for this long is drift again.
     * `drift_max_signals_per_window`, `drift_memory_max_signatures`: drift cardinality caps (see drift.py).
@@ -41,10 +45,10 @@ class EngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     volume_window: str = TUMBLING_1HR
     out_of_orderness_ms: int = 30_000
     allowed_lateness_ms: int = 5 * MINUTE_MS
-    min_early_evidence: int = 50
-    early_margin: float = 0.2
-    expected_volume_min_windows: int = 3
-    expected_volume_history: int = 12
+    early_alpha: float = 0.01
+    min_failing: int = 5
+    confidence_z: float = 1.645
+    early_update_step: float = 0.10
     freshness_critical_factor: float = 2.0
     drift_lookback_ms: int = 30 * DAY_MS
     drift_max_signals_per_window: int = 20
@@ -65,7 +69,10 @@ class EngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             raise EngineConfigError("contract_windows is empty; give at least one window type, e.g. TUMBLING_5MIN")
         if self.out_of_orderness_ms < 0 or self.allowed_lateness_ms < 0:
             raise EngineConfigError("out_of_orderness_ms and allowed_lateness_ms must be >= 0 (milliseconds)")
-        if self.min_early_evidence < 1 or self.cost_min_history < 1:
-            raise EngineConfigError("min_early_evidence and cost_min_history must be >= 1")
+        if self.min_failing < 1 or self.cost_min_history < 1:
+            raise EngineConfigError("min_failing and cost_min_history must be >= 1")
         if self.drift_max_signals_per_window < 1 or self.drift_memory_max_signatures < 1:
             raise EngineConfigError("drift_max_signals_per_window and drift_memory_max_signatures must be >= 1")
+        if not 0 < self.early_alpha < 1 or self.confidence_z <= 0 or not 0 < self.early_update_step <= 1:
+            raise EngineConfigError("early_alpha must be in (0, 1), confidence_z > 0 and early_update_step in (0, 1], "
+                                    "e.g. 0.01, 1.645 and 0.10")

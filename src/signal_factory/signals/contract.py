@@ -1,9 +1,13 @@
 """CONTRACT_BREACH: contract compliance per dataset per window (seed 4.1, Scenario 1 Step 3).
 
-compliance_rate = pass_count / evidence_count, where pass_count counts PASS evidence plus sampled-out
-PASS records (tallies), and evidence_count = pass + warn + fail. State from the dataset's
-`slo.contract_compliance`: rate >= threshold OK, >= warning_threshold WARNING, else CRITICAL.
-The metric is rounded to 4 places (127 / 1,247 = 0.10184 -> 0.1018; the seed prints 0.102).
+compliance_rate = 1 - fail_count / evidence_count, where evidence_count = pass + warn + fail and
+pass_count counts PASS evidence plus sampled-out PASS records (tallies). A WARN is compliant: the
+contract itself declares the rule a warning (Scenario 2: the FLASH_SALE enum value passes in stream);
+WARNs are reported in `warn_count`. `failure_rate` = fail_count / evidence_count. The state is the
+spec's rule on the dataset's `slo.contract_compliance` (rate >= threshold OK, >= warning_threshold
+WARNING, else CRITICAL), each level backed by the statistics (significance.py: >= min_failing FAILs
+and a confident failure rate). Metrics are rounded to 4 places (127 / 1,247 = 0.10184 -> 0.1018; the
+seed prints 0.102).
 
 The accumulator is a monoid: `initialize()`, `add(acc, delta)`, and a delta is itself an accumulator
 (`observe(ev)` for one evidence; the host builds one per dataset-minute of a batch). It keeps exact
@@ -11,29 +15,21 @@ counts per failure signature (first_seen, the evidence that showed it first, pro
 only the 10 earliest non-PASS evidence ids; distinct signatures beyond `MAX_SIGNATURES` per window are
 folded into `other_signatures`.
 
-EARLY FIRING (provisional signals). While a window is open, after each evidence is added, the window
-fires ONE provisional CRITICAL signal (provisional=True, revision 0, timestamp = event time of the
-evidence that tipped it) when evidence_count >= `min_early_evidence` (50) and it cannot recover:
-
-* expected volume E known (median final evidence count of the dataset's last closed windows of this
-  type, once there are `expected_volume_min_windows` of them): even if every one of the E - n records
-  still expected passed, (pass + max(E - n, 0)) / max(E, n) < warning_threshold;
-* otherwise: compliance <= warning_threshold - `early_margin` (0.2).
-
-The final signal (revision 1) follows when the window closes. A window fires at most one
-provisional signal (provisional signals are CRITICAL only, so "one per state").
+Provisional signals (early firing, see contract_engine.py and significance.py) carry the window's
+figures at the record that fired them, plus the early test's own: `recent_evidence_count`,
+`recent_fail_count`, `recent_failure_rate` (since the estimated change point, `details.early_decision.since`).
 """
 
 from __future__ import annotations
 
 from bisect import insort
+from typing import NamedTuple
 
 import msgspec
 
 from signal_factory.controlplane.model import ThresholdSlo
 from signal_factory.enforcer.timefmt import iso_ms
 from signal_factory.model.evidence import PASS, WARN, Evidence
-from signal_factory.signals.config import EngineConfig
 from signal_factory.signals.model import (
     CONTRACT_BREACH,
     CRITICAL,
@@ -44,6 +40,7 @@ from signal_factory.signals.model import (
     Window,
     signal_id_for,
 )
+from signal_factory.signals.significance import Alarm, Params, supported_state
 
 MAX_REFS = 10
 MAX_TOP = 5
@@ -139,8 +136,9 @@ def observe(ev: Evidence, t: str | None = None) -> ContractAcc:
 
 
 def rate(acc: ContractAcc) -> float:
+    """Compliance: the share of records that did not FAIL (1.0 for an empty window)."""
     n = acc.evidence_count
-    return acc.pass_count / n if n else 1.0
+    return 1.0 - acc.fail_count / n if n else 1.0
 
 
 def state_for(compliance: float, slo: ThresholdSlo) -> str:
@@ -160,47 +158,54 @@ def top_failures(acc: ContractAcc) -> list[TopFailure]:
     return out
 
 
-def cannot_recover(pass_count: int, evidence_count: int, expected: float | None, slo: ThresholdSlo,
-                   cfg: EngineConfig) -> bool:
-    """The early-firing test, without the minimum-count condition (see the module docstring)."""
-    if evidence_count <= 0:
-        return False
-    if expected is not None and expected > 0:
-        best = (pass_count + max(expected - evidence_count, 0.0)) / max(expected, evidence_count)
-        return best < slo.warning_threshold
-    return pass_count / evidence_count <= slo.warning_threshold - cfg.early_margin
+def state(acc: ContractAcc, slo: ThresholdSlo, p: Params) -> str:
+    """The window's final state: the spec's compliance rule, backed by the statistics (significance.py)."""
+    return supported_state(acc.fail_count, acc.evidence_count, slo, p)
 
 
-def should_fire(acc: ContractAcc, expected: float | None, slo: ThresholdSlo, cfg: EngineConfig) -> bool:
-    n = acc.evidence_count
-    return n >= cfg.min_early_evidence and cannot_recover(acc.pass_count, n, expected, slo, cfg)
+class Early(NamedTuple):
+    """What a provisional signal says beyond the window's figures: when, which state, and why."""
+
+    at: str  # event time of the record that fired it
+    state: str
+    sequence: int  # 0 for the window's first provisional signal, then 1, 2...
+    alarm: Alarm
 
 
 def build_signal(urn: str, window_type: str, start_ms: int, end_ms: int, acc: ContractAcc, slo: ThresholdSlo,
-                 *, revision: int, provisional_at: str | None = None, late_count: int = 0,
-                 late_dropped: int = 0, expected: float | None = None) -> Signal:
-    """A CONTRACT_BREACH signal for one window: final (revision >= 1) or provisional (`provisional_at`)."""
-    compliance = rate(acc)
+                 p: Params, *, revision: int, early: Early | None = None, late_count: int = 0,
+                 late_dropped: int = 0) -> Signal:
+    """A CONTRACT_BREACH signal for one window: final (revision >= 1) or provisional (`early`)."""
+    n = acc.evidence_count
     metrics: dict[str, object] = {
-        "evidence_count": acc.evidence_count, "pass_count": acc.pass_count, "warn_count": acc.warn_count,
-        "fail_count": acc.fail_count, "compliance_rate": round(compliance, 4), "slo_threshold": slo.threshold,
+        "evidence_count": n, "pass_count": acc.pass_count, "warn_count": acc.warn_count,
+        "fail_count": acc.fail_count, "compliance_rate": round(rate(acc), 4),
+        "failure_rate": round(acc.fail_count / n, 4) if n else 0.0, "slo_threshold": slo.threshold,
         "warning_threshold": slo.warning_threshold,
     }
     if late_count:
         metrics["late_count"] = late_count
     if late_dropped:
         metrics["late_dropped_count"] = late_dropped
-    if provisional_at is not None and expected is not None:
-        metrics["expected_evidence_count"] = round(expected, 1)
     if acc.other_signatures:
         metrics["other_signatures_count"] = acc.other_signatures
+    details: dict[str, object] = {}
+    if late_dropped:
+        details["flags"] = ["LATE_DATA_DROPPED"]
+    if early is not None:
+        a = early.alarm
+        metrics.update(recent_evidence_count=a.seg_n, recent_fail_count=a.seg_fail,
+                       recent_failure_rate=round(a.seg_fail / a.seg_n, 4))
+        details["early_decision"] = {
+            "test": "CUSUM", "since": a.since, "log_likelihood_ratio": round(a.llr, 3),
+            "threshold": round(a.threshold, 3), "sequence": early.sequence}
     start = iso_ms(start_ms)
     end = iso_ms(end_ms)
     return Signal(
-        signal_id=signal_id_for(CONTRACT_BREACH, urn, window_type, start, end_ms, revision),
+        signal_id=signal_id_for(CONTRACT_BREACH, urn, window_type, start, end_ms, revision,
+                                early.sequence if early is not None else 0),
         signal_type=CONTRACT_BREACH, dataset_urn=urn,
-        state=CRITICAL if provisional_at is not None else state_for(compliance, slo),
-        window=Window(start, end, window_type), timestamp=provisional_at or end, metrics=metrics,
-        top_failures=top_failures(acc), evidence_refs=[eid for _, eid in acc.refs],
-        details={"flags": ["LATE_DATA_DROPPED"]} if late_dropped else None,
-        provisional=provisional_at is not None, revision=revision)
+        state=early.state if early is not None else state(acc, slo, p),
+        window=Window(start, end, window_type), timestamp=early.at if early is not None else end, metrics=metrics,
+        top_failures=top_failures(acc), evidence_refs=[eid for _, eid in acc.refs], details=details or None,
+        provisional=early is not None, revision=revision)

@@ -1,10 +1,23 @@
 """CONTRACT_BREACH over windows: batches in, provisional and final signals out (rules in contract.py).
 
 Per batch, for each configured window type: sampled-out PASS tallies are added first, then one delta
-per (dataset, window) built from the batch's minute counts and its non-PASS evidence. A window that
-might tip into early firing during this batch (a cheap bound: its worst possible running compliance,
-all of the batch's failures first) replays its part of the batch one evidence at a time, so the
-provisional signal carries the exact evidence that tipped it; every other window takes its delta in one step.
+per (dataset, window) built from the batch's minute counts and its non-PASS evidence.
+
+Early firing. Each dataset's record stream (arrival order; a batch's tallies count as compliant records
+before its evidence) runs the sequential test of significance.py. It visits only the FAIL records: the
+compliant records between two of them are counted from their places in the stream (`Failure.seq`).
+While the test alarms, a FAIL record fires a provisional signal (revision 0, timestamped at that
+record's event time) for each open window that holds it, when the window
+
+* has not fired yet (state WARNING or CRITICAL, as the alarm says), or
+* fired WARNING and the alarm is now CRITICAL (escalation), or
+* saw its failure rate rise by at least `early_update_step` and at least double since its last
+  provisional signal (so notifications carry current figures).
+
+A window's failure rate can double from >= 10% at most 4 times, so a window emits at most 6 provisional
+signals. Windows that might fire in this batch (a cheap bound) replay their part of the batch one
+evidence at a time, so a provisional signal carries the window's figures at the record that fired it;
+every other window takes its delta in one step.
 """
 
 from __future__ import annotations
@@ -15,21 +28,30 @@ import msgspec
 
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.controlplane.model import ThresholdSlo
-from signal_factory.model.evidence import Evidence
-from signal_factory.signals import contract as rules
-from signal_factory.signals.baseline import median
+from signal_factory.model.evidence import FAIL, Evidence
+from signal_factory.signals import significance as stats
 from signal_factory.signals.config import EngineConfig
-from signal_factory.signals.contract import ContractAcc, add, add_failure, build_signal, initialize, observe
+from signal_factory.signals.contract import (
+    ContractAcc,
+    Early,
+    add,
+    add_failure,
+    build_signal,
+    initialize,
+    observe,
+)
 from signal_factory.signals.intake import BatchView, Failure, event_time, minute_ms
-from signal_factory.signals.model import Signal
+from signal_factory.signals.model import CRITICAL, Signal
+from signal_factory.signals.significance import Alarm, EarlyStat
 from signal_factory.signals.windows import SPECS, Slot, WindowTable
 
 _DEFAULT_SLO = ThresholdSlo()
+_RANK = {"": 0, "WARNING": 1, CRITICAL: 2}
 
 
 class ContractState(msgspec.Struct):
     tables: list[WindowTable[ContractAcc]]
-    recent: dict[str, dict[str, list[int]]] = msgspec.field(default_factory=dict)  # type -> urn -> counts
+    early: dict[str, EarlyStat] = msgspec.field(default_factory=dict)  # dataset -> its sequential test
 
 
 def new_state(cfg: EngineConfig) -> ContractState:
@@ -46,12 +68,9 @@ class ContractEngine:
         ds = self.cp.datasets.get(urn)
         return ds.slo.contract_compliance if ds is not None else _DEFAULT_SLO
 
-    def expected(self, window_type: str, urn: str) -> float | None:
-        """Median final evidence count of the dataset's recent windows of this type, once there are enough."""
-        counts = self.state.recent.get(window_type, {}).get(urn)
-        if counts is None or len(counts) < self.cfg.expected_volume_min_windows:
-            return None
-        return median(counts)
+    def params(self, urn: str) -> stats.Params:
+        cfg = self.cfg
+        return stats.params_for(self.slo(urn), cfg.early_alpha, cfg.min_failing, cfg.confidence_z)
 
     def ingest(self, view: BatchView, evidence: Sequence[Evidence],
                watermark: Callable[[str], int | None]) -> list[Signal]:
@@ -60,6 +79,7 @@ class ContractEngine:
         by_group: dict[tuple[str, int], list[Failure]] = {}
         for f in view.failures:
             by_group.setdefault((f.ev.dataset_urn, f.minute), []).append(f)
+        alarms = self._run_tests(view)
         fired: list[Signal] = []
         for table in self.state.tables:
             for urn, n in view.untimed.items():
@@ -78,29 +98,73 @@ class ContractEngine:
                     if hit is None:
                         hit = pending[(urn, start)] = (slot, initialize())
                     add(hit[1], delta)
+            size = SPECS[table.window_type].size_ms
             for (urn, start), (slot, delta) in pending.items():
-                if not slot.closed and not slot.provisional and self._may_fire(table.window_type, urn, slot.acc, delta):
-                    signal = self._replay(table.window_type, urn, start, slot, evidence)
-                    if signal is not None:
-                        fired.append(signal)
+                per_minute = alarms.get(urn)
+                if per_minute and not slot.closed and self._may_fire(slot, delta, per_minute, start, start + size):
+                    fired += self._replay(table.window_type, urn, start, slot, evidence, per_minute)
                 else:
                     add(slot.acc, delta)
         return fired
 
-    def _may_fire(self, window_type: str, urn: str, acc: ContractAcc, delta: ContractAcc) -> bool:
-        """Could any running state of this window during the batch fire? (False means certainly not.)"""
-        if acc.evidence_count + delta.evidence_count < self.cfg.min_early_evidence:
-            return False
-        worst_n = acc.evidence_count + delta.warn_count + delta.fail_count
-        return rules.cannot_recover(acc.pass_count, worst_n, self.expected(window_type, urn), self.slo(urn), self.cfg)
+    def _run_tests(self, view: BatchView) -> dict[str, dict[int, dict[int, Alarm]]]:
+        """Run each dataset's sequential test over the batch: dataset -> minute -> id(evidence) -> alarm."""
+        tests = self.state.early
+        for (urn, _), n in view.tallies.items():
+            st = tests.get(urn)
+            if st is not None:
+                stats.passes(st, n, self.params(urn))
+        by_urn: dict[str, list[Failure]] = {}
+        for f in view.failures:
+            by_urn.setdefault(f.ev.dataset_urn, []).append(f)
+        out: dict[str, dict[int, dict[int, Alarm]]] = {}
+        for urn, fails in by_urn.items():
+            p = self.params(urn)
+            st = tests.get(urn)
+            if st is None:
+                st = tests[urn] = EarlyStat()
+            per_minute: dict[int, dict[int, Alarm]] = {}
+            prev = -1
+            for f in fails:
+                stats.passes(st, f.seq - prev - 1, p)
+                prev = f.seq
+                if f.ev.validation.result != FAIL:
+                    stats.passes(st, 1, p)  # a WARN is compliant
+                    continue
+                alarm = stats.failure(st, p, f.minute - f.minute % stats.EPOCH_MS, f.t)
+                if alarm is not None:
+                    per_minute.setdefault(f.minute, {})[id(f.ev)] = alarm
+            stats.passes(st, view.records.get(urn, prev + 1) - prev - 1, p)
+            if per_minute:
+                out[urn] = per_minute
+        return out
 
-    def _replay(self, window_type: str, urn: str, start: int, slot: Slot[ContractAcc],
-                evidence: Sequence[Evidence]) -> Signal | None:
-        """Add this window's share of the batch one evidence at a time; fire when the rule first holds."""
+    def _may_fire(self, slot: Slot[ContractAcc], delta: ContractAcc, per_minute: dict[int, dict[int, Alarm]],
+                  start: int, end: int) -> bool:
+        """Could this window emit a provisional signal during the batch? (False means certainly not.)"""
+        best = 0
+        for minute, hits in per_minute.items():
+            if start <= minute < end:
+                best = max(best, *(_RANK[a.state] for a in hits.values()))
+        if best == 0:
+            return False
+        if slot.provisional == 0 or best > _RANK[slot.provisional_state]:
+            return True
+        acc = slot.acc
+        n, failed = acc.evidence_count, acc.fail_count
+        peak = max(failed / n if n else 0.0, (failed + delta.fail_count) / (n + delta.fail_count))
+        return peak >= self._next_rate(slot.provisional_rate)
+
+    def _next_rate(self, last: float) -> float:
+        return last + max(self.cfg.early_update_step, last)
+
+    def _replay(self, window_type: str, urn: str, start: int, slot: Slot[ContractAcc], evidence: Sequence[Evidence],
+                per_minute: dict[int, dict[int, Alarm]]) -> list[Signal]:
+        """Add this window's share of the batch one evidence at a time, emitting where the rules say."""
         end = start + SPECS[window_type].size_ms
-        expected = self.expected(window_type, urn)
         slo = self.slo(urn)
-        fired: Signal | None = None
+        p = self.params(urn)
+        fired: list[Signal] = []
         for ev in evidence:
             if ev.dataset_urn != urn:
                 continue
@@ -109,21 +173,29 @@ class ContractEngine:
             if t is None or minute is None or not start <= minute < end:
                 continue
             add(slot.acc, observe(ev, t))
-            if fired is None and rules.should_fire(slot.acc, expected, slo, self.cfg):
-                slot.provisional = True
-                fired = build_signal(urn, window_type, start, end, slot.acc, slo, revision=0, provisional_at=t,
-                                     expected=expected)
+            hits = per_minute.get(minute)
+            alarm = hits.get(id(ev)) if hits else None
+            if alarm is None:
+                continue
+            acc = slot.acc
+            rate = acc.fail_count / acc.evidence_count
+            prev = slot.provisional_state
+            state = alarm.state if _RANK[alarm.state] >= _RANK[prev] else prev
+            if slot.provisional and state == prev and rate < self._next_rate(slot.provisional_rate):
+                continue
+            fired.append(build_signal(urn, window_type, start, end, acc, slo, p, revision=0,
+                                      early=Early(t, state, slot.provisional, alarm)))
+            slot.provisional += 1
+            slot.provisional_state = state
+            slot.provisional_rate = rate
         return fired
 
-    def close(self, urn: str, watermark: int | None, complete_until: int | None) -> list[Signal]:
-        """Final and corrected signals for windows the watermark has passed.
-
-        `complete_until`: windows ending after it are being force-closed (flush) and do not feed the
-        expected-volume history.
-        """
+    def close(self, urn: str, watermark: int | None) -> list[Signal]:
+        """Final and corrected signals for windows the watermark has passed."""
         out: list[Signal] = []
         lateness = self.cfg.allowed_lateness_ms
         slo = self.slo(urn)
+        p = self.params(urn)
         for table in self.state.tables:
             due = table.close_due(urn, watermark, lateness)
             if not due:
@@ -131,14 +203,9 @@ class ContractEngine:
             size = SPECS[table.window_type].size_ms
             dropped = table.take_late_dropped(urn)
             for start, slot in due:
-                end = start + size
-                out.append(build_signal(urn, table.window_type, start, end, slot.acc, slo, revision=slot.revision,
-                                        late_count=slot.late_count, late_dropped=dropped))
+                out.append(build_signal(urn, table.window_type, start, start + size, slot.acc, slo, p,
+                                        revision=slot.revision, late_count=slot.late_count, late_dropped=dropped))
                 dropped = 0
-                if slot.revision == 1 and complete_until is not None and end <= complete_until:
-                    counts = self.state.recent.setdefault(table.window_type, {}).setdefault(urn, [])
-                    counts.append(slot.acc.evidence_count)
-                    del counts[:-self.cfg.expected_volume_history]
         return out
 
     def urns(self) -> set[str]:

@@ -41,7 +41,7 @@ from signal_factory.signals.windows import WindowTable
 
 __all__ = ["EngineConfig", "HostState", "SignalEngineHost", "SignatureHistory", "SnapshotError"]
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2  # 2: the contract engine's sequential test replaced expected-volume history
 _TYPE_ORDER = {t: i for i, t in enumerate(SIGNAL_TYPES)}
 
 
@@ -198,7 +198,7 @@ class SignalEngineHost:
     def _close(self, urn: str, complete_until: int | None = None) -> list[Signal]:
         wm = self.watermark(urn)
         complete = wm if complete_until is None else complete_until
-        return self._contract.close(urn, wm, complete) + self._volume.close(urn, wm, complete)
+        return self._contract.close(urn, wm) + self._volume.close(urn, wm, complete)
 
     def _emit(self, signals: list[Signal]) -> list[Signal]:
         signals.sort(key=_order)

@@ -51,11 +51,16 @@ def event_time(ev: Evidence) -> str | None:
 
 
 class Failure(NamedTuple):
-    """A non-PASS evidence with its canonical event time and window minute."""
+    """A non-PASS evidence with its canonical event time, window minute, and place in its dataset's stream.
+
+    `seq`: how many timed records of the same dataset came before it in the batch (arrival order), so
+    the early test can count the compliant records between two failures without visiting them.
+    """
 
     t: str
     minute: int
     ev: Evidence
+    seq: int
 
 
 class BatchView(NamedTuple):
@@ -64,12 +69,14 @@ class BatchView(NamedTuple):
     spans: dict[str, tuple[str, str]]  # dataset -> (min, max) canonical event time of its evidence
     tallies: dict[tuple[str, int], int]  # (dataset, minute ms) -> sampled-out PASS records
     untimed: dict[str, int]  # dataset -> evidence with no usable event time (counted as late-dropped)
+    records: dict[str, int]  # dataset -> timed evidence in the batch (what `Failure.seq` counts)
 
 
 def group(evidence: Sequence[Evidence], tallies: Sequence[PassTally] = ()) -> BatchView:
     """The batch, grouped. Per-evidence work is a handful of attribute reads and one dict update."""
     raw: dict[tuple[str, str, str], int] = {}
-    failures: list[tuple[str, Evidence]] = []
+    failures: list[tuple[str, Evidence, int]] = []
+    k = 0
     untimed: dict[str, int] = {}
     lo = "~"
     hi = ""
@@ -86,7 +93,8 @@ def group(evidence: Sequence[Evidence], tallies: Sequence[PassTally] = ()) -> Ba
         key = (ev.dataset_urn, t[:16], r)
         raw[key] = raw.get(key, 0) + 1
         if r != PASS:
-            failures.append((t, ev))
+            failures.append((t, ev, k))
+        k += 1
         if t > hi:  # noqa: PLR1730 - a comparison is cheaper than a max() call in this per-record loop
             hi = t
         if t < lo:  # noqa: PLR1730 - same
@@ -103,16 +111,12 @@ def group(evidence: Sequence[Evidence], tallies: Sequence[PassTally] = ()) -> Ba
         if row is None:
             row = counts[(urn, minute)] = [0, 0, 0]
         row[0 if result == PASS else 1 if result == WARN else 2] += n
-    spans: dict[str, tuple[str, str]] = {}
-    if len(urns) == 1:
-        spans[urns.pop()] = (lo, hi)
-    elif urns:
-        spans = _spans(evidence)
+    spans, records, seqs = _streams(evidence, urns, (lo, hi), k, bool(failures))
     out_failures = []
-    for t, ev in failures:
+    for i, (t, ev, seq) in enumerate(failures):
         minute = minute_ms(t[:16])
         if minute is not None:
-            out_failures.append(Failure(t, minute, ev))
+            out_failures.append(Failure(t, minute, ev, seq if seqs is None else seqs[i]))
     per_minute: dict[tuple[str, int], int] = {}
     for tally in tallies:
         minute = minute_ms(tally.minute[:16])
@@ -121,7 +125,37 @@ def group(evidence: Sequence[Evidence], tallies: Sequence[PassTally] = ()) -> Ba
             continue
         key2 = (tally.dataset_urn, minute)
         per_minute[key2] = per_minute.get(key2, 0) + tally.count
-    return BatchView(counts, out_failures, spans, per_minute, untimed)
+    return BatchView(counts, out_failures, spans, per_minute, untimed, records)
+
+
+def _streams(evidence: Sequence[Evidence], urns: set[str], span: tuple[str, str], timed: int, failures: bool
+             ) -> tuple[dict[str, tuple[str, str]], dict[str, int], list[int] | None]:
+    """Per-dataset spans and record counts, and (batches that mix datasets) the failures' places."""
+    if len(urns) == 1:
+        urn = next(iter(urns))
+        return {urn: span}, {urn: timed}, None
+    if not urns:
+        return {}, {}, None
+    seqs, records = _ordinals(evidence) if failures else (None, {})
+    return _spans(evidence), records, seqs
+
+
+def _ordinals(evidence: Sequence[Evidence]) -> tuple[list[int], dict[str, int]]:
+    """For a batch that mixes datasets: each timed non-PASS record's place in its own dataset's stream,
+    and the timed records per dataset (the same timed test as `group`)."""
+    seqs: list[int] = []
+    seen: dict[str, int] = {}
+    for ev in evidence:
+        src = ev.source
+        t = src.timestamp if src is not None and src.timestamp else ev.timestamp
+        if len(t) != 24 and event_time(ev) is None:
+            continue
+        urn = ev.dataset_urn
+        k = seen.get(urn, 0)
+        if ev.validation.result != PASS:
+            seqs.append(k)
+        seen[urn] = k + 1
+    return seqs, seen
 
 
 def _spans(evidence: Sequence[Evidence]) -> dict[str, tuple[str, str]]:

@@ -125,8 +125,14 @@ def deterministic_ulid(timestamp_ms: int, *key: object) -> str:
 
 
 def signal_id_for(signal_type: str, dataset_urn: str, window_type: str, window_start: str, window_end_ms: int,
-                  revision: int) -> str:
-    """Stable id: replaying the same evidence yields the same signal ids."""
+                  revision: int, sequence: int = 0) -> str:
+    """Stable id: replaying the same evidence yields the same signal ids.
+
+    `sequence` numbers the provisional signals of one window (revision 0): the first keeps the plain id.
+    """
+    if sequence:
+        return "sig-" + deterministic_ulid(window_end_ms, signal_type, dataset_urn, window_type, window_start,
+                                           revision, f"p{sequence}")
     return "sig-" + deterministic_ulid(window_end_ms, signal_type, dataset_urn, window_type, window_start, revision)
 
 

@@ -62,7 +62,9 @@ class Slot(msgspec.Struct, Generic[A]):
     """One window of one dataset: the engine's accumulator plus emission bookkeeping.
 
     `revision` is the last revision emitted: 0 before close (a provisional signal is revision 0),
-    1 for the first final signal, + 1 per correction.
+    1 for the first final signal, + 1 per correction. `provisional` counts the provisional signals the
+    window emitted before close; `provisional_state` and `provisional_rate` are the state and failure
+    rate of the last one.
     """
 
     acc: A
@@ -70,7 +72,9 @@ class Slot(msgspec.Struct, Generic[A]):
     closed: bool = False
     dirty: bool = False
     late_count: int = 0
-    provisional: bool = False
+    provisional: int = 0
+    provisional_state: str = ""
+    provisional_rate: float = 0.0
 
 
 class WindowTable(msgspec.Struct, Generic[A]):
