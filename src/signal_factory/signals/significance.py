@@ -7,7 +7,10 @@ an unknown probability p. From the dataset's `slo.contract_compliance`:
 * critical c = 1 - warning_threshold (0.20 for 0.80): p > c is a CRITICAL one.
 
 EARLY DECISION (provisional signals): a Bernoulli CUSUM (Page's test: a Wald sequential probability ratio
-test that restarts whenever the evidence falls back to H0) of H0 p = b against H1 p = c', c' = max(c, 2b).
+test that restarts whenever the evidence falls back to H0) of H0 p = b against H1 p = c', where
+c' = min(2c, (1 + c) / 2), at least 2b: the change it detects fastest is a clear breach (0.40 for the
+default SLO, 0.10 for 0.99 / 0.95), while any rate above about 0.9 c still drifts towards the alarm
+(above 0.181 for the default SLO).
 Per record it adds the log-likelihood ratio, ln(c'/b) for a FAIL and ln((1 - c')/(1 - b)) for a compliant
 record, and never goes below 0: `llr` is the evidence, since the estimated change point, that the stream
 has left its budget. Each rise from 0 is an *excursion*; the k-th excursion of a 5-minute epoch alarms
@@ -19,15 +22,16 @@ non-negative supermartingale from 1, so by Ville's inequality it ever reaches 1 
 k-th excursion of an epoch sums to alpha, so the expected number of false alarms is at most alpha per
 5-minute epoch, whatever the volume: busier streams see more excursions and their later ones need more
 evidence, while a quiet stream's first excursion needs little. Defaults (EngineConfig): alpha = 0.01,
-min_failing = 5. With the default SLO (0.95 / 0.80) the first excursion alarms at llr >= 6.68, i.e. after
-5 consecutive FAILs, or 7 FAILs among 13 records (`benchmarks/bench_early_firing` measures both sides).
+min_failing = 5. With the default SLO (0.95 / 0.80) the first excursion of an epoch alarms at llr >= 7.38
+(ln 8 + ln 200): 5 FAILs among at most 11 records, 6 among 15 (`benchmarks/bench_early_firing` measures
+false fires and delays).
 
 Severity of an alarm: CRITICAL when the excursion's failure rate is above c with confidence (Wilson score
 lower bound at z, 1.645 = 95% one-sided, above c), else WARNING (the stream is over budget, not yet
 provably critical).
 
 After an alarm `llr` is capped at threshold + ln(c'/b): a long breach cannot bank evidence that would keep
-the alarm on for thousands of records after it ends (about 8 compliant records end it with the default SLO).
+the alarm on for thousands of records after it ends (5 compliant records end it with the default SLO).
 
 FINAL WINDOW STATE (`supported_state`): the compliance rule of the spec (>= threshold OK, >=
 warning_threshold WARNING, else CRITICAL), but a level needs support: CRITICAL needs >= min_failing FAILs
@@ -71,7 +75,7 @@ def params(threshold: float, warning_threshold: float, alpha: float, min_failing
     """Constants for an SLO (cached: a handful of distinct SLOs per deployment)."""
     b = min(max(1.0 - threshold, _MIN_BUDGET), 0.5)
     c = min(max(1.0 - warning_threshold, b), _MAX_RATE)
-    h1 = min(max(c, 2.0 * b), _MAX_RATE)
+    h1 = min(max(min(2.0 * c, (1.0 + c) / 2), 2.0 * b), _MAX_RATE)
     return Params(b, c, math.log(h1 / b), math.log((1.0 - h1) / (1.0 - b)), alpha, min_failing, z)
 
 
