@@ -22,6 +22,7 @@ from signal_factory.signals.model import (
     signal_id_for,
 )
 from tests.signals.builders import (
+    BRONZE,
     DISCOUNTS,
     FLASH,
     MINUTE,
@@ -101,6 +102,17 @@ def test_batch_boundaries_do_not_move_the_provisional_signals(control_plane: Con
         host = SignalEngineHost(control_plane)
         runs.add(tuple(encode_signal(s) for s in contract(feed(host, scenario1(), size))))
     assert len(runs) == 1
+
+
+def test_other_datasets_in_the_batch_do_not_change_the_early_signals(control_plane: ControlPlane) -> None:
+    """Scenario 1 interleaved record by record with a clean BRONZE stream fires the same ORDERS signals."""
+    alone = contract(feed(SignalEngineHost(control_plane), scenario1()))
+    s1 = scenario1()
+    mixed_items = []
+    for i, ev in enumerate(s1):
+        mixed_items += [ev, evidence(50_000 + i, ms(ev.event_time()), urn=BRONZE)]
+    mixed = [s for s in contract(feed(SignalEngineHost(control_plane), mixed_items, 90)) if s.dataset_urn == ORDERS]
+    assert [encode_signal(s) for s in mixed] == [encode_signal(s) for s in alone]
 
 
 def test_a_bad_deploy_mid_window_pages_within_ten_seconds_at_two_records_per_second(host: SignalEngineHost) -> None:

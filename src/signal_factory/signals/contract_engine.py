@@ -118,6 +118,10 @@ class ContractEngine:
         for f in view.failures:
             by_urn.setdefault(f.ev.dataset_urn, []).append(f)
         out: dict[str, dict[int, dict[int, Alarm]]] = {}
+        for urn, n in view.records.items():
+            st = tests.get(urn)
+            if st is not None and urn not in by_urn:
+                stats.passes(st, n, self.params(urn))
         for urn, fails in by_urn.items():
             p = self.params(urn)
             st = tests.get(urn)

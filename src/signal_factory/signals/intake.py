@@ -111,7 +111,7 @@ def group(evidence: Sequence[Evidence], tallies: Sequence[PassTally] = ()) -> Ba
         if row is None:
             row = counts[(urn, minute)] = [0, 0, 0]
         row[0 if result == PASS else 1 if result == WARN else 2] += n
-    spans, records, seqs = _streams(evidence, urns, (lo, hi), k, bool(failures))
+    spans, records, seqs = _streams(evidence, urns, (lo, hi), k, counts if not failures else None)
     out_failures = []
     for i, (t, ev, seq) in enumerate(failures):
         minute = minute_ms(t[:16])
@@ -128,16 +128,25 @@ def group(evidence: Sequence[Evidence], tallies: Sequence[PassTally] = ()) -> Ba
     return BatchView(counts, out_failures, spans, per_minute, untimed, records)
 
 
-def _streams(evidence: Sequence[Evidence], urns: set[str], span: tuple[str, str], timed: int, failures: bool
+def _streams(evidence: Sequence[Evidence], urns: set[str], span: tuple[str, str], timed: int,
+             counts: dict[tuple[str, int], list[int]] | None
              ) -> tuple[dict[str, tuple[str, str]], dict[str, int], list[int] | None]:
-    """Per-dataset spans and record counts, and (batches that mix datasets) the failures' places."""
+    """Per-dataset spans and record counts, and (batches that mix datasets) the failures' places.
+
+    `counts`: the batch's minute counts when it has no failures (then per-dataset totals suffice).
+    """
     if len(urns) == 1:
         urn = next(iter(urns))
         return {urn: span}, {urn: timed}, None
     if not urns:
         return {}, {}, None
-    seqs, records = _ordinals(evidence) if failures else (None, {})
-    return _spans(evidence), records, seqs
+    if counts is None:
+        seqs, records = _ordinals(evidence)
+        return _spans(evidence), records, seqs
+    records: dict[str, int] = {}
+    for (urn, _), row in counts.items():
+        records[urn] = records.get(urn, 0) + row[0] + row[1] + row[2]
+    return _spans(evidence), records, None
 
 
 def _ordinals(evidence: Sequence[Evidence]) -> tuple[list[int], dict[str, int]]:
