@@ -141,8 +141,8 @@ def _streams(evidence: Sequence[Evidence], urns: set[str], span: tuple[str, str]
     if not urns:
         return {}, {}, None
     if counts is None:
-        seqs, records = _ordinals(evidence)
-        return _spans(evidence), records, seqs
+        seqs, seen = _ordinals(evidence)
+        return _spans(evidence), seen, seqs
     records: dict[str, int] = {}
     for (urn, _), row in counts.items():
         records[urn] = records.get(urn, 0) + row[0] + row[1] + row[2]
