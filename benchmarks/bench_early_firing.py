@@ -86,8 +86,7 @@ def clean_windows(rng: random.Random, p: stats.Params, slo: ThresholdSlo, volume
             stats.passes(st, carry, p)
             i += carry + 1
             failed += 1
-            alarm = stats.failure(st, p, epoch, "")
-            fired = fired or alarm is not None
+            fired = stats.failure(st, p, epoch, "") is not None or fired
             carry = _skip(rng, fail_rate)
         out.append(WindowOutcome(fired, stats.supported_state(failed, per_window, slo, p)))
     return out
@@ -137,8 +136,7 @@ def time_to_critical(events: Iterator[tuple[int, int, bool]], p: stats.Params, l
             first = t
         if first is not None and t - first > limit_ms:
             return None
-        alarm = stats.failure(st, p, t - t % WINDOW_MS, "")
-        if first is not None and alarm is not None and alarm.state == CRITICAL:
+        if stats.failure(st, p, t - t % WINDOW_MS, "") == CRITICAL and first is not None:
             return (t - first) / 1000
     return None
 
@@ -205,8 +203,7 @@ def host_cross_check(trials: int, seed: int, volume: float = 2.0, fail_rate: flo
             if not failed:
                 stats.passes(st, 1, p)
                 continue
-            alarm = stats.failure(st, p, t - t % WINDOW_MS, "")
-            if alarm is not None and alarm.state == CRITICAL:
+            if stats.failure(st, p, t - t % WINDOW_MS, "") == CRITICAL:
                 predicted = t
                 break
         host = SignalEngineHost(cp)

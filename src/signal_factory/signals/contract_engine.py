@@ -23,6 +23,7 @@ every other window takes its delta in one step.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import msgspec
 
@@ -47,6 +48,49 @@ from signal_factory.signals.windows import SPECS, Slot, WindowTable
 
 _DEFAULT_SLO = ThresholdSlo()
 _RANK = {"": 0, "WARNING": 1, CRITICAL: 2}
+
+
+class Alarms(NamedTuple):
+    """The sequential test's alarms in one batch for one dataset: the highest per minute, and (computed
+    again from the test's state before the batch, only when a window replays) the alarm at each record."""
+
+    best: dict[int, int]  # minute -> highest alarm rank in it (1 WARNING, 2 CRITICAL)
+    before: EarlyStat
+    params: stats.Params
+    fails: list[Failure]
+    records: int
+    by_record: dict[int, Alarm]  # id(evidence) -> the alarm at that FAIL record (filled on first use)
+
+    def at(self, key: int) -> Alarm | None:
+        if not self.by_record:
+            _scan(msgspec.structs.replace(self.before), self.params, self.fails, self.records, self.by_record)
+        return self.by_record.get(key)
+
+
+def _scan(st: EarlyStat, p: stats.Params, fails: list[Failure], records: int,
+          by_record: dict[int, Alarm] | None) -> dict[int, int]:
+    """Run the test over one dataset's FAIL/WARN records of a batch (`records` timed records in all);
+    returns the highest alarm rank per minute, and fills `by_record` if given. The engine's hot loop in a
+    breach: per FAIL record a few float operations, no allocation unless `by_record` is wanted."""
+    passes, failure = stats.passes, stats.failure
+    best: dict[int, int] = {}
+    prev = -1
+    for t, minute, ev, seq in fails:
+        if seq - prev > 1 and st.llr > 0.0:
+            passes(st, seq - prev - 1, p)
+        prev = seq
+        if ev.validation.result != FAIL:
+            passes(st, 1, p)  # a WARN is compliant
+            continue
+        state = failure(st, p, minute - minute % stats.EPOCH_MS, t)
+        if state is not None:
+            rank = _RANK[state]
+            if best.get(minute, 0) < rank:
+                best[minute] = rank
+            if by_record is not None:
+                by_record[id(ev)] = stats.alarm(st, state)
+    passes(st, records - prev - 1, p)
+    return best
 
 
 class ContractState(msgspec.Struct):
@@ -100,15 +144,15 @@ class ContractEngine:
                     add(hit[1], delta)
             size = SPECS[table.window_type].size_ms
             for (urn, start), (slot, delta) in pending.items():
-                per_minute = alarms.get(urn)
-                if per_minute and not slot.closed and self._may_fire(slot, delta, per_minute, start, start + size):
-                    fired += self._replay(table.window_type, urn, start, slot, evidence, per_minute)
+                found = alarms.get(urn)
+                if found is not None and not slot.closed and self._may_fire(slot, delta, found, start, start + size):
+                    fired += self._replay(table.window_type, urn, start, slot, evidence, found)
                 else:
                     add(slot.acc, delta)
         return fired
 
-    def _run_tests(self, view: BatchView) -> dict[str, dict[int, dict[int, Alarm]]]:
-        """Run each dataset's sequential test over the batch: dataset -> minute -> id(evidence) -> alarm."""
+    def _run_tests(self, view: BatchView) -> dict[str, Alarms]:
+        """Run each dataset's sequential test over the batch; the alarms, per dataset and minute."""
         tests = self.state.early
         for (urn, _), n in view.tallies.items():
             st = tests.get(urn)
@@ -117,7 +161,7 @@ class ContractEngine:
         by_urn: dict[str, list[Failure]] = {}
         for f in view.failures:
             by_urn.setdefault(f.ev.dataset_urn, []).append(f)
-        out: dict[str, dict[int, dict[int, Alarm]]] = {}
+        out: dict[str, Alarms] = {}
         for urn, n in view.records.items():
             st = tests.get(urn)
             if st is not None and urn not in by_urn:
@@ -127,29 +171,18 @@ class ContractEngine:
             st = tests.get(urn)
             if st is None:
                 st = tests[urn] = EarlyStat()
-            per_minute: dict[int, dict[int, Alarm]] = {}
-            prev = -1
-            for f in fails:
-                stats.passes(st, f.seq - prev - 1, p)
-                prev = f.seq
-                if f.ev.validation.result != FAIL:
-                    stats.passes(st, 1, p)  # a WARN is compliant
-                    continue
-                alarm = stats.failure(st, p, f.minute - f.minute % stats.EPOCH_MS, f.t)
-                if alarm is not None:
-                    per_minute.setdefault(f.minute, {})[id(f.ev)] = alarm
-            stats.passes(st, view.records.get(urn, prev + 1) - prev - 1, p)
-            if per_minute:
-                out[urn] = per_minute
+            before = msgspec.structs.replace(st)
+            best = _scan(st, p, fails, view.records.get(urn, 0), None)
+            if best:
+                out[urn] = Alarms(best, before, p, fails, view.records.get(urn, 0), {})
         return out
 
-    def _may_fire(self, slot: Slot[ContractAcc], delta: ContractAcc, per_minute: dict[int, dict[int, Alarm]],
-                  start: int, end: int) -> bool:
+    def _may_fire(self, slot: Slot[ContractAcc], delta: ContractAcc, alarms: Alarms, start: int, end: int) -> bool:
         """Could this window emit a provisional signal during the batch? (False means certainly not.)"""
         best = 0
-        for minute, hits in per_minute.items():
-            if start <= minute < end:
-                best = max(best, *(_RANK[a.state] for a in hits.values()))
+        for minute, rank in alarms.best.items():
+            if start <= minute < end and rank > best:
+                best = rank
         if best == 0:
             return False
         if slot.provisional == 0 or best > _RANK[slot.provisional_state]:
@@ -163,7 +196,7 @@ class ContractEngine:
         return last + max(self.cfg.early_update_step, last)
 
     def _replay(self, window_type: str, urn: str, start: int, slot: Slot[ContractAcc], evidence: Sequence[Evidence],
-                per_minute: dict[int, dict[int, Alarm]]) -> list[Signal]:
+                alarms: Alarms) -> list[Signal]:
         """Add this window's share of the batch one evidence at a time, emitting where the rules say."""
         end = start + SPECS[window_type].size_ms
         slo = self.slo(urn)
@@ -177,8 +210,7 @@ class ContractEngine:
             if t is None or minute is None or not start <= minute < end:
                 continue
             add(slot.acc, observe(ev, t))
-            hits = per_minute.get(minute)
-            alarm = hits.get(id(ev)) if hits else None
+            alarm = alarms.at(id(ev))
             if alarm is None:
                 continue
             acc = slot.acc

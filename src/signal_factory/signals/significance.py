@@ -68,6 +68,7 @@ class Params(NamedTuple):
     alpha: float
     min_failing: int
     z: float
+    score: float  # z^2 c (1 - c): the Wilson bound of f of n is above c iff f > n c and (f - n c)^2 > score n
 
 
 @lru_cache(maxsize=1024)
@@ -76,7 +77,8 @@ def params(threshold: float, warning_threshold: float, alpha: float, min_failing
     b = min(max(1.0 - threshold, _MIN_BUDGET), 0.5)
     c = min(max(1.0 - warning_threshold, b), _MAX_RATE)
     h1 = min(max(min(2.0 * c, (1.0 + c) / 2), 2.0 * b), _MAX_RATE)
-    return Params(b, c, math.log(h1 / b), math.log((1.0 - h1) / (1.0 - b)), alpha, min_failing, z)
+    return Params(b, c, math.log(h1 / b), math.log((1.0 - h1) / (1.0 - b)), alpha, min_failing, z,
+                  z * z * c * (1.0 - c))
 
 
 def params_for(slo: ThresholdSlo, alpha: float, min_failing: int, z: float) -> Params:
@@ -114,8 +116,8 @@ def passes(st: EarlyStat, n: int, p: Params) -> None:
         st.llr = max(st.llr, 0.0)
 
 
-def failure(st: EarlyStat, p: Params, epoch: int, t: str) -> Alarm | None:
-    """One FAIL record at event time `t` (its 5-minute epoch `epoch`); the alarm, if the test alarms now."""
+def failure(st: EarlyStat, p: Params, epoch: int, t: str) -> str | None:
+    """One FAIL record at event time `t` (its 5-minute epoch `epoch`): the alarm's state if the test alarms now."""
     if epoch > st.epoch:
         st.epoch = epoch
         st.excursions = 0
@@ -130,8 +132,15 @@ def failure(st: EarlyStat, p: Params, epoch: int, t: str) -> Alarm | None:
     st.seg_fail += 1
     if st.llr < st.threshold or st.seg_fail < p.min_failing:
         return None
-    st.llr = min(st.llr, st.threshold + p.fail_llr)
-    state = CRITICAL if wilson_lower(st.seg_fail, st.seg_n, p.z) > p.critical else WARNING
+    cap = st.threshold + p.fail_llr
+    if st.llr > cap:  # noqa: PLR1730 - a comparison is cheaper than a min() call, once per FAIL record
+        st.llr = cap
+    excess = st.seg_fail - st.seg_n * p.critical
+    return CRITICAL if excess > 0 and excess * excess > p.score * st.seg_n else WARNING
+
+
+def alarm(st: EarlyStat, state: str) -> Alarm:
+    """The figures of the alarm `failure` just raised."""
     return Alarm(state, st.seg_n, st.seg_fail, st.since, st.llr, st.threshold)
 
 
@@ -141,9 +150,8 @@ def wilson_lower(failed: int, n: int, z: float) -> float:
         return 0.0
     phat = failed / n
     z2n = z * z / n
-    centre = phat + z2n / 2
-    spread = z * math.sqrt(phat * (1 - phat) / n + z2n / (4 * n))
-    return max(0.0, (centre - spread) / (1 + z2n))
+    low = (phat + z2n / 2 - z * math.sqrt(phat * (1 - phat) / n + z2n / (4 * n))) / (1 + z2n)
+    return low if low > 0.0 else 0.0
 
 
 def supported_state(failed: int, n: int, slo: ThresholdSlo, p: Params) -> str:
