@@ -236,8 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=13)
     args = ap.parse_args(argv)
     cfg = EngineConfig()
-    print(f"early test: CUSUM H0 p = budget vs H1 p = max(critical, 2 x budget), alpha = {cfg.early_alpha} per "
-          f"5 min, min_failing = {cfg.min_failing}, CRITICAL when the Wilson {cfg.confidence_z} bound > critical")
+    print(f"early test: CUSUM H0 p = budget b vs H1 p = min(2c, (1 + c) / 2) (>= 2b), c = critical rate; "
+          f"alpha = {cfg.early_alpha} per 5 min, min_failing = {cfg.min_failing}; CRITICAL when the Wilson "
+          f"z = {cfg.confidence_z} lower bound > c")
     print("\nFalse fires on clean traffic (a window fires if the test alarmed on any of its records)")
     print(f"{'SLO':<10} {'rec/s':>6} {'FAIL rate':>9} {'windows':>8} {'fired':>6} {'rate':>8} {'final !OK':>9}"
           f" {'alpha':>6}")
