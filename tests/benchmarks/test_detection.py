@@ -178,7 +178,6 @@ def test_every_labelled_incident_pages_with_the_right_root_cause(small_scores: l
     assert t.top1 == t.labels, wrong
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: the early-firing rule waits until a window cannot recover")
 def test_sev1_within_10_seconds_on_fast_breaches(small_scores: list[ScenarioScore]) -> None:
     """Issue 13 target: SEV-1 p95 <= 10 s of event time after the first failing record (>= 2 rec/s, >= 50%)."""
     t = totals(small_scores)
