@@ -59,8 +59,9 @@ class TopFailure(msgspec.Struct, omit_defaults=True):
 class Signal(msgspec.Struct, omit_defaults=True, kw_only=True):
     """One engine verdict about one dataset over one window (or one batch run, or one instant).
 
-    `provisional` marks an early-fired signal for a window that has not closed yet; the final
-    signal for the same window follows at close with `revision` + 1.
+    `provisional` marks an early-fired signal for a window that has not closed yet (revision 0; a
+    window may fire a few, as its evidence worsens, each with its own id); the final signal for the
+    same window follows at close with revision 1, and late corrections with revision + 1.
     """
 
     signal_id: str
