@@ -18,6 +18,8 @@ import re
 from collections.abc import Callable
 from enum import StrEnum
 
+from signal_factory.gates.pii_iban import iban_ok
+
 __all__ = ["PiiType", "detect", "detect_all"]
 
 
@@ -35,7 +37,7 @@ _A = re.ASCII  # \d and \w mean ASCII only, like the digit class below
 
 
 def _class_table() -> bytes:
-    table = bytearray(b"x" * 256)  # lowercase, other punctuation and every non-ASCII UTF-8 byte -> "x"
+    table = bytearray(b"x" * 256)  # other punctuation and every non-ASCII UTF-8 byte -> "x"
     for ch in b".+():@":
         table[ch] = ch
     table[ord(" ")] = table[ord("-")] = ord("-")
@@ -43,16 +45,25 @@ def _class_table() -> bytes:
         table[ch] = ord("0")
     for ch in range(ord("A"), ord("Z") + 1):
         table[ch] = ord("A")
+    for ch in b"abcdefghijklmnopqrstuvwxyz_":
+        table[ch] = ord("a")
     return bytes(table)
 
 
-# Pre-screen: the text is mapped to a "shape" string (digit -> 0, space/dash -> -, A-Z -> A, .+():@ kept,
-# anything else -> x) with one C-level bytes.translate, then each detector first checks that the shape
-# it needs occurs, using str containment (a memchr-speed search, ~20 ns). Regexes with many branches
-# cost ~1 us per string in CPython's backtracking engine and google-re2's wrapper ~0.7 us, so neither
-# can serve as the pre-screen.
+# Pre-screen: the text is mapped to a "shape" string (digit -> 0, space/dash -> -, A-Z -> A, a-z and _ -> a,
+# .+():@ kept, anything else -> x) with one C-level bytes.translate, then each detector first checks that
+# the shape it needs occurs, using str containment (a memchr-speed search, ~20 ns). Regexes with many
+# branches cost ~1 us per string in CPython's backtracking engine and google-re2's wrapper ~0.7 us, so
+# neither can serve as the pre-screen.
 _CLASS = _class_table()
 _DIGITS = b"0123456789"
+
+# Whole tokens only. A value is PII only if it is a token of its own: not preceded or followed by a word
+# character, and not glued to one by "-", ".", "/" or "+" ("ORD-2024-0520-97227", "v1.2.3.4", the digit
+# run inside a hex trace id or a base64 blob). Spaces and other punctuation (":", "=", ",", quotes)
+# separate tokens, so "card 4111 1111 1111 1111" and "SSN:078-05-1120" still count.
+_START = r"(?<!\w)(?<!\w[-./+])"
+_END = r"(?!\w)(?![-./+]\w)"
 
 _EMAIL = re.compile(
     r"(?<![\w.!#$%&'*+/=?^`{|}~-])"
@@ -61,35 +72,47 @@ _EMAIL = re.compile(
     _A,
 )
 
-# ddd-dd-dddd / ddd dd dddd (same separator), minus never-issued areas 000, 666, 9xx, group 00, serial 0000.
-_SSN = re.compile(r"(?<![\w-])(?!000|666|9)\d{3}([- ])(?!00)\d\d\1(?!0000)\d{4}(?!\w|-\d)", _A)
+# ddd-dd-dddd, ddd dd dddd, ddd.dd.dddd (one separator throughout), minus never-issued areas 000, 666,
+# 9xx, group 00 and serial 0000.
+_SSN = re.compile(rf"(?<![\w-])(?<!\w[./+])(?!000|666|9)\d{{3}}([ .-])(?!00)\d\d\1(?!0000)\d{{4}}{_END}", _A)
 
-_E164 = re.compile(r"(?<![\w+])\+\(?\d(?:[ .-]?\(?\d+\)?)*", _A)  # digit count checked in code
+# "+" then groups split by one of " .-", a group may be in parentheses ("+44 (0)20 7946 0958"); each \d+
+# is followed by a non-digit, so a failed match backtracks linearly. Digit count is checked in code.
+_GROUPS = r"(?:[ .-]\d+|[ .-]?\(\d{1,4}\)[ .-]?\d+)*"
+_E164 = re.compile(rf"(?<![\w+])(?<!\w[-./])(?:\+\d+|\+\(\d{{1,4}}\)[ .-]?\d+|\(\+\d{{1,3}}\)[ .-]?\d+){_GROUPS}{_END}", _A)
+# Numbers that start with 0: international with an "00"/"011" exit code ("0044 20 7946 0958") or a
+# national trunk prefix ("020 7946 0958", "01 23 45 67 89"). The pattern starts with the literal "0" (the
+# boundary is checked behind it) so that CPython's engine jumps from "0" to "0" instead of trying every
+# position: ISO timestamps are full of digits and must stay cheap.
+_ZERO = re.compile(rf"0(?<![\w+]0)(?<!\w[-./]0)\d*(?:[ .-]\d+)+{_END}", _A)
+_PAREN_ZERO = re.compile(rf"(?<![\w+])\(0\d{{1,4}}\)[ .-]?\d+(?:[ .-]\d+)*{_END}", _A)  # "(020) 7946 0958"
 _NANP = re.compile(
-    r"(?<![\w.+-])(?:1[ .-])?"
-    r"(?:\([2-9]\d\d\) ?[2-9]\d\d-|[2-9]\d\d-[2-9]\d\d-|[2-9]\d\d\.[2-9]\d\d\.)\d{4}"
-    r"(?![\w-]|\.\d)",
+    r"(?<![\w.+/-])(?:1[ .-]|1 ?(?=\())?"
+    r"(?:\([2-9]\d\d\)[ .-]?[2-9]\d\d[ .-]|[2-9]\d\d([ .-])[2-9]\d\d\1)\d{4}" + _END,
     _A,
 )
+_PHONE_SEP = re.compile(r"[ .()-]+")
+_ONE_SEP_SET = frozenset(" .-")
 
 _CARD = re.compile(
-    r"(?<!\d)(?:\d{13,19}"
-    r"|\d{4}([ -])\d{4}\1\d{4}\1\d{1,4}(?:\1\d{1,3})?"  # 4-4-4-1..4, 4-4-4-4-1..3
-    r"|\d{4}([ -])\d{6}\2\d{4,5}"  # Amex 4-6-5, Diners 4-6-4
-    r")(?!\d)",
+    rf"{_START}(?:\d{{13,19}}"
+    r"|\d{4}([ .-])\d{4}\1\d{4}\1\d{1,4}(?:\1\d{1,3})?"  # 4-4-4-1..4, 4-4-4-4-1..3
+    r"|\d{4}([ .-])\d{6}\2\d{4,5}"  # Amex 4-6-5, Diners 4-6-4
+    rf"){_END}",
     _A,
 )
 _LUHN_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
 
-_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d\d(?: ?[A-Z0-9]{4})*(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])", _A)
-_IBAN_LENGTHS = {
-    "AT": 20, "BE": 16, "CH": 21, "DE": 22, "DK": 18, "ES": 24, "FI": 18, "FR": 27, "GB": 22,
-    "IE": 22, "IT": 27, "LU": 20, "NL": 18, "NO": 15, "PL": 28, "PT": 25, "SE": 24,
-}  # fmt: skip
-_IBAN_TO_NUMBER = {ord(c): str(ord(c) - 55) for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}  # A=10 ... Z=35
+# Upper or lower case, compact or in groups of 4; the registry check is in pii_iban.
+_IBAN = re.compile(rf"{_START}[A-Za-z]{{2}}\d\d(?: ?[A-Za-z0-9]{{4}})*(?: ?[A-Za-z0-9]{{1,4}})?{_END}", _A)
 
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-_IPV4 = re.compile(rf"(?<![\w.])(?:{_OCTET}\.){{3}}{_OCTET}(?!\w|\.\w)", _A)
+# A dotted quad glued to a word by "-", "/" or "+" is a version ("app/1.2.3.4", "1.2.3.4-rc1"); glued to
+# digits it is still an address ("10.0.0.1-10.0.0.9").
+_IPV4 = re.compile(
+    rf"(?<![\w.])(?<![A-Za-z_][-/+])(?:{_OCTET}\.){{3}}{_OCTET}(?!\w|\.\w)(?![-/+][A-Za-z_])",
+    _A,
+)
 _IPV6_CANDIDATE = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,8}[0-9A-Fa-f.]{0,15}(?![\w:])", _A)
 
 
@@ -106,15 +129,64 @@ def _ssn(text: str) -> bool:
     return _SSN.search(text) is not None
 
 
+def _e164_ok(cand: str) -> bool:
+    """A "+" number of 8-15 digits; a trailing group may belong to the text ("+1 415 555 0100 22 items")."""
+    while True:
+        nd = _ndigits(cand)
+        if 8 <= nd <= 15:
+            # a signed decimal like "+1234567.89" is not a phone
+            return not (cand.count(".") == 1 and " " not in cand and "-" not in cand and "(" not in cand)
+        cut = max(cand.rfind(" "), cand.rfind("-"), cand.rfind("."))
+        if nd < 8 or cut <= 0:
+            return False
+        cand = cand[:cut]
+
+
+# National numbers with a trunk 0, by group lengths: UK 3-4-4, 4-3-4, 5-6, 5-3-3; FR 2-2-2-2-2; NL 2-8, 3-3-4;
+# AU 2-4-4; DE 3-7, 4-6. A closed list keeps out runs of 4-digit groups (spaced IBANs, cards).
+_TRUNK_LAYOUTS = frozenset({(3, 4, 4), (4, 3, 4), (5, 6), (5, 3, 3), (2, 2, 2, 2, 2), (2, 8), (3, 3, 4), (2, 4, 4), (3, 7), (4, 6)})
+
+
+def _zero_ok(cand: str) -> bool:
+    """ "00"/"011" + country code + 8-15 digits, or a national number with a trunk 0 in a known layout."""
+    groups = [g for g in _PHONE_SEP.split(cand) if g]
+    lens = tuple(map(len, groups))
+    if len(_ONE_SEP_SET.intersection(cand.split(")", 1)[-1])) == 1:  # one separator after a "(020)"
+        for k in range(len(lens), 1, -1):  # a trailing group may belong to the text
+            if lens[:k] in _TRUNK_LAYOUTS and groups[0][1] != "0":
+                return True
+    if all(n == 4 for n in lens):
+        return False  # "0044 5320 1300": 4-digit groups are a card's or an IBAN's, not a dialled number
+    for exit_code in ("00", "011"):
+        if not cand.startswith(exit_code):
+            continue
+        first = groups[0][len(exit_code) :]
+        cc, rest = (first, groups[1:]) if first else (groups[1], groups[2:])
+        if not rest or cc[:1] in ("", "0") or (rest[0][0] == "0" and not cc.startswith("39")):
+            continue  # no national number, or one that starts with a trunk 0 (only Italy keeps it)
+        n = len(cc)
+        for g in rest:  # a trailing group may belong to the text
+            if n + len(g) > 15:
+                break
+            n += len(g)
+        if n >= 8:
+            return True
+    return False
+
+
 def _phone(text: str) -> bool:
     if "+" in text:
         for m in _E164.finditer(text):
-            cand = m.group()
-            if not 8 <= _ndigits(cand) <= 15:
-                continue
-            if cand.count(".") == 1 and " " not in cand and "-" not in cand and "(" not in cand:
-                continue  # a signed decimal like "+1234567.89", not a phone
-            return True
+            if _e164_ok(m.group()):
+                return True
+    if text[0] == "0" or " 0" in text:
+        for m in _ZERO.finditer(text):
+            if _zero_ok(m.group()):
+                return True
+    if "(0" in text:
+        for m in _PAREN_ZERO.finditer(text):
+            if _zero_ok(m.group()):
+                return True
     return _NANP.search(text) is not None
 
 
@@ -146,7 +218,7 @@ def _card_number_ok(d: str) -> bool:
 
 def _card(text: str) -> bool:
     for m in _CARD.finditer(text):
-        groups = m.group().replace("-", " ").split(" ")
+        groups = m.group().replace("-", " ").replace(".", " ").split(" ")
         # A trailing group may belong to the surrounding text ("4111 1111 1111 1111 22 items").
         for k in (len(groups), len(groups) - 1) if len(groups) > 4 else (len(groups),):
             d = "".join(groups[:k])
@@ -163,9 +235,7 @@ def _iban(text: str) -> bool:
             iban = "".join(groups[:k])
             if len(iban) < 15:
                 break
-            if len(iban) == _IBAN_LENGTHS.get(iban[:2], len(iban) if len(iban) <= 34 else 0) and (
-                int((iban[4:] + iban[:4]).translate(_IBAN_TO_NUMBER)) % 97 == 1
-            ):
+            if iban_ok(iban):
                 return True
     return False
 
@@ -194,26 +264,47 @@ _PHONE_CHECK: _Check = (PiiType.PHONE, _phone)
 _IP_CHECK: _Check = (PiiType.IP_ADDRESS, _ip)
 
 
+def _at_token_start(shape: str, pattern: str) -> bool:
+    """pattern occurs in shape at the start or after a non-alphanumeric character."""
+    i = shape.find(pattern)
+    while i > 0 and shape[i - 1] in "Aa0":
+        i = shape.find(pattern, i + 1)
+    return i >= 0
+
+
 def _candidates(text: str, raw: bytes, nd: int) -> list[_Check]:
     """Validators whose shape occurs in text (nd = its digit count), in order of significance."""
     shape = raw.translate(_CLASS).decode("latin-1")
     out: list[_Check] = []
-    dashed = False
+    dashed = dotted = False
     if nd >= 8:  # every digit-based type except IP needs at least 8 digits
         dashed = "0-0000" in shape  # common to SSN, grouped cards and NANP; absent from ISO timestamps
-        if nd >= 9 and dashed and "000-00-0000" in shape:
+        dotted = "0.0000" in shape  # the same for the dotted forms; ISO timestamps have 3 fraction digits
+        if nd >= 9 and ((dashed and "000-00-0000" in shape) or (dotted and "000.00.0000" in shape)):
             out.append(_SSN_CHECK)
         if nd >= 13 and (
-            "0000000000000" in shape or (dashed and ("0000-0000-0000-0" in shape or "0000-000000-0000" in shape))
+            "0000000000000" in shape
+            or (dashed and ("0000-0000-0000-0" in shape or "0000-000000-0000" in shape))
+            or (dotted and ("0000.0000.0000.0" in shape or "0000.000000.0000" in shape))
         ):
             out.append(_CARD_CHECK)
-        if len(text) >= 15 and "AA00" in shape:
+        if len(text) >= 15 and (_at_token_start(shape, "AA00") or _at_token_start(shape, "aa00")):
             out.append(_IBAN_CHECK)
     if "@" in shape:
         out.append(_EMAIL_CHECK)
     if nd >= 8 and (
         "+" in shape
-        or (nd >= 10 and ((dashed and "000-000-0000" in shape) or "000.000.0000" in shape or "000)" in shape))
+        or (
+            nd >= 10
+            and (
+                (dashed and "000-000-0000" in shape)
+                or (dotted and "000.000.0000" in shape)
+                or "000)" in shape
+                or text[0] == "0"  # "0044 20 7946 0958", "020 7946 0958"
+                or " 0" in text
+                or "(0" in text
+            )
+        )
     ):
         out.append(_PHONE_CHECK)
     # A dotted quad has digits around each of its 3 dots; IPv6 needs "::" or 7 colons (6 with embedded IPv4).
