@@ -56,6 +56,11 @@ def _class_table() -> bytes:
 # branches cost ~1 us per string in CPython's backtracking engine and google-re2's wrapper ~0.7 us, so
 # neither can serve as the pre-screen.
 _CLASS = _class_table()
+# "0" stays, a word character or glue (-./+) -> "a", anything else -> " ": b" 0" finds a 0 at a token start.
+_ZERO_START = bytes(
+    ch if ch == ord("0") else ord("a") if ch < 128 and (chr(ch).isalnum() or chr(ch) in "_-./+") else ord(" ")
+    for ch in range(256)
+)
 _DIGITS = b"0123456789"
 
 # Whole tokens only. A value is PII only if it is a token of its own: not preceded or followed by a word
@@ -84,7 +89,7 @@ _E164 = re.compile(rf"(?<![\w+])(?<!\w[-./])(?:\+\d+|\+\(\d{{1,4}}\)[ .-]?\d+|\(
 # national trunk prefix ("020 7946 0958", "01 23 45 67 89"). The pattern starts with the literal "0" (the
 # boundary is checked behind it) so that CPython's engine jumps from "0" to "0" instead of trying every
 # position: ISO timestamps are full of digits and must stay cheap.
-_ZERO = re.compile(rf"0(?<![\w+]0)(?<!\w[-./]0)\d*(?:[ .-]\d+)+{_END}", _A)
+_ZERO = re.compile(rf"0(?<![\w+]0)(?<!\w[-./]0)\d*(?:[ .-]\d+|[ .-]?\(0\)[ .-]?\d+)+{_END}", _A)
 _PAREN_ZERO = re.compile(rf"(?<![\w+])\(0\d{{1,4}}\)[ .-]?\d+(?:[ .-]\d+)*{_END}", _A)  # "(020) 7946 0958"
 _NANP = re.compile(
     r"(?<![\w.+/-])(?:1[ .-]|1 ?(?=\())?"
@@ -107,10 +112,10 @@ _LUHN_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
 _IBAN = re.compile(rf"{_START}[A-Za-z]{{2}}\d\d(?: ?[A-Za-z0-9]{{4}})*(?: ?[A-Za-z0-9]{{1,4}})?{_END}", _A)
 
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-# A dotted quad glued to a word by "-", "/" or "+" is a version ("app/1.2.3.4", "1.2.3.4-rc1"); glued to
-# digits it is still an address ("10.0.0.1-10.0.0.9").
+# A dotted quad glued to a word is a version ("app/1.2.3.4", "release-1.2.3.4", "1.2.3.4-rc1"); glued to
+# digits it is still an address ("10.0.0.1-10.0.0.9"), and so is a URL's host ("http://10.0.0.1/health").
 _IPV4 = re.compile(
-    rf"(?<![\w.])(?<![A-Za-z_][-/+])(?:{_OCTET}\.){{3}}{_OCTET}(?!\w|\.\w)(?![-/+][A-Za-z_])",
+    rf"(?<![\w.])(?<![A-Za-z_][-/+])(?:{_OCTET}\.){{3}}{_OCTET}(?!\w|\.\w)(?![-+][A-Za-z_])",
     _A,
 )
 _IPV6_CANDIDATE = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,8}[0-9A-Fa-f.]{0,15}(?![\w:])", _A)
@@ -157,6 +162,7 @@ def _zero_ok(cand: str) -> bool:
                 return True
     if all(n == 4 for n in lens):
         return False  # "0044 5320 1300": 4-digit groups are a card's or an IBAN's, not a dialled number
+    groups = [g for g in _PHONE_SEP.split(cand.replace("(0)", " ")) if g]  # "0044 (0)20 7946 0958"
     for exit_code in ("00", "011"):
         if not cand.startswith(exit_code):
             continue
@@ -174,20 +180,26 @@ def _zero_ok(cand: str) -> bool:
     return False
 
 
-def _phone(text: str) -> bool:
-    if "+" in text:
-        for m in _E164.finditer(text):
-            if _e164_ok(m.group()):
-                return True
-    if text[0] == "0" or " 0" in text:
-        for m in _ZERO.finditer(text):
-            if _zero_ok(m.group()):
-                return True
-    if "(0" in text:
-        for m in _PAREN_ZERO.finditer(text):
-            if _zero_ok(m.group()):
-                return True
+def _plus_phone(text: str) -> bool:
+    return any(_e164_ok(m.group()) for m in _E164.finditer(text))
+
+
+def _zero_phone(text: str) -> bool:
+    if any(_zero_ok(m.group()) for m in _ZERO.finditer(text)):
+        return True
+    return "(0" in text and any(_zero_ok(m.group()) for m in _PAREN_ZERO.finditer(text))
+
+
+def _nanp_phone(text: str) -> bool:
     return _NANP.search(text) is not None
+
+
+def _phone_check(plus: bool, zero: bool, nanp: bool) -> Callable[[str], bool]:
+    """One PHONE validator running only the families whose shape the pre-screen saw."""
+    families = [f for f, on in ((_plus_phone, plus), (_zero_phone, zero), (_nanp_phone, nanp)) if on]
+    if len(families) == 1:
+        return families[0]
+    return lambda text: any(f(text) for f in families)
 
 
 def _card_number_ok(d: str) -> bool:
@@ -260,7 +272,10 @@ _SSN_CHECK: _Check = (PiiType.SSN, _ssn)
 _CARD_CHECK: _Check = (PiiType.CREDIT_CARD, _card)
 _IBAN_CHECK: _Check = (PiiType.IBAN, _iban)
 _EMAIL_CHECK: _Check = (PiiType.EMAIL, _email)
-_PHONE_CHECK: _Check = (PiiType.PHONE, _phone)
+# indexed by plus + 2 * zero + 4 * nanp
+_PHONE_CHECKS: tuple[_Check, ...] = tuple(
+    (PiiType.PHONE, _phone_check(bool(i & 1), bool(i & 2), bool(i & 4))) for i in range(8)
+)
 _IP_CHECK: _Check = (PiiType.IP_ADDRESS, _ip)
 
 
@@ -292,21 +307,17 @@ def _candidates(text: str, raw: bytes, nd: int) -> list[_Check]:
             out.append(_IBAN_CHECK)
     if "@" in shape:
         out.append(_EMAIL_CHECK)
-    if nd >= 8 and (
-        "+" in shape
-        or (
-            nd >= 10
-            and (
-                (dashed and "000-000-0000" in shape)
-                or (dotted and "000.000.0000" in shape)
-                or "000)" in shape
-                or text[0] == "0"  # "0044 20 7946 0958", "020 7946 0958"
-                or " 0" in text
-                or "(0" in text
-            )
-        )
-    ):
-        out.append(_PHONE_CHECK)
+    if nd >= 8:
+        plus = "+" in shape
+        nanp = zero = False
+        if nd >= 10:
+            nanp = (dashed and "000-000-0000" in shape) or (dotted and "000.000.0000" in shape) or "000)" in shape
+            # a number starting with 0 ("0044 20 7946 0958", "020 7946 0958", "01 23 45 67 89") at a token start
+            zero = (
+                dashed or dotted or "-00-00-00-00" in shape or "00.00.00.00" in shape or "0-000-000" in shape
+            ) and (text[0] == "0" or " 0" in text or b" 0" in raw.translate(_ZERO_START))
+        if plus or zero or nanp:
+            out.append(_PHONE_CHECKS[plus + 2 * zero + 4 * nanp])
     # A dotted quad has digits around each of its 3 dots; IPv6 needs "::" or 7 colons (6 with embedded IPv4).
     if nd and (
         (nd >= 4 and "0.0" in shape and shape.count(".") >= 3)
