@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--before-ref", default="main", help="git ref for the 'before' column, or 'none'")
     args = parser.parse_args(argv)
 
-    console = Console()
+    console = Console(width=120)
     values = list(non_pii(args.count, args.seed))
     corpus = list(labelled_pii(args.per_type, args.seed))
     before = None if args.before_ref == "none" else _load_before(args.before_ref)

@@ -37,7 +37,7 @@ _A = re.ASCII  # \d and \w mean ASCII only, like the digit class below
 
 
 def _class_table() -> bytes:
-    table = bytearray(b"x" * 256)  # other punctuation and every non-ASCII UTF-8 byte -> "x"
+    table = bytearray(b"~" * 256)  # other punctuation and every non-ASCII UTF-8 byte -> "~"
     for ch in b".+():@":
         table[ch] = ch
     table[ord(" ")] = table[ord("-")] = ord("-")
@@ -51,7 +51,7 @@ def _class_table() -> bytes:
 
 
 # Pre-screen: the text is mapped to a "shape" string (digit -> 0, space/dash -> -, A-Z -> A, a-z and _ -> a,
-# .+():@ kept, anything else -> x) with one C-level bytes.translate, then each detector first checks that
+# .+():@ kept, anything else -> ~) with one C-level bytes.translate, then each detector first checks that
 # the shape it needs occurs, using str containment (a memchr-speed search, ~20 ns). Regexes with many
 # branches cost ~1 us per string in CPython's backtracking engine and google-re2's wrapper ~0.7 us, so
 # neither can serve as the pre-screen.
@@ -62,6 +62,7 @@ _ZERO_START = bytes(
     for ch in range(256)
 )
 _DIGITS = b"0123456789"
+_RUN = bytes(ord("a") if ch < 128 and (chr(ch).isalnum() or ch == 32) else ord(".") for ch in range(256))
 
 # Whole tokens only. A value is PII only if it is a token of its own: not preceded or followed by a word
 # character, and not glued to one by "-", ".", "/" or "+" ("ORD-2024-0520-97227", "v1.2.3.4", the digit
@@ -84,7 +85,9 @@ _SSN = re.compile(rf"(?<![\w-])(?<!\w[./+])(?!000|666|9)\d{{3}}([ .-])(?!00)\d\d
 # "+" then groups split by one of " .-", a group may be in parentheses ("+44 (0)20 7946 0958"); each \d+
 # is followed by a non-digit, so a failed match backtracks linearly. Digit count is checked in code.
 _GROUPS = r"(?:[ .-]\d+|[ .-]?\(\d{1,4}\)[ .-]?\d+)*"
-_E164 = re.compile(rf"(?<![\w+])(?<!\w[-./])(?:\+\d+|\+\(\d{{1,4}}\)[ .-]?\d+|\(\+\d{{1,3}}\)[ .-]?\d+){_GROUPS}{_END}", _A)
+# Starts with the literal "+" (boundary checked behind it) so that the engine skips to each "+".
+_E164 = re.compile(rf"\+(?<![\w+]\+)(?<!\w[-./]\+)(?:\d+|\(\d{{1,4}}\)[ .-]?\d+){_GROUPS}{_END}", _A)
+_E164_PAREN = re.compile(rf"(?<![\w+])\(\+\d{{1,3}}\)[ .-]?\d+{_GROUPS}{_END}", _A)  # "(+44) 20 7946 0958"
 # Numbers that start with 0: international with an "00"/"011" exit code ("0044 20 7946 0958") or a
 # national trunk prefix ("020 7946 0958", "01 23 45 67 89"). The pattern starts with the literal "0" (the
 # boundary is checked behind it) so that CPython's engine jumps from "0" to "0" instead of trying every
@@ -181,7 +184,9 @@ def _zero_ok(cand: str) -> bool:
 
 
 def _plus_phone(text: str) -> bool:
-    return any(_e164_ok(m.group()) for m in _E164.finditer(text))
+    if any(_e164_ok(m.group()) for m in _E164.finditer(text)):
+        return True
+    return "(+" in text and any(_e164_ok(m.group()) for m in _E164_PAREN.finditer(text))
 
 
 def _zero_phone(text: str) -> bool:
@@ -279,22 +284,33 @@ _PHONE_CHECKS: tuple[_Check, ...] = tuple(
 _IP_CHECK: _Check = (PiiType.IP_ADDRESS, _ip)
 
 
-def _at_token_start(shape: str, pattern: str) -> bool:
-    """pattern occurs in shape at the start or after a non-alphanumeric character."""
-    i = shape.find(pattern)
-    while i > 0 and shape[i - 1] in "Aa0":
-        i = shape.find(pattern, i + 1)
-    return i >= 0
+def _iban_at_token_start(shape: str, raw: bytes) -> bool:
+    """Two letters and two digits at a token start (not after a letter, digit or "-"), no "-" in 15 bytes.
+
+    IBANs are grouped with spaces, never dashes: this keeps the hex groups of UUIDs ("...-ab12-...") out.
+    """
+    for pattern in ("AA00", "aa00"):
+        i = shape.find(pattern)
+        while i >= 0:
+            if (i == 0 or (shape[i - 1] not in "Aa0" and raw[i - 1] != 45)) and raw.find(b"-", i, i + 15) < 0:
+                return True
+            i = shape.find(pattern, i + 1)
+    return False
 
 
 def _candidates(text: str, raw: bytes, nd: int) -> list[_Check]:
     """Validators whose shape occurs in text (nd = its digit count), in order of significance."""
     shape = raw.translate(_CLASS).decode("latin-1")
+    if shape.isalnum():  # one token of letters and digits (hex, base32 ids, bare numbers): a card or an IBAN
+        if nd >= 13 and "0000000000000" in shape:
+            return [_CARD_CHECK, _IBAN_CHECK] if shape.startswith(("AA00", "aa00")) else [_CARD_CHECK]
+        return [_IBAN_CHECK] if len(text) >= 15 and nd >= 8 and shape.startswith(("AA00", "aa00")) else []
     out: list[_Check] = []
     dashed = dotted = False
     if nd >= 8:  # every digit-based type except IP needs at least 8 digits
         dashed = "0-0000" in shape  # common to SSN, grouped cards and NANP; absent from ISO timestamps
-        dotted = "0.0000" in shape  # the same for the dotted forms; ISO timestamps have 3 fraction digits
+        # the same for the dotted forms: 4 digits after a dot (ISO timestamps have 3, 6 or 9)
+        dotted = "0.0000" in shape and "0.00000" not in shape
         if nd >= 9 and ((dashed and "000-00-0000" in shape) or (dotted and "000.00.0000" in shape)):
             out.append(_SSN_CHECK)
         if nd >= 13 and (
@@ -303,7 +319,13 @@ def _candidates(text: str, raw: bytes, nd: int) -> list[_Check]:
             or (dotted and ("0000.0000.0000.0" in shape or "0000.000000.0000" in shape))
         ):
             out.append(_CARD_CHECK)
-        if len(text) >= 15 and (_at_token_start(shape, "AA00") or _at_token_start(shape, "aa00")):
+        # Two letters and two digits at a token start.
+        if (
+            len(text) >= 15
+            and ("AA00" in shape or "aa00" in shape)
+            and b"aaaaaaaaaaaaaaa" in raw.translate(_RUN)  # 15 letters, digits or spaces in a row (not a UUID)
+            and _iban_at_token_start(shape, raw)
+        ):
             out.append(_IBAN_CHECK)
     if "@" in shape:
         out.append(_EMAIL_CHECK)
@@ -312,10 +334,18 @@ def _candidates(text: str, raw: bytes, nd: int) -> list[_Check]:
         nanp = zero = False
         if nd >= 10:
             nanp = (dashed and "000-000-0000" in shape) or (dotted and "000.000.0000" in shape) or "000)" in shape
-            # a number starting with 0 ("0044 20 7946 0958", "020 7946 0958", "01 23 45 67 89") at a token start
+            # a number starting with 0 ("0044 20 7946 0958", "020 7946 0958", "01 23 45 67 89"), grouped
+            # (not next to a time of day: ISO timestamps are the commonest digit-rich strings), at a token start
             zero = (
-                dashed or dotted or "-00-00-00-00" in shape or "00.00.00.00" in shape or "0-000-000" in shape
-            ) and (text[0] == "0" or " 0" in text or b" 0" in raw.translate(_ZERO_START))
+                dashed
+                or dotted
+                or ("0:0" not in shape and ("0-000-000" in shape or "-00-00-00-00" in shape or "00.00.00.00" in shape))
+            ) and (
+                text[0] == "0"
+                or " 0" in text
+                or "(0" in text
+                or (("~0" in shape or ":0" in shape) and b" 0" in raw.translate(_ZERO_START))
+            )
         if plus or zero or nanp:
             out.append(_PHONE_CHECKS[plus + 2 * zero + 4 * nanp])
     # A dotted quad has digits around each of its 3 dots; IPv6 needs "::" or 7 colons (6 with embedded IPv4).
