@@ -81,11 +81,11 @@ METADATA = pa.struct([("correlation_id", pa.string()), ("producer_service", pa.s
 INNER = pa.schema([("event_type", pa.string()), ("payload", PAYLOAD), ("metadata", METADATA)])
 DISCOUNTS = pa.array(["NONE", "PERCENTAGE", "FIXED_AMOUNT", "LOYALTY", "COUPON"])
 SCANNED = ("order_id", "customer_id", "currency", "created_at", "discount_type", "notes")  # not customer_email
-# Superset of pii_detectors' `_candidates` shapes (digit -> [0-9], space/dash -> [ -], A-Z -> [A-Z]):
-# a string matching none of these cannot be reported by `detect`.
-PII_SCREEN = (r"@|\+|::|(:[^:]*){6}|[0-9]{3}[ -][0-9]{2}[ -][0-9]{4}|[0-9]{13}"
-              r"|[0-9]{4}[ -][0-9]{4}[ -][0-9]{4}[ -][0-9]|[0-9]{4}[ -][0-9]{6}[ -][0-9]{4}|[A-Z]{2}[0-9]{2}"
-              r"|[0-9]{3}[ -][0-9]{3}[ -][0-9]{4}|[0-9]{3}\.[0-9]{3}\.[0-9]{4}|[0-9]{3}\)"
+# Superset of pii_detectors' `_candidates` shapes (digit -> [0-9], space/dash/dot -> [ .-], letter -> [A-Za-z],
+# a phone that starts with 0 at a token start): a string matching none of these cannot be reported by `detect`.
+PII_SCREEN = (r"@|\+|::|(:[^:]*){6}|[0-9]{3}[ .-][0-9]{2}[ .-][0-9]{4}|[0-9]{13}"
+              r"|[0-9]{4}[ .-][0-9]{4}[ .-][0-9]{4}[ .-][0-9]|[0-9]{4}[ .-][0-9]{6}[ .-][0-9]{4}|[A-Za-z]{2}[0-9]{2}"
+              r"|[0-9]{3}[ .-][0-9]{3}[ .-][0-9]{4}|[0-9]{3}\)|(?:^|[^0-9A-Za-z_.+/:-])0[0-9]*[ .(-]|\(0"
               r"|[0-9]\.[0-9].*\..*\.|\..*[0-9]\.[0-9].*\.|\..*\..*[0-9]\.[0-9]")
 SAFE = r"^[ !#-\[\]-~]*$"  # printable ASCII without `"` and `\`: copied into JSON as is
 _READ = pj.ReadOptions(use_threads=False, block_size=1 << 24)

@@ -108,8 +108,8 @@ def _amount(rng: random.Random) -> str:
 def _order_id(rng: random.Random) -> str:
     return rng.choice(
         [
-            f"ORD-{rng.randint(2019, 2026)}-{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}-{rng.randint(0, 99999):05d}",
-            f"ORD-{rng.randint(2019, 2026)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}-{rng.randint(0, 999999):06d}",
+            f"ORD-{rng.randint(2019, 2026)}-{rng.randint(101, 1228):04d}-{rng.randint(0, 99999):05d}",
+            f"ORD-{rng.randint(20190101, 20261228)}-{rng.randint(0, 999999):06d}",
             f"PO-{rng.randint(4500000000, 4599999999)}",
             f"INV/{rng.randint(2019, 2026)}/{rng.randint(0, 99999999):08d}",
             f"#{rng.randint(100000, 9999999)}",
@@ -240,8 +240,8 @@ def _iban(rng: random.Random) -> str:
     classes = {"n": string.digits, "a": string.ascii_uppercase, "c": string.ascii_uppercase + string.digits}
     layout = BBAN_LAYOUTS[cc]
     bban, num = "", ""
-    # Account numbers are mostly digits even where the layout allows letters; one in 10 mixes them in.
-    alnum_pool = string.digits * 3 + string.ascii_uppercase if rng.random() < 0.1 else string.digits
+    # Account numbers are mostly digits even where the layout allows letters; one in 10 mixes some in.
+    alnum_pool = string.digits * 6 + string.ascii_uppercase if rng.random() < 0.1 else string.digits
     for ch in layout:
         if ch.isdigit():
             num += ch
@@ -274,8 +274,7 @@ def _phone(rng: random.Random) -> str:
             f"+33 1 {' '.join(fr)}", f"01 {' '.join(fr)}", f"01.{'.'.join(fr)}", f"0033 1 {' '.join(fr)}",
             f"+49 30 {rng.randint(1000000, 9999999)}", f"+49-30-{rng.randint(100000, 999999)}",
             f"0049 30 {rng.randint(1000000, 9999999)}", f"030 {rng.randint(1000000, 9999999)}",
-            f"+61 2 {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}", f"02 {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}",
-            f"+39 06 {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}", f"0039 06 {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}",
+            f"+61 2 {uk}", f"02 {uk}", f"+39 06 {uk}", f"0039 06 {uk}",
         ]
     )  # fmt: skip
 

@@ -56,9 +56,9 @@ def _class_table() -> bytes:
 # branches cost ~1 us per string in CPython's backtracking engine and google-re2's wrapper ~0.7 us, so
 # neither can serve as the pre-screen.
 _CLASS = _class_table()
-# "0" stays, a word character or glue (-./+) -> "a", anything else -> " ": b" 0" finds a 0 at a token start.
+# "0" stays, a word character or -./+: -> "a", anything else -> " ": b" 0" finds a 0 at a token start.
 _ZERO_START = bytes(
-    ch if ch == ord("0") else ord("a") if ch < 128 and (chr(ch).isalnum() or chr(ch) in "_-./+") else ord(" ")
+    ch if ch == ord("0") else ord("a") if ch < 128 and (chr(ch).isalnum() or chr(ch) in "_-./+:") else ord(" ")
     for ch in range(256)
 )
 _DIGITS = b"0123456789"
@@ -91,8 +91,9 @@ _E164_PAREN = re.compile(rf"(?<![\w+])\(\+\d{{1,3}}\)[ .-]?\d+{_GROUPS}{_END}", 
 # Numbers that start with 0: international with an "00"/"011" exit code ("0044 20 7946 0958") or a
 # national trunk prefix ("020 7946 0958", "01 23 45 67 89"). The pattern starts with the literal "0" (the
 # boundary is checked behind it) so that CPython's engine jumps from "0" to "0" instead of trying every
-# position: ISO timestamps are full of digits and must stay cheap.
-_ZERO = re.compile(rf"0(?<![\w+]0)(?<!\w[-./]0)\d*(?:[ .-]\d+|[ .-]?\(0\)[ .-]?\d+)+{_END}", _A)
+# position: ISO timestamps are full of digits and must stay cheap. The 0 must open a token: not after a
+# word character or any of "+:./-" ("10:05", "v1.05", "ORD-0520").
+_ZERO = re.compile(rf"0(?<![\w+:./-]0)\d*(?:[ .-]\d+|[ .-]?\(0\)[ .-]?\d+)+{_END}", _A)
 _PAREN_ZERO = re.compile(rf"(?<![\w+])\(0\d{{1,4}}\)[ .-]?\d+(?:[ .-]\d+)*{_END}", _A)  # "(020) 7946 0958"
 _NANP = re.compile(
     r"(?<![\w.+/-])(?:1[ .-]|1 ?(?=\())?"
@@ -152,7 +153,9 @@ def _e164_ok(cand: str) -> bool:
 
 # National numbers with a trunk 0, by group lengths: UK 3-4-4, 4-3-4, 5-6, 5-3-3; FR 2-2-2-2-2; NL 2-8, 3-3-4;
 # AU 2-4-4; DE 3-7, 4-6. A closed list keeps out runs of 4-digit groups (spaced IBANs, cards).
-_TRUNK_LAYOUTS = frozenset({(3, 4, 4), (4, 3, 4), (5, 6), (5, 3, 3), (2, 2, 2, 2, 2), (2, 8), (3, 3, 4), (2, 4, 4), (3, 7), (4, 6)})
+_TRUNK_LAYOUTS = frozenset(
+    {(3, 4, 4), (4, 3, 4), (5, 6), (5, 3, 3), (2, 2, 2, 2, 2), (2, 8), (3, 3, 4), (2, 4, 4), (3, 7), (4, 6)}
+)
 
 
 def _zero_ok(cand: str) -> bool:
@@ -306,17 +309,18 @@ def _candidates(text: str, raw: bytes, nd: int) -> list[_Check]:
             return [_CARD_CHECK, _IBAN_CHECK] if shape.startswith(("AA00", "aa00")) else [_CARD_CHECK]
         return [_IBAN_CHECK] if len(text) >= 15 and nd >= 8 and shape.startswith(("AA00", "aa00")) else []
     out: list[_Check] = []
-    dashed = dotted = False
+    dashed = dotted = dot4 = False
     if nd >= 8:  # every digit-based type except IP needs at least 8 digits
         dashed = "0-0000" in shape  # common to SSN, grouped cards and NANP; absent from ISO timestamps
         # the same for the dotted forms: 4 digits after a dot (ISO timestamps have 3, 6 or 9)
-        dotted = "0.0000" in shape and "0.00000" not in shape
+        dot4 = "0.0000" in shape
+        dotted = dot4 and "0.00000" not in shape
         if nd >= 9 and ((dashed and "000-00-0000" in shape) or (dotted and "000.00.0000" in shape)):
             out.append(_SSN_CHECK)
         if nd >= 13 and (
             "0000000000000" in shape
             or (dashed and ("0000-0000-0000-0" in shape or "0000-000000-0000" in shape))
-            or (dotted and ("0000.0000.0000.0" in shape or "0000.000000.0000" in shape))
+            or (dot4 and ("0000.0000.0000.0" in shape or "0000.000000.0000" in shape))
         ):
             out.append(_CARD_CHECK)
         # Two letters and two digits at a token start.
@@ -344,7 +348,7 @@ def _candidates(text: str, raw: bytes, nd: int) -> list[_Check]:
                 text[0] == "0"
                 or " 0" in text
                 or "(0" in text
-                or (("~0" in shape or ":0" in shape) and b" 0" in raw.translate(_ZERO_START))
+                or ("~0" in shape and b" 0" in raw.translate(_ZERO_START))
             )
         if plus or zero or nanp:
             out.append(_PHONE_CHECKS[plus + 2 * zero + 4 * nanp])
