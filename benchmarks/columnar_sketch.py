@@ -85,7 +85,7 @@ SCANNED = ("order_id", "customer_id", "currency", "created_at", "discount_type",
 # a phone that starts with 0 at a token start): a string matching none of these cannot be reported by `detect`.
 PII_SCREEN = (r"@|\+|::|(:[^:]*){6}|[0-9]{3}[ .-][0-9]{2}[ .-][0-9]{4}|[0-9]{13}"
               r"|[0-9]{4}[ .-][0-9]{4}[ .-][0-9]{4}[ .-][0-9]|[0-9]{4}[ .-][0-9]{6}[ .-][0-9]{4}|[A-Za-z]{2}[0-9]{2}"
-              r"|[0-9]{3}[ .-][0-9]{3}[ .-][0-9]{4}|[0-9]{3}\)|(?:^|[^0-9A-Za-z_.+/:-])0[0-9]*[ .(-]|\(0"
+              r"|[0-9]{3}[ .-][0-9]{3}[ .-][0-9]{4}|[0-9]{3}\)|(?:^|[^0-9A-Za-z_.+/:)-])0[0-9]*[ .(-]|\(0"
               r"|[0-9]\.[0-9].*\..*\.|\..*[0-9]\.[0-9].*\.|\..*\..*[0-9]\.[0-9]")
 SAFE = r"^[ !#-\[\]-~]*$"  # printable ASCII without `"` and `\`: copied into JSON as is
 _READ = pj.ReadOptions(use_threads=False, block_size=1 << 24)

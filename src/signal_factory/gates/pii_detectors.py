@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 from enum import StrEnum
 
-from signal_factory.gates.pii_iban import iban_ok
+from signal_factory.gates.pii_iban import IBAN_LENGTHS, iban_ok
 
 __all__ = ["PiiType", "detect", "detect_all"]
 
@@ -38,30 +38,38 @@ _A = re.ASCII  # \d and \w mean ASCII only, like the digit class below
 
 def _class_table() -> bytes:
     table = bytearray(b"~" * 256)  # other punctuation and every non-ASCII UTF-8 byte -> "~"
-    for ch in b".+():@":
+    for ch in b".+):@":  # "(" stays "~": only ")" is looked for ("(415) 555-0132")
         table[ch] = ch
     table[ord(" ")] = table[ord("-")] = ord("-")
     for ch in range(ord("0"), ord("9") + 1):
         table[ch] = ord("0")
-    for ch in range(ord("A"), ord("Z") + 1):
+    for ch in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_":
         table[ch] = ord("A")
-    for ch in b"abcdefghijklmnopqrstuvwxyz_":
-        table[ch] = ord("a")
     return bytes(table)
 
 
-# Pre-screen: the text is mapped to a "shape" string (digit -> 0, space/dash -> -, A-Z -> A, a-z and _ -> a,
-# .+():@ kept, anything else -> ~) with one C-level bytes.translate, then each detector first checks that
+# Pre-screen: the text is mapped to a "shape" string (digit -> 0, space/dash -> -, letters and _ -> A,
+# .+):@ kept, anything else -> ~) with one C-level bytes.translate, then each detector first checks that
 # the shape it needs occurs, using str containment (a memchr-speed search, ~20 ns). Regexes with many
 # branches cost ~1 us per string in CPython's backtracking engine and google-re2's wrapper ~0.7 us, so
 # neither can serve as the pre-screen.
 _CLASS = _class_table()
-# "0" stays, a word character or -./+: -> "a", anything else -> " ": b" 0" finds a 0 at a token start.
+# "0" stays, a word character or -./+:) -> "a", anything else -> " ": b" 0" finds a 0 at a token start.
 _ZERO_START = bytes(
-    ch if ch == ord("0") else ord("a") if ch < 128 and (chr(ch).isalnum() or chr(ch) in "_-./+:") else ord(" ")
+    ch if ch == ord("0") else ord("a") if ch < 128 and (chr(ch).isalnum() or chr(ch) in "_-./+:)") else ord(" ")
     for ch in range(256)
 )
 _DIGITS = b"0123456789"
+# The shapes of ISO 8601 timestamps ("2024-01-15T09:58:02.127Z", "2024-01-15 09:58:02+01:00", ...), the
+# commonest digit-rich strings in records: a string of exactly such a shape holds no PII (no token of it is
+# 3-2-4, 3-3-4, 4-4-4-4, a 0-led phone layout or starts with letters), so one set lookup clears it.
+_TIMESTAMP_SHAPES = frozenset(
+    f"0000-00-00{sep}{time}{fraction}{zone}"
+    for sep in ("A", "-")
+    for time in ("00:00", "00:00:00")
+    for fraction in ("", *("." + "0" * n for n in range(1, 10)))
+    for zone in ("", "A", "+00:00", "-00:00", "+0000", "-0000", "+00", "-00")
+) | {"0000-00-00"}
 _RUN = bytes(ord("a") if ch < 128 and (chr(ch).isalnum() or ch == 32) else ord(".") for ch in range(256))
 
 # Whole tokens only. A value is PII only if it is a token of its own: not preceded or followed by a word
@@ -92,8 +100,8 @@ _E164_PAREN = re.compile(rf"(?<![\w+])\(\+\d{{1,3}}\)[ .-]?\d+{_GROUPS}{_END}", 
 # national trunk prefix ("020 7946 0958", "01 23 45 67 89"). The pattern starts with the literal "0" (the
 # boundary is checked behind it) so that CPython's engine jumps from "0" to "0" instead of trying every
 # position: ISO timestamps are full of digits and must stay cheap. The 0 must open a token: not after a
-# word character or any of "+:./-" ("10:05", "v1.05", "ORD-0520").
-_ZERO = re.compile(rf"0(?<![\w+:./-]0)\d*(?:[ .-]\d+|[ .-]?\(0\)[ .-]?\d+)+{_END}", _A)
+# word character or any of "+:./)-" ("10:05", "v1.05", "ORD-0520").
+_ZERO = re.compile(rf"0(?<![\w+:./)-]0)\d*(?:[ .-]\d+|[ .-]?\(0\)[ .-]?\d+)+{_END}", _A)
 _PAREN_ZERO = re.compile(rf"(?<![\w+])\(0\d{{1,4}}\)[ .-]?\d+(?:[ .-]\d+)*{_END}", _A)  # "(020) 7946 0958"
 _NANP = re.compile(
     r"(?<![\w.+/-])(?:1[ .-]|1 ?(?=\())?"
@@ -288,75 +296,81 @@ _IP_CHECK: _Check = (PiiType.IP_ADDRESS, _ip)
 
 
 def _iban_at_token_start(shape: str, raw: bytes) -> bool:
-    """Two letters and two digits at a token start (not after a letter, digit or "-"), no "-" in 15 bytes.
+    """ "AA00" at a token start (not after a letter or digit) with no "-" in the next 15 bytes.
 
     IBANs are grouped with spaces, never dashes: this keeps the hex groups of UUIDs ("...-ab12-...") out.
     """
-    for pattern in ("AA00", "aa00"):
-        i = shape.find(pattern)
-        while i >= 0:
-            if (i == 0 or (shape[i - 1] not in "Aa0" and raw[i - 1] != 45)) and raw.find(b"-", i, i + 15) < 0:
-                return True
-            i = shape.find(pattern, i + 1)
+    i = shape.find("AA00")
+    while i >= 0:
+        if (i == 0 or shape[i - 1] not in "A0") and raw.find(b"-", i, i + 15) < 0:
+            return True
+        i = shape.find("AA00", i + 1)
     return False
 
 
 def _candidates(text: str, raw: bytes, nd: int) -> list[_Check]:
     """Validators whose shape occurs in text (nd = its digit count), in order of significance."""
     shape = raw.translate(_CLASS).decode("latin-1")
-    if shape.isalnum():  # one token of letters and digits (hex, base32 ids, bare numbers): a card or an IBAN
-        if nd >= 13 and "0000000000000" in shape:
-            return [_CARD_CHECK, _IBAN_CHECK] if shape.startswith(("AA00", "aa00")) else [_CARD_CHECK]
-        return [_IBAN_CHECK] if len(text) >= 15 and nd >= 8 and shape.startswith(("AA00", "aa00")) else []
     out: list[_Check] = []
-    dashed = dotted = dot4 = False
     if nd >= 8:  # every digit-based type except IP needs at least 8 digits
+        if shape in _TIMESTAMP_SHAPES:
+            return out
+        if shape.isalnum():  # one token of letters and digits (hex, base32 ids, bare numbers): a card or an IBAN
+            if nd >= 13 and "0000000000000" in shape:
+                out.append(_CARD_CHECK)
+            if shape.startswith("AA00") and IBAN_LENGTHS.get(text[:2].upper()) == len(text):
+                out.append(_IBAN_CHECK)
+            return out
+        if (
+            " " not in text
+            and "A" in shape
+            and shape[0] != "-" != shape[-1]
+            and "--" not in shape
+            and not shape.strip("A0-")
+        ):
+            # One token glued by single dashes, with a letter in it ("ORD-2024-0520-97227", UUIDs, W3C
+            # traceparents): a match would have to be the whole string, and dashed PII is all digits.
+            return out
         dashed = "0-0000" in shape  # common to SSN, grouped cards and NANP; absent from ISO timestamps
-        # the same for the dotted forms: 4 digits after a dot (ISO timestamps have 3, 6 or 9)
-        dot4 = "0.0000" in shape
-        dotted = dot4 and "0.00000" not in shape
-        if nd >= 9 and ((dashed and "000-00-0000" in shape) or (dotted and "000.00.0000" in shape)):
+        if nd >= 9 and ((dashed and "000-00-0000" in shape) or "000.00.0000" in shape):
             out.append(_SSN_CHECK)
         if nd >= 13 and (
             "0000000000000" in shape
             or (dashed and ("0000-0000-0000-0" in shape or "0000-000000-0000" in shape))
-            or (dot4 and ("0000.0000.0000.0" in shape or "0000.000000.0000" in shape))
+            or ("0.0000" in shape and ("0000.0000.0000.0" in shape or "0000.000000.0000" in shape))
         ):
             out.append(_CARD_CHECK)
-        # Two letters and two digits at a token start.
+        # Two letters and two digits at a token start, then 15 letters, digits or spaces in a row.
         if (
-            len(text) >= 15
-            and ("AA00" in shape or "aa00" in shape)
-            and b"aaaaaaaaaaaaaaa" in raw.translate(_RUN)  # 15 letters, digits or spaces in a row (not a UUID)
+            "AA00" in shape
+            and len(text) >= 15
+            and b"aaaaaaaaaaaaaaa" in raw.translate(_RUN)
             and _iban_at_token_start(shape, raw)
         ):
             out.append(_IBAN_CHECK)
-    if "@" in shape:
-        out.append(_EMAIL_CHECK)
-    if nd >= 8:
+        if "@" in shape:
+            out.append(_EMAIL_CHECK)
         plus = "+" in shape
         nanp = zero = False
         if nd >= 10:
-            nanp = (dashed and "000-000-0000" in shape) or (dotted and "000.000.0000" in shape) or "000)" in shape
-            # a number starting with 0 ("0044 20 7946 0958", "020 7946 0958", "01 23 45 67 89"), grouped
-            # (not next to a time of day: ISO timestamps are the commonest digit-rich strings), at a token start
+            nanp = (dashed and "000-000-0000" in shape) or "000.000.0000" in shape or "000)" in shape
+            # a number starting with 0 ("0044 20 7946 0958", "020 7946 0958", "01 23 45 67 89"), grouped, at a
+            # token start
             zero = (
                 dashed
-                or dotted
-                or ("0:0" not in shape and ("0-000-000" in shape or "-00-00-00-00" in shape or "00.00.00.00" in shape))
-            ) and (
-                text[0] == "0"
-                or " 0" in text
-                or "(0" in text
-                or ("~0" in shape and b" 0" in raw.translate(_ZERO_START))
-            )
+                or "0.0000" in shape
+                or "0-000-000" in shape
+                or "-00-00-00-00" in shape
+                or "00.00.00.00" in shape
+            ) and (text[0] == "0" or " 0" in text or ("~0" in shape and b" 0" in raw.translate(_ZERO_START)))
         if plus or zero or nanp:
             out.append(_PHONE_CHECKS[plus + 2 * zero + 4 * nanp])
+    elif "@" in shape:
+        out.append(_EMAIL_CHECK)
     # A dotted quad has digits around each of its 3 dots; IPv6 needs "::" or 7 colons (6 with embedded IPv4).
     if nd and (
-        (nd >= 4 and "0.0" in shape and shape.count(".") >= 3)
-        or "::" in shape
-        or (":" in shape and shape.count(":") >= 6)
+        (nd >= 4 and shape.count(".") >= 3 and "0.0" in shape)
+        or (":" in shape and ("::" in shape or shape.count(":") >= 6))
     ):
         out.append(_IP_CHECK)
     return out

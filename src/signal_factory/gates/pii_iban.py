@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["BBAN_LAYOUTS", "iban_ok"]
+__all__ = ["BBAN_LAYOUTS", "IBAN_LENGTHS", "iban_ok"]
 
 # BBAN layouts from the SWIFT IBAN registry: n = digits, a = upper-case letters, c = letters or digits.
 BBAN_LAYOUTS = {
@@ -45,6 +45,7 @@ _REGISTRY = {
     cc: (4 + sum(int(n) for n in re.findall(r"\d+", layout)), _layout_regex(layout))
     for cc, layout in BBAN_LAYOUTS.items()
 }
+IBAN_LENGTHS = {cc: length for cc, (length, _) in _REGISTRY.items()}
 _TO_NUMBER = {ord(c): str(ord(c) - 55) for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}  # A=10 ... Z=35
 
 
