@@ -110,6 +110,7 @@ _FRAGMENTS = [
     "01 23 45 67 89", "de89 3704 0044 0532 0130 00", "DE89370400440532013000", "GB82WEST12345698765432",
     "a.b@example.com", "10.1.2.3", "2001:db8::1", "ORD-2024-0520-97227", "5e8bdc631be38513470285709e695371",
     "550e8400-e29b-41d4-a716-446655440000", "2024-01-15T09:58:02.127Z", "v1.2.3.4", "x", "AB", "0", "12",
+    "2024-01-15 09:58:02", "0034 56 78 90:12", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
 ]  # fmt: skip
 _GLUE = ["", "", " ", "-", ".", ":", "(", ")", "+", "_", "'", "/", "=", "--"]
 
@@ -133,4 +134,6 @@ def test_pre_screen_never_hides_what_the_validators_find() -> None:
         parts = [rng.choice(_GLUE) for _ in range(4)]
         frags = [rng.choice(_FRAGMENTS) for _ in range(3)]
         text = parts[0] + frags[0] + parts[1] + frags[1] + parts[2] + frags[2] + parts[3]
+        assert detect_all(text) == _reference(text), text
+    for text in _FRAGMENTS:  # each alone too: the whole-string shortcuts (timestamps, glued ids) apply
         assert detect_all(text) == _reference(text), text
