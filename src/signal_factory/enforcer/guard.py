@@ -10,7 +10,7 @@ or `safe_path`. A value is kept as it is only when it is a *safe token*:
 * no PII type found by the detectors (`gates.pii_detectors.detect`);
 * at most `MAX_DIGITS` (6) decimal digits in all. The shortest guarded value we know is a 7-digit local
   phone number; SSNs have 9 digits, cards 13-19, IBANs 12+. This also catches the formats the
-  detectors do not recognise (`108181008`, `4000.3167.8901.2343`, `108_18_1008`). The price: a
+  detectors do not recognise (`108181008`, `4155552671`, `108_18_1008`). The price: a
   calendar version such as `2024.01.15` is replaced too (stably, so a change is still a change).
 
 Anything else becomes a stand-in `redacted-<TYPE>-<hash>`: TYPE is the detected PII type, `DIGITS`
