@@ -152,8 +152,9 @@ def collect(tmp: Path, db_url: str, *, payload: str = "none", cli: bool = True, 
             incidents = store.incidents.list()
             rca_text, rca_js, rca_md, notes = [], [], [], []
             for inc in incidents:
-                reports = [analyze(store, incident_id=inc.incident_id),
-                           analyze(store, signature=inc.failure_signature, dataset=inc.dataset_urn)]
+                reports = [analyze(store, incident_id=inc.incident_id)]
+                if ":" in inc.failure_signature:  # a reason code; a signal type keys a dataset-wide incident
+                    reports.append(analyze(store, signature=inc.failure_signature, dataset=inc.dataset_urn))
                 for report in reports:
                     console = Console(record=True, width=200, file=io.StringIO())
                     console.print(render_rich(report))

@@ -46,7 +46,7 @@ def test_no_guarded_value_in_any_output(payload: str, sql_url: str, tmp_path: Pa
     wanted = OUTPUTS if sqlite else [o for o in OUTPUTS if o not in (
         "evidence (enforce stdout)", "enforce summary (stderr)", "API JSON", "UI pages")]
     assert [o for o in wanted if not out[o]] == []
-    assert "UNKNOWN_SCHEMA:redacted-SSN-" in out["incident titles"]
+    assert "UNKNOWN_SCHEMA:redacted-SSN-" in out["database rows"]  # titles group many codes under one incident
     graph = out["graph export"]
     assert '"version":"redacted-' in graph  # an inferred deployment of a hostile producer version
     assert "PII_DETECTED:extra.redacted-SSN-" in graph
