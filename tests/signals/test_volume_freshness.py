@@ -93,7 +93,7 @@ def test_freshness_stall_warns_then_goes_critical_then_recovers(host: SignalEngi
     warn = of(FRESHNESS_BREACH, host.advance_to(last + 6 * MINUTE))
     assert [(s.state, s.timestamp) for s in warn] == [(WARNING, "2024-01-15T10:05:00.000Z")]
     assert warn[0].metrics == {"last_event_at": "2024-01-15T10:00:00.000Z", "expected_interval_s": 300.0,
-                               "lag_s": 360.0}
+                               "lag_s": 300.0}  # the lag at the signal's instant, not at the tick
     crit = of(FRESHNESS_BREACH, host.advance_to(last + 11 * MINUTE))
     assert [(s.state, s.timestamp) for s in crit] == [(CRITICAL, "2024-01-15T10:10:00.000Z")]
     assert of(FRESHNESS_BREACH, host.advance_to(last + 20 * MINUTE)) == []

@@ -103,7 +103,7 @@ class SignalEngineHost:
             span[0], span[1] = min(span[0], minute), max(span[1], minute)
         for urn in sorted(spans):
             lo_ms, hi_ms = spans[urn]
-            out += self._freshness.observe(urn, lo_ms, hi_ms)
+            out += self._freshness.observe_batch(urn, lo_ms, hi_ms, view, evidence)
             self._raise(urn, hi_ms - self.cfg.out_of_orderness_ms)
         for urn in sorted(spans.keys() | view.untimed.keys()):
             out += self._close(urn)

@@ -12,6 +12,7 @@ characters), which sorts like time. Anything else is parsed and rewritten in tha
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import NamedTuple
 
 from signal_factory.enforcer.pipeline import PassTally
@@ -182,3 +183,51 @@ def _spans(evidence: Sequence[Evidence]) -> dict[str, tuple[str, str]]:
         elif t > span[1]:
             span[1] = t
     return {urn: (s[0], s[1]) for urn, s in spans.items()}
+
+
+
+MINUTE_MS = 60_000
+
+
+def silences(view: BatchView, evidence: Sequence[Evidence], urn: str, gap_ms: int) -> list[tuple[int, int]]:
+    """Silences inside this batch on `urn`: (last record before, first record after) pairs of consecutive
+    records more than `gap_ms` apart, in event-time order (ms). Usually none, found without a second pass.
+
+    Grouping by minute tells where a silence may be without looking at a record: two consecutive minutes
+    with records that can be further apart than `gap_ms`. Only then is the batch read again, for the exact
+    last time before and first time after each. Sampled-out PASS records count at their minute's start,
+    as the tallies the engines get from a one-record batch do."""
+    minutes = sorted({m for u, m in view.counts if u == urn} | {m for u, m in view.tallies if u == urn})
+    if gap_ms >= MINUTE_MS:
+        pairs = [(a, b) for a, b in pairwise(minutes) if b + MINUTE_MS - 1 - a > gap_ms]
+    else:  # a sub-minute interval (rare): any two neighbours may be too far apart, even in one minute
+        pairs = [(m, m) for m in minutes]
+    if not pairs:
+        return []
+    need = {m for pair in pairs for m in pair}
+    times = _times(evidence, urn, need) + [m for u, m in view.tallies if u == urn and m in need]
+    if gap_ms < MINUTE_MS:
+        times.sort()
+        return [(a, b) for a, b in pairwise(times) if b - a > gap_ms]
+    first: dict[int, int] = {}
+    last: dict[int, int] = {}
+    for t in times:
+        m = t - t % MINUTE_MS
+        first[m] = min(first.get(m, t), t)
+        last[m] = max(last.get(m, t), t)
+    return [(last[a], first[b]) for a, b in pairs if a in last and b in first and first[b] - last[a] > gap_ms]
+
+
+def _times(evidence: Sequence[Evidence], urn: str, minutes: set[int]) -> list[int]:
+    """Event times (ms) of `urn`'s evidence that fall in `minutes`."""
+    out = []
+    for ev in evidence:
+        if ev.dataset_urn != urn:
+            continue
+        t = event_time(ev)
+        m = minute_ms(t[:16]) if t is not None else None
+        if m is not None and m in minutes:
+            ms = parse_iso_ms(t) if t is not None else None
+            if ms is not None:
+                out.append(ms)
+    return out
