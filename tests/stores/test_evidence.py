@@ -90,6 +90,27 @@ def test_signature_last_seen_honours_before(store: Any) -> None:
     assert store.evidence.signature_last_seen(ORDERS, OTHER, T0 + 10 * MINUTE) is None
 
 
+def test_signature_times_are_a_range_of_one_dataset_oldest_first(store: Any) -> None:
+    """(event ms, evidence id) of a signature on one dataset in [start, end), oldest first, with a limit."""
+    store.evidence.add_many([evidence("ev-2", at=T0 + MINUTE, reasons=(SIG, OTHER)), evidence("ev-1", at=T0),
+                             evidence("ev-3", at=T0 + 2 * MINUTE, reasons=(OTHER,)),
+                             evidence("ev-p", at=T0 + MINUTE, dataset=PAYMENTS), evidence("ev-4", at=T0 + 5 * MINUTE)])
+    assert store.evidence.signature_times(SIG, ORDERS, T0, T0 + 5 * MINUTE) == [(T0, "ev-1"), (T0 + MINUTE, "ev-2")]
+    assert store.evidence.signature_times(SIG, ORDERS, T0 + 1, T0 + 9 * MINUTE, limit=1) == [(T0 + MINUTE, "ev-2")]
+    assert store.evidence.signature_times(OTHER, PAYMENTS, T0, T0 + 9 * MINUTE) == []
+
+
+def test_minute_counts_add_evidence_of_every_result_and_tallies(store: Any) -> None:
+    """Records per minute in [start, end): evidence of any result plus PASS tallies; empty minutes absent."""
+    store.evidence.add_many(
+        [evidence("ev-1", at=T0 + 5_000), evidence("ev-2", at=T0 + 59_999, result=PASS),
+         evidence("ev-3", at=T0 + 2 * MINUTE), evidence("ev-p", at=T0, dataset=PAYMENTS)],
+        [PassTally(ORDERS, "2024-01-15T09:00:00.000Z", 7, "orders-svc", "v3.17"),
+         PassTally(ORDERS, "2024-01-15T09:03:00.000Z", 4)])
+    assert store.evidence.minute_counts(ORDERS, T0, T0 + 10 * MINUTE) == {T0: 9, T0 + 2 * MINUTE: 1, T0 + 3 * MINUTE: 4}
+    assert store.evidence.minute_counts(ORDERS, T0 + MINUTE, T0 + 3 * MINUTE) == {T0 + 2 * MINUTE: 1}
+
+
 def test_by_run_uses_producer_run_id_else_spark_run_id(store: Any) -> None:
     """A run's evidence is found by the producer's run id, or lineage's Spark run id when there is none."""
     store.evidence.add_many([evidence("ev-1", run_id="run-1"), evidence("ev-2", at=T0 + 1, spark_run_id="run-1"),

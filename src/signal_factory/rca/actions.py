@@ -87,3 +87,24 @@ def unknown_actions(reason_code: str, dataset_urn: str, producer: str | None, ev
         actions.append(f"Ask the {producer} team what changed before the first failure")
     actions.append("Record deployments as markers so the next RCA can weigh them")
     return actions
+
+
+def arrival_actions(culprit: Deployment, previous: Deployment | None, dataset_urn: str, kind: str) -> list[str]:
+    """A deployment that cut a dataset's volume or stalled it: roll back, check the records flow, find why."""
+    rollback = deployment_actions(culprit, previous, dataset_urn, kind)[0]
+    what = "records arrive" if kind == "FRESHNESS_BREACH" else "records per minute are back to the usual level"
+    commit = f" (commit {culprit.commit})" if culprit.commit else ""
+    why = "stop sending records" if kind == "FRESHNESS_BREACH" else "change how many records it sends"
+    return [rollback, f"After rollback, verify {what} on {dataset_urn}",
+            f"Investigate the {culprit.version} changes{commit}: find why it would {why} (crash loop, "
+            f"failed publishes, a filter, a config change)"]
+
+
+def arrival_unknown_actions(dataset_urn: str, producers: list[str], upstream: list[str]) -> list[str]:
+    who = ", ".join(producers) or "its producers"
+    actions = [f"Check {who} for errors, restarts and publish failures around the onset on {dataset_urn}"]
+    if upstream:
+        actions.append(f"Check the upstream producers and jobs ({', '.join(upstream)})")
+    actions += ["Check changes the graph cannot see: configuration, feature flags, traffic, manual fixes",
+                "Record deployments as markers so the next RCA can weigh them"]
+    return actions

@@ -14,6 +14,7 @@ template explanation (an LLM may polish it later, `rca/explain.py`) and how long
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Mapping
 
 from signal_factory.alerting.model import Incident
@@ -23,11 +24,12 @@ from signal_factory.graph import model as gm
 from signal_factory.graph.model import Node
 from signal_factory.graph.ports import GraphStore
 from signal_factory.model.evidence import Evidence
-from signal_factory.rca import assemble, causes, drift
+from signal_factory.rca import arrival, assemble, causes, drift, onset
 from signal_factory.rca.explain import template_explanation
-from signal_factory.rca.lookups import TimedGraph, as_int, as_str, iso, to_ms
+from signal_factory.rca.lookups import TimedGraph, as_int, as_str, clock, iso, to_ms
 from signal_factory.rca.report import Header, RCAReport, Timing
-from signal_factory.stores.ports import EvidenceRepo, IncidentRepo, Store
+from signal_factory.signals.model import DRIFT_DETECTED
+from signal_factory.stores.ports import EvidenceRepo, IncidentRepo, SignalRepo, Store
 
 
 class RcaLookupError(SignalFactoryError):
@@ -43,16 +45,18 @@ def analyze(store: Store, *, incident_id: str | None = None, signature: str | No
         raise RcaLookupError(f"{type(store).__name__} has no causal graph; use a store that keeps one")
     if incident_id is not None:
         return analyze_incident(incident_id, graph=graph, evidence=store.evidence, incidents=store.incidents,
-                                now=now, catalog=catalog)
+                                now=now, catalog=catalog, signals=store.signals)
     if signature is None:
         raise RcaLookupError("nothing to analyse: give an incident id or a failure signature")
     return analyze_signature(signature, dataset, graph=graph, evidence=store.evidence, now=now, catalog=catalog)
 
 
 def analyze_incident(incident_id: str, *, graph: GraphStore, evidence: EvidenceRepo, incidents: IncidentRepo,
-                     now: int | None = None, catalog: Mapping[str, DatasetSpec] | None = None) -> RCAReport:
+                     now: int | None = None, catalog: Mapping[str, DatasetSpec] | None = None,
+                     signals: SignalRepo | None = None) -> RCAReport:
     """Explain one incident. `now`: epoch ms of the analysis (default: the clock); `catalog`: control-plane
-    datasets, filling names/tiers/types the graph's Dataset nodes lack."""
+    datasets, filling names/tiers/types the graph's Dataset nodes lack; `signals`: the signal store, whose
+    metrics (a stall's last record, a volume window's counts) locate the onset of a volume drop or stall."""
     t0 = time.perf_counter()
     now_ms = now if now is not None else int(time.time() * 1000)
     g = TimedGraph(graph)
@@ -62,10 +66,13 @@ def analyze_incident(incident_id: str, *, graph: GraphStore, evidence: EvidenceR
     rc, urn = incident.failure_signature, incident.dataset_urn
     triggered = g.edges_from([gm.node_id(gm.INCIDENT, incident_id)], [gm.TRIGGERED], "in")
     signal_ids = sorted({e.src for e in triggered} | {gm.node_id(gm.SIGNAL, s) for s in incident.signal_ids})
+    if arrival.is_arrival(incident):
+        return _finish(_arrival_report(g, evidence, signals, incident, signal_ids, now_ms, catalog), g, t0)
     own = gm.node_id(gm.FAILURE_SIGNATURE, gm.signature_key(rc, urn))
     fs_nodes = g.nodes_by_id(sorted({e.src for e in g.edges_from(signal_ids, [gm.CAUSED], "in")} | {own}))
     ins = g.edges_from([own], [gm.INTRODUCED, gm.PRODUCED_DRIFT, gm.ENCOUNTERED, gm.INTRODUCED_DRIFT], "in")
     subject = _incident_subject(incident, fs_nodes, own, ins, evidence)
+    _breach_onset(g, evidence, subject, signal_ids, incident)
     candidates = causes.deployment_candidates(g, subject)
     facts = None
     if any(e.type != gm.INTRODUCED for e in ins):
@@ -119,6 +126,22 @@ def analyze_signature(reason_code: str, dataset_urn: str | None = None, *, graph
                                  alternatives=alternatives, now_ms=now_ms, drift=facts,
                                  concurrent_ids=facts.run_signatures, catalog=catalog)
     return _finish(assemble.report(g, findings), g, t0)
+
+
+def _arrival_report(g: TimedGraph, evidence: EvidenceRepo, signals: SignalRepo | None, incident: Incident,
+                    signal_ids: list[str], now_ms: int, catalog: Mapping[str, DatasetSpec] | None) -> RCAReport:
+    """A volume drop or a freshness stall: deployments of the dataset's producers and upstream (`rca/arrival.py`)."""
+    facts = arrival.gather(g, evidence, signals, incident, signal_ids, catalog)
+    subject = arrival.subject(incident, facts)
+    candidates = arrival.candidates(g, subject, facts)
+    chosen, alternatives = causes.choose(candidates, subject, arrival.unknown(subject, facts))
+    header = Header(subject="incident", title=incident.title, incident_id=incident.incident_id,
+                    severity=incident.severity, status=incident.status, dataset_urn=incident.dataset_urn,
+                    failure_signature=incident.failure_signature, generated_at=iso(now_ms))
+    findings = assemble.Findings(header=header, subject=subject, chosen=chosen, candidates=candidates,
+                                 alternatives=alternatives, now_ms=now_ms, signal_ids=signal_ids, incident=incident,
+                                 catalog=catalog, arrival=facts)
+    return assemble.report(g, findings)
 
 
 def _finish(report: RCAReport, g: TimedGraph, t0: float) -> RCAReport:
@@ -181,6 +204,35 @@ def _incident_subject(incident: Incident, fs_nodes: Mapping[str, Node], own: str
         introduced_by={e.src for e in intro})
     _producer_from(subject, failing, incident)
     return subject
+
+
+def _breach_onset(g: GraphStore, evidence: EvidenceRepo, subject: causes.Subject, signal_ids: list[str],
+                  incident: Incident) -> None:
+    """A signature seen at a background rate before the breach: the jump of its rate is the onset, and the
+    records from there on say who produced the breach (`rca/onset.py`)."""
+    if subject.first_ms is None:
+        return
+    breaches = [n for n in g.nodes_by_id(signal_ids).values()
+                if n.props.get("state") not in (None, "OK", "UNKNOWN") and n.props.get("type") != DRIFT_DETECTED]
+    ends = [to_ms(n.props.get("window_end")) or n.ts_ms or to_ms(n.props.get("timestamp")) for n in breaches]
+    anchor = min((e for e in ends if e is not None), default=None) or to_ms(incident.updated_at)
+    if anchor is None or anchor <= subject.first_ms:
+        return
+    found = onset.signature_onset(evidence, subject.reason_code, subject.dataset_urn, subject.first_ms, anchor)
+    if found is None:
+        return
+    change, ids = found
+    subject.onset_ms = change.at_ms
+    subject.onset_note = (f"{subject.reason_code} went from {onset.per_minute(change.before_per_min)} to "
+                          f"{onset.per_minute(change.after_per_min)} records a minute at {clock(change.at_ms)} UTC, "
+                          f"after {change.before_count:,} background sightings since {clock(subject.first_ms)} UTC")
+    sample = [ev for ev in (evidence.get(i) for i in ids) if ev is not None and ev.producer is not None]
+    votes = Counter((ev.producer.id, ev.producer.version) for ev in sample if ev.producer is not None)
+    if votes:
+        top = votes.most_common(1)[0][0]
+        subject.failing = next(ev for ev in sample if ev.producer is not None
+                               and (ev.producer.id, ev.producer.version) == top)
+        _producer_from(subject, subject.failing)
 
 
 def _signature_subject(reason_code: str, urn: str, node: Node | None, facts: drift.DriftFacts,

@@ -13,7 +13,8 @@ from signal_factory.graph import model as gm
 from signal_factory.graph.model import Node
 from signal_factory.graph.ports import GraphStore
 from signal_factory.rca import actions as act
-from signal_factory.rca import impact, timeline
+from signal_factory.rca import arrival, impact, timeline
+from signal_factory.rca.arrival import ArrivalFacts
 from signal_factory.rca.causes import WINDOW_S, Candidate, Subject, previous_deployment
 from signal_factory.rca.confidence import duration
 from signal_factory.rca.drift import DriftFacts, RunFacts, dataset_of
@@ -47,6 +48,7 @@ class Findings:
     incident: Incident | None = None
     concurrent_ids: list[str] = field(default_factory=list)
     catalog: Mapping[str, DatasetSpec] | None = None
+    arrival: ArrivalFacts | None = None  # a volume drop or a freshness stall, not a failure signature
 
 
 def report(graph: GraphStore, f: Findings) -> RCAReport:
@@ -68,7 +70,10 @@ def report(graph: GraphStore, f: Findings) -> RCAReport:
     if f.incident is None and signal_ids:
         inc_ids = sorted({e.dst for e in graph.edges_from(signal_ids, [gm.TRIGGERED], "out")})
         other_incidents = list(graph.nodes_by_id(inc_ids).values())
-    if d is not None:
+    if f.arrival is not None:
+        actions = (act.arrival_actions(d, previous_deployment(graph, d), s.dataset_urn, s.reason_code) if d else
+                   act.arrival_unknown_actions(s.dataset_urn, f.arrival.producers, sorted(f.arrival.upstream)))
+    elif d is not None:
         actions = act.deployment_actions(d, previous_deployment(graph, d), c.dataset_urn or s.dataset_urn,
                                          s.reason_code)
         if runs:
@@ -119,14 +124,28 @@ def _root_cause(f: Findings) -> RootCause:
     s, c, d, drift = f.subject, f.chosen, f.chosen.deployment, f.drift
     rc = s.reason_code
     seconds = c.facts.seconds
+    onset = {"onset": iso(s.onset_ms), "onset_note": s.onset_note} if s.onset_ms is not None else {}
+    if f.arrival is not None:
+        who = {"service": d.service, "version": d.version, "deployed_at": iso(d.deployed_ms), "commit": d.commit,
+               "inferred": d.inferred, "seconds_to_onset": seconds} if d is not None else {}
+        return RootCause(kind=DEPLOYMENT if d is not None else UNKNOWN, statement=arrival.statement(c, f.arrival),
+                         reason_code=rc, dataset_urn=s.dataset_urn, **onset, **who)  # type: ignore[arg-type]
     if c.kind == DEPLOYMENT and d is not None:
         how = " (inferred from the evidence, no deployment marker)" if d.inferred else ""
         after = f"{duration(seconds)} after it, " if seconds is not None else ""
-        text = (f"Deployment {d.label} at {clock(d.deployed_ms)} UTC{how} introduced {rc} on "
-                f"{c.dataset_urn or s.dataset_urn}: {after}{d.service} {act.what_changed(rc)}.")
+        where = c.dataset_urn or s.dataset_urn
+        if s.onset_ms is not None:
+            text = (f"Deployment {d.label} at {clock(d.deployed_ms)} UTC{how} turned {rc} on {where} from background "
+                    f"noise into a breach ({s.onset_note}): {after}{d.service} {act.what_changed(rc)}.")
+            onset["seconds_to_onset"] = seconds  # type: ignore[assignment]
+            seconds = None  # the first failure, background noise, came before the deployment
+        else:
+            text = (f"Deployment {d.label} at {clock(d.deployed_ms)} UTC{how} introduced {rc} on "
+                    f"{where}: {after}{d.service} {act.what_changed(rc)}.")
         return RootCause(kind=DEPLOYMENT, statement=text, service=d.service, version=d.version,
                          deployed_at=iso(d.deployed_ms), commit=d.commit, inferred=d.inferred, reason_code=rc,
-                         dataset_urn=s.dataset_urn, first_failure=iso(s.first_ms), seconds_to_first_failure=seconds)
+                         dataset_urn=s.dataset_urn, first_failure=iso(s.first_ms), seconds_to_first_failure=seconds,
+                         **onset)  # type: ignore[arg-type]
     if c.kind == UPSTREAM_DRIFT and drift is not None:
         runs = drift.runs
         text = (f"Schema drift in upstream producer {c.service}: it {act.what_changed(rc)}, first seen "

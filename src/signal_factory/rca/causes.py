@@ -1,9 +1,11 @@
 """Candidate causes of one failure signature, scored with `confidence.score`, and the choice among them.
 
 Candidates: every deployment linked to the signature by INTRODUCED, every deployment of any service in
-the `WINDOW_S` before the first failure (and `AFTER_S` after it, to show why those are excluded), and
-the producer on a PRODUCED_DRIFT edge. A deployment of a service other than the failing records'
-producer is weighed but cannot be named the cause; a deployment after the first failure is excluded.
+the `WINDOW_S` before the breach's onset (and `AFTER_S` after it, to show why those are excluded), and
+the producer on a PRODUCED_DRIFT edge. The onset is the first failure, or, for a signature that was already
+there at a background rate, the jump of that rate that began the breach (`Subject.onset_ms`). A deployment
+of a service other than the failing records' producer is weighed but cannot be named the cause; a
+deployment after the onset is excluded.
 When no candidate is eligible, the cause is UNKNOWN, scored on what is known, and says so.
 """
 
@@ -41,6 +43,20 @@ class Subject:
     total_events: int | None = None
     failed_events: int | None = None
     introduced_by: set[str] = field(default_factory=set)
+    onset_ms: int | None = None  # the breach began here, after first_ms, when the signature's rate jumped
+    onset_note: str | None = None  # e.g. 'MISSING_FIELD:currency went from 0.5 to 143 a minute'
+    reference_name: str | None = None  # what the onset is called, when it is no breach of a signature
+
+    @property
+    def ref_ms(self) -> int | None:
+        """The instant a cause must precede: the breach's onset."""
+        return self.onset_ms if self.onset_ms is not None else self.first_ms
+
+    @property
+    def reference(self) -> str:
+        if self.reference_name:
+            return self.reference_name
+        return "breach onset" if self.onset_ms is not None else "first failure"
 
 
 @dataclass(frozen=True)
@@ -61,15 +77,16 @@ def _facts(subject: Subject, kind: str, *, service: str | None = None, version: 
     return conf.CauseFacts(kind=kind, service=service, version=version, seconds=seconds, producer=subject.producer,
                            producer_version=subject.producer_version, producer_match=match,
                            signature=subject.reason_code, signature_count=subject.signature_count,
-                           concurrent_failures=subject.concurrent_failures, identity=subject.identity, marker=marker)
+                           concurrent_failures=subject.concurrent_failures, identity=subject.identity, marker=marker,
+                           reference=subject.reference)
 
 
 def deployment_candidates(graph: GraphStore, subject: Subject) -> list[Candidate]:
-    """Deployments near the first failure or linked by INTRODUCED, each scored (two graph queries)."""
+    """Deployments near the onset or linked by INTRODUCED, each scored (two graph queries)."""
     nodes = {}
-    if subject.first_ms is not None:
-        for n in graph.nodes_of_kind(gm.DEPLOYMENT, start_ms=subject.first_ms - WINDOW_S * 1000,
-                                     end_ms=subject.first_ms + AFTER_S * 1000):
+    ref = subject.ref_ms
+    if ref is not None:
+        for n in graph.nodes_of_kind(gm.DEPLOYMENT, start_ms=ref - WINDOW_S * 1000, end_ms=ref + AFTER_S * 1000):
             nodes[n.id] = n
     missing = sorted(subject.introduced_by - nodes.keys())
     nodes.update(graph.nodes_by_id(missing))
@@ -77,8 +94,8 @@ def deployment_candidates(graph: GraphStore, subject: Subject) -> list[Candidate
     for n in nodes.values():
         d = deployment(n)
         seconds = None
-        if subject.first_ms is not None and d.deployed_ms is not None:
-            seconds = (subject.first_ms - d.deployed_ms) / 1000
+        if ref is not None and d.deployed_ms is not None:
+            seconds = (ref - d.deployed_ms) / 1000
         match = conf.producer_match(d.service, d.version, subject.producer, subject.producer_version)
         facts = _facts(subject, DEPLOYMENT, service=d.service, version=d.version, seconds=seconds, match=match,
                        marker="inferred" if d.inferred else "marker")
@@ -136,13 +153,14 @@ def _why_lost(loser: Candidate, winner: Candidate | None) -> str:
             f"{worst.text}")
 
 
-def choose(candidates: Sequence[Candidate], subject: Subject) -> tuple[Candidate, list[Alternative]]:
-    """The eligible candidate with the highest score (a later deploy wins a tie), else UNKNOWN; the rest
-    become alternatives, best first, each with the reason it lost."""
+def choose(candidates: Sequence[Candidate], subject: Subject,
+           unknown: Candidate | None = None) -> tuple[Candidate, list[Alternative]]:
+    """The eligible candidate with the highest score (a later deploy wins a tie), else UNKNOWN (`unknown`, or
+    one scored on the subject); the rest become alternatives, best first, each with the reason it lost."""
     eligible = [c for c in candidates if c.eligible]
     winner = max(eligible, default=None,
                  key=lambda c: (c.confidence.score, (c.deployment.deployed_ms or 0) if c.deployment else 0))
-    chosen = winner if winner is not None else unknown_candidate(subject)
+    chosen = winner if winner is not None else unknown or unknown_candidate(subject)
     alternatives = []
     for c in sorted(candidates, key=lambda c: (c.excluded, -c.confidence.score, _label(c))):
         if c is winner:

@@ -22,6 +22,26 @@ config change with no deploy marker, so correlation never claims certainty):
                                a drift edge (PRODUCED_DRIFT) with no deployment 0.6; nothing 0.
 
 Scenario 1 (17 s, exact producer, one signature, 1,120 failures, HEADER identity, marker) scores 0.946.
+
+The instant `temporal` measures to is the breach's onset: the first failure, unless the signature was already
+there at a background rate and a later jump of that rate began the breach (`rca/onset.py`); the text says which.
+
+A volume drop or a freshness stall has no failure signature: nothing in a record ties it to a change, only time
+and ownership do. Such causes (`basis` volume or freshness) are scored on `ARRIVAL_WEIGHTS`, under a lower
+ceiling, `ARRIVAL_CEILING` (0.75: never HIGH), and the report says so:
+
+  temporal         0.40  deployment -> onset of the drop or stall, as above; a deployment up to `slack_s`
+                         after the onset counts as at it (a stall begins at the last record, and the deploy
+                         that stopped the producer lands before the next record was due).
+  relation         0.30  the service is a declared producer of the dataset 1.0; seen writing its records,
+                         undeclared 0.8; producer of a dataset n FEEDS hops upstream 0.5 / n.
+  version_seen     0.15  what the dataset's records say of the deployed version: a drop's remaining records
+                         are of it, or a stall's producer never sent a record of it 1.0; records of it arrive
+                         again after a stall 0.6; nothing to tell (upstream service) 0.5; the records after a
+                         drop are of another version 0.2.
+  identity         0.10  as above, for the records around the onset.
+  cause_marker     0.05  as above.
+  signature        0     always 0, listed to say why the ceiling is lower.
 """
 
 from __future__ import annotations
@@ -41,6 +61,15 @@ WEIGHTS: dict[str, float] = {
     "cause_marker": 0.05,
 }
 CEILING = 0.95
+ARRIVAL_WEIGHTS: dict[str, float] = {
+    "temporal": 0.40,
+    "relation": 0.30,
+    "version_seen": 0.15,
+    "identity": 0.10,
+    "cause_marker": 0.05,
+    "signature": 0.0,
+}
+ARRIVAL_CEILING = 0.75
 HALF_LIFE_S = 1800.0
 SAMPLE_HALF = 25
 HIGH_AT = 0.80
@@ -48,6 +77,9 @@ MEDIUM_AT = 0.50
 
 ProducerMatch = Literal["exact", "service", "version_mismatch", "other_service", "unknown"]
 Marker = Literal["marker", "inferred", "drift_edge", "none"]
+Basis = Literal["signature", "volume", "freshness"]
+Relation = Literal["producer", "writer", "upstream", "none"]
+VersionSeen = Literal["deployed", "never_sent", "resumed_with_it", "upstream", "other_version", "unknown"]
 
 _MATCH = {"exact": 1.0, "service": 0.6, "version_mismatch": 0.2, "other_service": 0.0, "unknown": 0.0}
 _IDENTITY = {"HIGH": 1.0, "MEDIUM": 0.5, "LOW": 0.25}
@@ -71,6 +103,13 @@ class CauseFacts(msgspec.Struct, kw_only=True):
     concurrent_failures: int = 0  # failures of every signature active together, this one included
     identity: str | None = None
     marker: Marker = "none"
+    reference: str = "first failure"  # the instant `seconds` is measured to
+    basis: Basis = "signature"
+    dataset: str = ""  # volume / freshness: the dataset whose records dropped or stalled
+    slack_s: float = 0.0  # volume / freshness: a deploy this long after the onset still counts as at it
+    relation: Relation = "none"
+    hops: int = 0  # upstream relation: FEEDS hops from the service's dataset
+    version_seen: VersionSeen = "unknown"
 
 
 def producer_match(service: str | None, version: str | None, producer: str | None,
@@ -100,11 +139,17 @@ def _temporal(f: CauseFacts) -> tuple[float, str]:
     if f.kind == DEPLOYMENT:
         if f.seconds is None:
             return 0.0, "deployment time unknown"
+        if f.seconds < -f.slack_s:
+            return 0.0, f"deployed {duration(f.seconds)} after the {f.reference}: cannot be its cause"
+        if f.seconds < 0 and f.basis == "freshness":
+            return 1.0, (f"deployed {duration(f.seconds)} after the {f.reference}, before the next record was due "
+                         f"(every {duration(f.slack_s)}): the silence began with it")
         if f.seconds < 0:
-            return 0.0, f"deployed {duration(f.seconds)} after the first failure: cannot be its cause"
+            return 1.0, (f"deployed {duration(f.seconds)} after the {f.reference}, within the minute it is known to: "
+                         f"they coincide")
         value = 0.5 ** (f.seconds / HALF_LIFE_S)
         strength = "strong" if value >= 0.8 else "moderate" if value >= 0.4 else "weak"
-        return value, (f"first failure {duration(f.seconds)} after the deployment ({strength}; "
+        return value, (f"{f.reference} {duration(f.seconds)} after the deployment ({strength}; "
                        f"this factor halves every {duration(HALF_LIFE_S)})")
     if f.kind == UPSTREAM_DRIFT:
         if f.seconds is None:
@@ -113,7 +158,7 @@ def _temporal(f: CauseFacts) -> tuple[float, str]:
             return 0.0, "the batch failure came before any real-time evidence of the signature"
         return 1.0, (f"the same signature was seen in real time {duration(f.seconds)} before the batch "
                      f"failure, at the source")
-    return 0.0, "no deployment or upstream change found before the first failure"
+    return 0.0, f"no deployment or upstream change found before the {f.reference}"
 
 
 def _producer(f: CauseFacts) -> tuple[float, str]:
@@ -164,8 +209,44 @@ def _marker(f: CauseFacts) -> tuple[float, str]:
     return _MARKER[f.marker], text
 
 
+_RELATION = {"producer": 1.0, "writer": 0.8, "none": 0.0}
+_VERSION_SEEN = {"deployed": 1.0, "never_sent": 1.0, "resumed_with_it": 0.6, "upstream": 0.5, "unknown": 0.5,
+                 "other_version": 0.2}
+
+
+def _relation(f: CauseFacts) -> tuple[float, str]:
+    if f.relation == "upstream":
+        hops = max(f.hops, 1)
+        return 0.5 / hops, (f"{f.service} produces a dataset {hops} FEEDS hop{'s' if hops > 1 else ''} upstream of "
+                            f"{f.dataset}, not {f.dataset} itself")
+    text = {"producer": f"{f.service} is a declared producer of {f.dataset}",
+            "writer": f"{f.service} writes {f.dataset}'s records (seen in the evidence) but is not a declared producer",
+            "none": f"{f.service} neither produces {f.dataset} nor anything upstream of it"}[f.relation]
+    return _RELATION[f.relation], text
+
+
+def _version_seen(f: CauseFacts) -> tuple[float, str]:
+    what = "drop" if f.basis == "volume" else "stall"
+    deployed = (f"the records still arriving after the drop are {f.service} {f.version}'s, the deployed version"
+                if f.basis == "volume" else f"the last records before the stall are {f.service} {f.version}'s")
+    text = {"deployed": deployed,
+            "never_sent": f"no record of {f.service} {f.version} ever reached {f.dataset}",
+            "resumed_with_it": f"records of {f.service} {f.version} itself arrived after the stall: it recovered",
+            "upstream": f"{f.dataset}'s records do not carry {f.service}'s versions (upstream)",
+            "unknown": f"no record of {f.service} around the {what} to tell its version",
+            "other_version": f"the records after the {what} are of another {f.service} version, not {f.version}"}
+    return _VERSION_SEEN[f.version_seen], text[f.version_seen]
+
+
+def _signature(f: CauseFacts) -> tuple[float, str]:
+    what = "volume drop" if f.basis == "volume" else "freshness stall"
+    return 0.0, (f"a {what} carries no failure signature: no record names what changed, so this cause rests on "
+                 f"time and ownership only (ceiling {ARRIVAL_CEILING:.0%} instead of {CEILING:.0%})")
+
+
 _FACTORS = {"temporal": _temporal, "producer_match": _producer, "signature_determinism": _determinism,
-            "sample_size": _sample, "identity": _identity, "cause_marker": _marker}
+            "sample_size": _sample, "identity": _identity, "cause_marker": _marker, "relation": _relation,
+            "version_seen": _version_seen, "signature": _signature}
 
 
 def level_of(score: float) -> str:
@@ -175,10 +256,11 @@ def level_of(score: float) -> str:
 def score(facts: CauseFacts) -> Confidence:
     """The confidence of one candidate, with one reason per factor (largest weight first)."""
     reasons: list[Reason] = []
-    for name, weight in WEIGHTS.items():
+    weights, ceiling = (WEIGHTS, CEILING) if facts.basis == "signature" else (ARRIVAL_WEIGHTS, ARRIVAL_CEILING)
+    for name, weight in weights.items():
         value, text = _FACTORS[name](facts)
         value = round(value, 4)
-        reasons.append(Reason(factor=name, value=value, weight=weight, effect=round(CEILING * weight * value, 4),
+        reasons.append(Reason(factor=name, value=value, weight=weight, effect=round(ceiling * weight * value, 4),
                               text=text))
     total = round(sum(r.effect for r in reasons), 4)
-    return Confidence(score=total, level=level_of(total), reasons=reasons, ceiling=CEILING)
+    return Confidence(score=total, level=level_of(total), reasons=reasons, ceiling=ceiling)

@@ -21,6 +21,9 @@ import msgspec
 
 from signal_factory.rca.report import DEPLOYMENT, UPSTREAM_DRIFT, Explanation, RCAReport
 from signal_factory.settings import PREFIX, Secret
+from signal_factory.signals.model import FRESHNESS_BREACH, VOLUME_ANOMALY
+
+ARRIVAL_KINDS = (VOLUME_ANOMALY, FRESHNESS_BREACH)
 
 DEFAULT_TIMEOUT_S = 8.0
 SYSTEM_PROMPT = (
@@ -37,10 +40,15 @@ def template_explanation(report: RCAReport) -> Explanation:
 def template_text(report: RCAReport) -> str:
     rc, conf, chain = report.root_cause, report.confidence, report.evidence
     parts = [rc.statement]
-    if rc.kind == DEPLOYMENT:
+    arrival = report.header.failure_signature in ARRIVAL_KINDS
+    if rc.kind == DEPLOYMENT and not arrival:
         who = f"{chain.producer} {chain.producer_version}" if chain.producer_version else chain.producer
         parts.append(f"Its failing records name {who} ({chain.identity_confidence or 'unknown'} identity)."
                      if chain.producer else "The failing records name no producer.")
+    elif arrival and chain.producer:
+        who = f"{chain.producer} {chain.producer_version}" if chain.producer_version else chain.producer
+        parts.append(f"The records around the onset come from {who} ({chain.identity_confidence or 'unknown'} "
+                     f"identity); no failure signature ties them to the change.")
     elif rc.kind == UPSTREAM_DRIFT and chain.realtime_warn_evidence_id:
         parts.append(f"The real-time enforcer flagged it first ({chain.realtime_warn_evidence_id} at "
                      f"{chain.realtime_warn_at}); later, batch validation failed {chain.batch_fail_count or 0:,} "

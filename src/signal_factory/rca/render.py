@@ -75,11 +75,19 @@ def chain_lines(report: RCAReport) -> list[str]:
     if ev.batch_fail_evidence_id:
         more = f" (+{ev.batch_fail_count - 1:,} more)" if ev.batch_fail_count and ev.batch_fail_count > 1 else ""
         out.append(f"Batch FAILs: {ev.batch_fail_evidence_id}{more}")
-    first = f"First failure: {_when(ev.first_failure, with_date=rc.kind != DEPLOYMENT)}"
-    if rc.seconds_to_first_failure is not None:
-        since = "deployment" if rc.kind == DEPLOYMENT else "the first real-time evidence"
-        first += f" ({duration(rc.seconds_to_first_failure)} after {since})"
-    out.append(first)
+    if rc.onset:
+        line = f"Breach onset: {_when(rc.onset, with_date=rc.kind != DEPLOYMENT)}"
+        if rc.seconds_to_onset is not None:
+            line += f" ({duration(rc.seconds_to_onset)} {'after' if rc.seconds_to_onset >= 0 else 'before'} deployment)"
+        out.append(line + (f": {rc.onset_note}" if rc.onset_note else ""))
+    if ev.first_failure or not rc.onset:
+        first = f"First failure: {_when(ev.first_failure, with_date=rc.kind != DEPLOYMENT)}"
+        if rc.seconds_to_first_failure is not None:
+            since = "deployment" if rc.kind == DEPLOYMENT else "the first real-time evidence"
+            first += f" ({duration(rc.seconds_to_first_failure)} after {since})"
+        elif rc.onset:
+            first += " (at a background rate, before the onset)"
+        out.append(first)
     if ev.failed_events and ev.total_events:
         what = failing_records(report.header.failure_signature or "")
         out.append(f"Failure pattern: {ev.failed_events:,} of {ev.total_events:,} events "

@@ -48,6 +48,11 @@ class RootCause(msgspec.Struct, omit_defaults=True, kw_only=True):
     dataset_urn: str | None = None
     first_failure: str | None = None
     seconds_to_first_failure: float | None = None
+    #: When the breach began, if not at the first failure: a background signature's rate jump, a volume
+    #: drop, the last record before a stall; with what happened there and its distance from the deployment.
+    onset: str | None = None
+    onset_note: str | None = None
+    seconds_to_onset: float | None = None
 
 
 class Reason(msgspec.Struct, kw_only=True):

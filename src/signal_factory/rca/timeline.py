@@ -40,7 +40,7 @@ def build(*, subject: Subject, chosen: Candidate, candidates: Sequence[Candidate
             continue
         commit = f" (commit {d.commit})" if d.commit else ""
         how = " [inferred, no marker]" if d.inferred else ""
-        verdict = ("" if c is chosen else " - excluded: after the first failure" if c.excluded
+        verdict = ("" if c is chosen else f" - excluded: after the {subject.reference}" if c.excluded
                    else " - ruled out: another producer" if not c.eligible else " - weighed, lost")
         add(d.deployed_ms, d.service, f"Deployment {d.version}{commit}{how}{verdict}")
     if drift is not None and drift.service:
@@ -65,6 +65,9 @@ def build(*, subject: Subject, chosen: Candidate, candidates: Sequence[Candidate
     count = f"{subject.signature_count:,} records: " if drift is not None and drift.runs else ""
     add(subject.first_ms, first_actor, f"First failure: {count}{subject.reason_code} on {subject.dataset_urn}"
         + (f", evidence {subject.first_evidence_id}" if subject.first_evidence_id else ""))
+    if subject.onset_ms is not None and subject.onset_note:
+        add(subject.onset_ms, ENFORCER if subject.first_ms is not None else SIGNAL_ENGINE,
+            f"{subject.reference[:1].upper()}{subject.reference[1:]}: {subject.onset_note}")
     for n in signals:
         p = n.props
         add(n.ts_ms or to_ms(p.get("timestamp")), SIGNAL_ENGINE,

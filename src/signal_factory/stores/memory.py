@@ -23,6 +23,8 @@ from signal_factory.stores import ports
 from signal_factory.stores.sql import documents as docs
 from signal_factory.stores.sql.documents import EvidenceRow, TallyKey
 
+MINUTE_MS = 60_000
+
 
 class _SignalRow(NamedTuple):
     signal_type: str
@@ -151,6 +153,23 @@ class MemoryEvidenceRepo:
     def signature_last_seen(self, dataset_urn: str, signature: str, before_ms: int) -> int | None:
         return max((r.event_ms for r in self._with_signature(signature, dataset_urn) if r.event_ms < before_ms),
                    default=None)
+
+    def signature_times(self, signature: str, dataset_urn: str, start_ms: int, end_ms: int, *,
+                        limit: int = 20000) -> list[tuple[int, str]]:
+        return sorted((r.event_ms, r.evidence_id) for r in self._with_signature(signature, dataset_urn)
+                      if start_ms <= r.event_ms < end_ms)[:limit]
+
+    def minute_counts(self, dataset_urn: str, start_ms: int, end_ms: int) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for r in self._s.tables.evidence.values():
+            m = r.event_ms - r.event_ms % MINUTE_MS
+            if r.dataset_urn == dataset_urn and start_ms <= m < end_ms:
+                out[m] = out.get(m, 0) + 1
+        for k, n in self._s.tables.tallies.items():
+            m = docs.to_ms(k[1])
+            if k[0] == dataset_urn and start_ms <= m < end_ms:
+                out[m] = out.get(m, 0) + n
+        return out
 
     def by_run(self, run_id: str, *, limit: int = 10000) -> list[Evidence]:
         return _oldest_first((r for r in self._s.tables.evidence.values() if r.run_id == run_id), limit)

@@ -54,6 +54,17 @@ class EvidenceRepo(Protocol):
         """Latest event time (< before_ms) at which this dataset showed this signature, or None."""
         ...
 
+    def signature_times(self, signature: str, dataset_urn: str, start_ms: int, end_ms: int, *,
+                        limit: int = 20000) -> list[tuple[int, str]]:
+        """(event ms, evidence id) of the evidence carrying this reason code on this dataset, with event time in
+        [start_ms, end_ms), oldest first: when a signature arrived, without decoding documents (RCA onsets)."""
+        ...
+
+    def minute_counts(self, dataset_urn: str, start_ms: int, end_ms: int) -> dict[int, int]:
+        """Records per event-time minute (evidence of every result plus sampled-out PASS tallies) whose minute
+        starts in [start_ms, end_ms); minutes without records are absent."""
+        ...
+
     def by_run(self, run_id: str, *, limit: int = 10000) -> list[Evidence]: ...
 
     def tallies(self, dataset_urn: str, start_ms: int, end_ms: int) -> list[PassTally]:

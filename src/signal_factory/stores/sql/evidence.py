@@ -23,6 +23,8 @@ from signal_factory.stores.sql.schema import evidence_reason as reason_t
 from signal_factory.stores.sql.schema import pass_tally as tally_t
 from signal_factory.stores.sql.transactions import Database
 
+MINUTE_MS = 60_000
+
 
 class SqlEvidenceRepo:
     def __init__(self, db: Database) -> None:
@@ -105,6 +107,37 @@ class SqlEvidenceRepo:
         with self._db.read() as conn:
             last: int | None = conn.execute(stmt).scalar()
         return last
+
+    def signature_times(self, signature: str, dataset_urn: str, start_ms: int, end_ms: int, *,
+                        limit: int = 20000) -> list[tuple[int, str]]:
+        r = reason_t.c
+        stmt = (select(r.event_ms, r.evidence_id)
+                .where(r.signature == signature, r.dataset_urn == dataset_urn, r.event_ms >= start_ms,
+                       r.event_ms < end_ms)
+                .order_by(r.event_ms, r.evidence_id).limit(limit))
+        with self._db.read() as conn:
+            return [(int(row.event_ms), str(row.evidence_id)) for row in conn.execute(stmt)]
+
+    def minute_counts(self, dataset_urn: str, start_ms: int, end_ms: int) -> dict[int, int]:
+        """Two GROUP BYs on indexed columns: evidence by (event_ms // 60000), tallies by minute_ms."""
+        minute = (ev_t.c.event_ms // MINUTE_MS).label("m")
+        evs = (select(minute, func.count().label("n"))
+               .where(ev_t.c.dataset_urn == dataset_urn, ev_t.c.event_ms >= start_ms,
+                      ev_t.c.event_ms < end_ms + MINUTE_MS)
+               .group_by(minute))
+        t = tally_t.c
+        tallies = (select(t.minute_ms, func.sum(t.count).label("n"))
+                   .where(t.dataset_urn == dataset_urn, t.minute_ms >= start_ms, t.minute_ms < end_ms)
+                   .group_by(t.minute_ms))
+        out: dict[int, int] = {}
+        with self._db.read() as conn:
+            for row in conn.execute(evs):
+                m = int(row.m) * MINUTE_MS
+                if start_ms <= m < end_ms:
+                    out[m] = out.get(m, 0) + int(row.n)
+            for row in conn.execute(tallies):
+                out[int(row.minute_ms)] = out.get(int(row.minute_ms), 0) + int(row.n)
+        return out
 
     def by_run(self, run_id: str, *, limit: int = 10000) -> list[Evidence]:
         stmt = select(ev_t.c.doc).where(ev_t.c.run_id == run_id)
