@@ -144,7 +144,7 @@ def _why_lost(loser: Candidate, winner: Candidate | None) -> str:
     if loser.excluded:
         return reasons["temporal"].text
     if not loser.eligible:
-        return reasons["producer_match"].text
+        return (reasons.get("producer_match") or reasons["relation"]).text
     if winner is None:
         return "not chosen"
     theirs = {r.factor: r.effect for r in winner.confidence.reasons}

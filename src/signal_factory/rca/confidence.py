@@ -31,8 +31,9 @@ and ownership do. Such causes (`basis` volume or freshness) are scored on `ARRIV
 ceiling, `ARRIVAL_CEILING` (0.75: never HIGH), and the report says so:
 
   temporal         0.40  deployment -> onset of the drop or stall, as above; a deployment up to `slack_s`
-                         after the onset counts as at it (a stall begins at the last record, and the deploy
-                         that stopped the producer lands before the next record was due).
+                         after the onset is weighed the same way on its distance from it (a stall begins at
+                         the last record, and the deploy that stopped the producer lands before the next
+                         record was due); later ones are excluded.
   relation         0.30  the service is a declared producer of the dataset 1.0; seen writing its records,
                          undeclared 0.8; producer of a dataset n FEEDS hops upstream 0.5 / n.
   version_seen     0.15  what the dataset's records say of the deployed version: a drop's remaining records
@@ -141,13 +142,13 @@ def _temporal(f: CauseFacts) -> tuple[float, str]:
             return 0.0, "deployment time unknown"
         if f.seconds < -f.slack_s:
             return 0.0, f"deployed {duration(f.seconds)} after the {f.reference}: cannot be its cause"
+        value = 0.5 ** (abs(f.seconds) / HALF_LIFE_S)
         if f.seconds < 0 and f.basis == "freshness":
-            return 1.0, (f"deployed {duration(f.seconds)} after the {f.reference}, before the next record was due "
-                         f"(every {duration(f.slack_s)}): the silence began with it")
+            return value, (f"deployed {duration(f.seconds)} after the {f.reference}, before the next record was due "
+                           f"(every {duration(f.slack_s)}): the silence may have begun with it")
         if f.seconds < 0:
-            return 1.0, (f"deployed {duration(f.seconds)} after the {f.reference}, within the minute it is known to: "
-                         f"they coincide")
-        value = 0.5 ** (f.seconds / HALF_LIFE_S)
+            return value, (f"deployed {duration(f.seconds)} after the {f.reference}, within the minute it is known "
+                           f"to: they coincide")
         strength = "strong" if value >= 0.8 else "moderate" if value >= 0.4 else "weak"
         return value, (f"{f.reference} {duration(f.seconds)} after the deployment ({strength}; "
                        f"this factor halves every {duration(HALF_LIFE_S)})")
