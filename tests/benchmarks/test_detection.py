@@ -168,8 +168,6 @@ def test_no_false_pages_on_the_small_suite(small_scores: list[ScenarioScore]) ->
     assert totals(small_scores).false_pages == 0, dict(false)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: a stall inside one replay batch is not seen; RCA names no "
-                                       "deploy for volume/freshness incidents nor for an amplified old signature")
 def test_every_labelled_incident_pages_with_the_right_root_cause(small_scores: list[ScenarioScore]) -> None:
     """Issue 13 target: 100% top-1 root cause - every labelled incident paged, its RCA naming the cause."""
     wrong = [f"{s.name}: {ls.label.dataset} {ls.rca or 'not paged'}" for s in small_scores for ls in s.labels
