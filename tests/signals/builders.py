@@ -79,3 +79,29 @@ def feed(host: SignalEngineHost, items: list[Evidence], size: int = 100) -> list
     for i in range(0, len(items), size):
         out += host.add_evidence(items[i:i + size])
     return out
+
+
+RUN = "spark-orders-silver-20240115-020005"
+DAG_RUN = "scheduled__2024-01-15T02:00:00+00:00"
+
+
+def batch_evidence(n: int, t_ms: int, result: str = FAIL, signature: str = FLASH, *, run_id: str = RUN,
+                   urn: str = SILVER) -> Evidence:
+    """One evidence as the Spark job writes it (seed Scenario 2 Step 4): run id, lineage, no Kafka source."""
+    codes = [signature] if result != PASS else []
+    gates = [GateResult(G4_CONTRACT, result, signature if codes else None)]
+    return Evidence(
+        evidence_id=f"evd-B{n:025d}", timestamp=iso_ms(t_ms), dataset_urn=urn,
+        producer=Producer("spark:orders_silver_transform", "HIGH", run_id=run_id),
+        validation=Validation(result, gates, [G4_CONTRACT] if result == FAIL else [], codes),
+        source=Source(input_dataset="s3://data-lake-prod/bronze/orders/2024-01-14/", source_record_id=f"ORD-{n}"),
+        lineage=Lineage(dag_run_id=DAG_RUN, spark_run_id=run_id, upstream_dataset=BRONZE))
+
+
+def skewed(n: int, t_ms: int, code: str = "CLOCK_SKEW:future", *, urn: str = ORDERS) -> Evidence:
+    """A PASS record the enforcer flagged for its event time: WARN with a clock-skew reason on G1."""
+    return Evidence(
+        evidence_id=f"evd-S{n:025d}", timestamp=iso_ms(ms("2024-01-15T10:00:00Z")), dataset_urn=urn,
+        producer=Producer("orders-svc", "HIGH", "v3.17"),
+        validation=Validation("WARN", [GateResult("G1_RESOLUTION", "WARN", code)], [], [code]),
+        source=Source("raw.orders.events", 0, n, "CREATE_TIME", iso_ms(t_ms)))

@@ -33,6 +33,7 @@ from signal_factory.controlplane.model import (
     TopicsFile,
 )
 from signal_factory.controlplane.yamlsrc import YamlDoc
+from signal_factory.enforcer.timefmt import parse_iso_ms
 from signal_factory.errors import ConfigError
 from signal_factory.registry.local import LocalSchemaRegistry
 
@@ -100,6 +101,23 @@ def _load_optional(root: Path, name: str) -> YamlDoc | None:
     return YamlDoc.load(path) if path.exists() else None
 
 
+def _check_settings(doc: YamlDoc, settings: PlatformSettings) -> None:
+    """Values the types cannot check: durations and instants written as text."""
+    try:
+        parse_duration(settings.evidence.retention)
+    except ValueError as e:
+        raise doc.error(str(e), ("evidence", "retention"),
+                        "write a number and a unit: 7d, 30d, 12h") from e
+    try:
+        parse_duration(settings.event_time.max_future_skew)
+    except ValueError as e:
+        raise doc.error(str(e), ("event_time", "max_future_skew"),
+                        "write a number and a unit: 5m, 30s, 1h") from e
+    if parse_iso_ms(settings.event_time.min_event_time) is None:
+        raise doc.error(f"{settings.event_time.min_event_time!r} is not an ISO-8601 time",
+                        ("event_time", "min_event_time"), "write e.g. 2000-01-01T00:00:00Z")
+
+
 def load_control_plane(root: Path | str) -> ControlPlane:
     """Load `root`, check every cross-reference, compile contracts. Raises `ConfigError`."""
     root = Path(root)
@@ -112,11 +130,7 @@ def load_control_plane(root: Path | str) -> ControlPlane:
         else PlatformSettings()
 
     if settings_doc is not None:
-        try:
-            parse_duration(settings.evidence.retention)
-        except ValueError as e:
-            raise settings_doc.error(str(e), ("evidence", "retention"),
-                                     "write a number and a unit: 7d, 30d, 12h") from e
+        _check_settings(settings_doc, settings)
     ds_doc = _load_optional(root, "datasets.yaml")
     if ds_doc is None:
         raise ConfigError(str(root / "datasets.yaml"), "file is missing",

@@ -124,6 +124,17 @@ class IdentitySettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         default_factory=lambda: ["metadata.producer_service", "producer_service", "producer", "source"])
 
 
+class EventTimeSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """Bounds on a record's own time (enforcer/eventtime.py): outside them it is WARN `CLOCK_SKEW:*`.
+
+    `max_future_skew`: how far ahead of the enforcer's ingest clock a record may be stamped.
+    `min_event_time`: records stamped before this instant (ISO-8601) are `CLOCK_SKEW:past`.
+    """
+
+    max_future_skew: str = "5m"
+    min_event_time: str = "2000-01-01T00:00:00Z"
+
+
 class PlatformSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """`signal-factory.yaml` at the root of the config directory (all optional)."""
 
@@ -131,3 +142,4 @@ class PlatformSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     schema_registry: RegistrySettings = RegistrySettings()
     pii: PiiSettings = PiiSettings()
     identity: IdentitySettings = IdentitySettings()
+    event_time: EventTimeSettings = EventTimeSettings()

@@ -17,6 +17,7 @@ import msgspec
 from signal_factory.contracts.rules import CompiledContract
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.controlplane.model import Dataset
+from signal_factory.enforcer.eventtime import EventTimeGuard
 from signal_factory.enforcer.guard import MAX_REASON_CODES, safe_token
 from signal_factory.enforcer.otel import trace_context
 from signal_factory.enforcer.redact import redacted_payload
@@ -113,6 +114,7 @@ class Enforcer:
         self._g4 = ContractGate()
         self._g5 = PiiGate(settings.pii.on_detect, settings.pii.scan_metadata)
         self._clock = clock
+        self._event_time = EventTimeGuard(settings.event_time)
         self._payload_mode = settings.evidence.payload
         self._max_inline = settings.evidence.max_inline_payload_bytes
         self._payload_store = payload_store
@@ -200,6 +202,9 @@ class Enforcer:
         event_ms = rec.timestamp_ms
         if event_ms is None and isinstance(obj, dict) and isinstance(obj.get("timestamp"), str):
             event_ms = parse_iso_ms(obj["timestamp"])
+        skew = self._event_time.code_for(event_ms, stamp)
+        if skew is not None and event_ms is not None:
+            result, gates, codes = self._event_time.apply(skew, event_ms, stamp, result, gates, codes)
         # Source's first five fields, positionally: topic, partition, offset, timestamp_type, timestamp.
         source = Source(rec.topic if dataset is not None else safe_token(topic), rec.partition, rec.offset,
                         rec.timestamp_type,

@@ -4,7 +4,9 @@ DQ_BREACH, one per run with record counts: window BATCH_RUN (run start/end), com
 passed / processed against `slo.data_quality` (else `slo.contract_compliance`) with the usual rule
 (>= threshold OK, >= warning_threshold WARNING, else CRITICAL). Scenario 2: 44,850 / 45,230 = 0.9916
 >= 0.99 -> OK (SPEC.md: the seed's WARNING there belongs to the drift signal). `top_failures` are the
-run's signatures by count with `is_new` from the drift engine.
+run's signatures by count with `is_new` from the drift engine. The run's own evidence (batch evidence
+naming the run, held by runs.py) adds `evidence_refs`, `evidence_count`, each signature's first time,
+and the counts when the run sent no observability facet.
 
 COST_ANOMALY, one per run that reports `cost_units` (else `duration_s`): the value against the
 median/MAD band (baseline.py) of the previous runs of the same job (`cost_history_runs` kept);
@@ -33,6 +35,7 @@ from signal_factory.signals.model import (
     Window,
     signal_id_for,
 )
+from signal_factory.signals.runs import RunEvidence
 
 _DEFAULT_SLO = ThresholdSlo()
 
@@ -80,19 +83,48 @@ class BatchEngine:
         self.cfg = cfg
         self.state = state
 
-    def dq(self, run: BatchRunTotals, is_new: dict[str, bool]) -> list[Signal]:
-        if run.records_processed is None:
-            return []
+    def dq(self, run: BatchRunTotals, is_new: dict[str, bool], seen: RunEvidence | None = None) -> list[Signal]:
+        """The run's DQ_BREACH: its facet's totals, joined with the run's own evidence (`seen`).
+
+        Without facet totals: `output_rows` written + FAIL evidence processed, if the run reported its
+        row count; else the evidence alone can say what failed but not out of how many (UNKNOWN).
+        """
         ds = self.cp.datasets.get(run.dataset_urn)
         slo = _DEFAULT_SLO if ds is None else ds.slo.data_quality or ds.slo.contract_compliance
+        if run.records_processed is None and seen is not None:
+            failures = {code: s.count for code, s in seen.failures.items()}
+            if run.output_rows is not None:
+                run = msgspec.structs.replace(run, records_processed=run.output_rows + seen.failed,
+                                              records_passed=run.output_rows, records_failed=seen.failed,
+                                              failure_signatures=run.failure_signatures or failures)
+            else:
+                run = msgspec.structs.replace(run, failure_signatures=run.failure_signatures or failures)
+        if run.records_processed is None and seen is None:
+            return []
         acc = add(initialize(), run)
-        state, compliance = result(acc, slo)
+        metrics: dict[str, object]
+        if run.records_processed is None:
+            assert seen is not None
+            state, metrics = UNKNOWN, {"records_failed": seen.failed, "records_warned": seen.warned,
+                                       "records_passed": seen.passed, "slo_threshold": slo.threshold,
+                                       "warning_threshold": slo.warning_threshold}
+        else:
+            state, compliance = result(acc, slo)
+            metrics = {"records_processed": acc.processed, "records_passed": acc.passed, "records_failed": acc.failed,
+                       "compliance_rate": round(compliance, 4), "slo_threshold": slo.threshold,
+                       "warning_threshold": slo.warning_threshold}
+        firsts: dict[str, str] = {}
+        if seen is not None:
+            metrics["evidence_count"] = seen.count
+            firsts = {code: s.first_seen for table in (seen.warnings, seen.failures) for code, s in table.items()}
         ranked = sorted(acc.signatures.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
-        return [self._signal(DQ_BREACH, run, state, {
-            "records_processed": acc.processed, "records_passed": acc.passed, "records_failed": acc.failed,
-            "compliance_rate": round(compliance, 4), "slo_threshold": slo.threshold,
-            "warning_threshold": slo.warning_threshold,
-        }, [TopFailure(sig, n, is_new=is_new.get(sig)) for sig, n in ranked])]
+        top = [TopFailure(sig, n, first_seen=firsts.get(sig),
+                          is_new=True if seen is not None and sig in seen.new else is_new.get(sig))
+               for sig, n in ranked]
+        signal = self._signal(DQ_BREACH, run, state, metrics, top)
+        if seen is not None:
+            signal.evidence_refs = list(seen.refs)
+        return [signal]
 
     def cost(self, run: BatchRunTotals) -> list[Signal]:
         metric, value = ("cost_units", run.cost_units) if run.cost_units is not None else ("duration_s", run.duration_s)

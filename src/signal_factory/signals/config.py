@@ -39,6 +39,8 @@ class EngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     * `volume_history_ms`: how much per-window count history volume baselines keep (bounded state).
     * `max_empty_windows`: empty volume windows filled in one step after a silence (older ones are skipped).
     * `cost_*`: COST_ANOMALY baseline (runs of the same job) and its MAD tolerance.
+    * `batch_run_timeout_ms`, `batch_pending_runs`: batch-run evidence waits for its run's totals this
+      long after its last evidence (by the freshness clock), and at most this many runs wait (runs.py).
     """
 
     contract_windows: tuple[str, ...] = (TUMBLING_5MIN,)
@@ -59,6 +61,8 @@ class EngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     cost_history_runs: int = 30
     cost_tolerance: float = 3.0
     evidence_sample_size: int = 3
+    batch_run_timeout_ms: int = DAY_MS
+    batch_pending_runs: int = 1000
 
     def __post_init__(self) -> None:
         known = (TUMBLING_5MIN, TUMBLING_1HR, SLIDING_15MIN)
@@ -76,3 +80,5 @@ class EngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         if not 0 < self.early_alpha < 1 or self.confidence_z <= 0 or not 0 < self.early_update_step <= 1:
             raise EngineConfigError("early_alpha must be in (0, 1), confidence_z > 0 and early_update_step in (0, 1], "
                                     "e.g. 0.01, 1.645 and 0.10")
+        if self.batch_pending_runs < 1:
+            raise EngineConfigError("batch_pending_runs must be >= 1")

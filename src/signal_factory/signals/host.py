@@ -13,6 +13,8 @@ gives the same signals as one that never stopped. Each call returns its signals 
 
 Watermarks are per dataset (see windows.py), so a backfilling or lagging source never makes another
 source's records late; `advance_to(t)` raises every dataset's watermark (and the freshness clock) to t.
+Batch-run evidence feeds its run's BATCH_RUN signals and clock-skewed evidence never moves a watermark
+or the freshness clock (routing.py, runs.py).
 """
 
 from __future__ import annotations
@@ -26,15 +28,16 @@ from signal_factory.enforcer.pipeline import PassTally
 from signal_factory.enforcer.timefmt import parse_iso_ms
 from signal_factory.errors import SignalFactoryError
 from signal_factory.model.evidence import Evidence
-from signal_factory.signals import contract_engine, volume
+from signal_factory.signals import contract_engine, runs, volume
 from signal_factory.signals.batch import BatchEngine, CostState
 from signal_factory.signals.config import EngineConfig
 from signal_factory.signals.contract import ContractAcc
 from signal_factory.signals.contract_engine import ContractEngine, ContractState
 from signal_factory.signals.drift import DriftEngine, DriftState, SignatureHistory, run_sightings, sightings
 from signal_factory.signals.freshness import FreshnessEngine, FreshnessState
-from signal_factory.signals.intake import group
-from signal_factory.signals.model import SIGNAL_TYPES, BatchRunTotals, Signal, SignalState
+from signal_factory.signals.intake import event_time, group
+from signal_factory.signals.model import CONTRACT_BREACH, SIGNAL_TYPES, BatchRunTotals, Signal, SignalState
+from signal_factory.signals.routing import batch_run_id, retime, route
 from signal_factory.signals.status import apply, listing
 from signal_factory.signals.volume import VolumeEngine, VolumeState
 from signal_factory.signals.windows import WindowTable
@@ -63,6 +66,9 @@ class HostState(msgspec.Struct):
     floor_ms: int | None = None  # raised by advance_to: no dataset's watermark is below it
     clock_ms: int | None = None  # the freshness clock: largest watermark or advance_to instant
     states: dict[str, dict[str, SignalState]] = msgspec.field(default_factory=dict)
+    batch_runs: runs.RunsState = msgspec.field(default_factory=runs.RunsState)  # batch evidence per waiting run
+    event_max: dict[str, int] = msgspec.field(default_factory=dict)  # latest trusted event time per dataset
+    clock_skew: dict[str, int] = msgspec.field(default_factory=dict)  # skewed evidence not yet reported
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -89,10 +95,19 @@ class SignalEngineHost:
 
     def add_evidence(self, evidence: Sequence[Evidence], tallies: Sequence[PassTally] = ()) -> list[Signal]:
         """Aggregate a batch (tallies count sampled-out PASS records); returns the signals it caused."""
-        view = group(evidence, tallies)
-        out = self._contract.ingest(view, evidence, self.watermark)
+        s = self._s
+        routed = route(evidence)
+        stream = routed.stream
+        if routed.skewed:
+            stream, skewed = retime(stream, routed.skewed, s.event_max.get)
+            for urn, n in skewed.items():
+                s.clock_skew[urn] = s.clock_skew.get(urn, 0) + n
+        view = group(stream, tallies)
+        out = self._contract.ingest(view, stream, self.watermark)
         self._volume.ingest(view, self.watermark)
         out += self._drift.observe(sightings(view.failures))[0]
+        if routed.batch:
+            out += self._batch_evidence(routed.batch)
         spans: dict[str, list[int]] = {}
         for urn, (lo, hi) in view.spans.items():
             lo_ms, hi_ms = parse_iso_ms(lo), parse_iso_ms(hi)
@@ -105,21 +120,32 @@ class SignalEngineHost:
             lo_ms, hi_ms = spans[urn]
             out += self._freshness.observe_batch(urn, lo_ms, hi_ms, view, evidence)
             self._raise(urn, hi_ms - self.cfg.out_of_orderness_ms)
+            if hi_ms > s.event_max.get(urn, hi_ms - 1):
+                s.event_max[urn] = hi_ms
         for urn in sorted(spans.keys() | view.untimed.keys()):
             out += self._close(urn)
-        out += self._freshness.check(self._s.clock_ms)
+        out += self._freshness.check(s.clock_ms)
+        if s.batch_runs.pending:
+            out += self._release_runs()
         return self._emit(out)
 
     def add_batch_run(self, run: BatchRunTotals) -> list[Signal]:
-        """A finished batch run: drift of its signatures, DQ_BREACH, COST_ANOMALY, freshness."""
+        """A finished batch run: drift of its signatures, DQ_BREACH (with the run's evidence), COST_ANOMALY,
+        freshness."""
+        keep = self.cfg.batch_pending_runs
+        seen = runs.take(self._s.batch_runs, [run.run_id], keep)
+        dag_run = run.batch_context.get("dag_run_id")
+        if seen is None and isinstance(dag_run, str) and dag_run in self._s.batch_runs.pending:
+            seen = runs.take(self._s.batch_runs, [dag_run], keep)
         drift, new = self._drift.observe(run_sightings(run))
-        out = drift + self._batch.dq(run, {sig: fresh for (_, sig), fresh in new.items()})
+        out = drift + self._batch.dq(run, {sig: fresh for (_, sig), fresh in new.items()}, seen)
         out += self._batch.cost(run)
         end_ms = parse_iso_ms(run.ended_at)
         if end_ms is not None:
             out += self._freshness.observe(run.dataset_urn, end_ms, end_ms)
             self._s.clock_ms = end_ms if self._s.clock_ms is None else max(self._s.clock_ms, end_ms)
             out += self._freshness.check(self._s.clock_ms)
+        out += self._release_runs()
         return self._emit(out)
 
     def advance_to(self, event_time_ms: int) -> list[Signal]:
@@ -132,6 +158,7 @@ class SignalEngineHost:
             out += self._close(urn)
         s.clock_ms = event_time_ms if s.clock_ms is None else max(s.clock_ms, event_time_ms)
         out += self._freshness.check(s.clock_ms)
+        out += self._release_runs()
         return self._emit(out)
 
     def flush(self) -> list[Signal]:
@@ -198,7 +225,37 @@ class SignalEngineHost:
     def _close(self, urn: str, complete_until: int | None = None) -> list[Signal]:
         wm = self.watermark(urn)
         complete = wm if complete_until is None else complete_until
-        return self._contract.close(urn, wm) + self._volume.close(urn, wm, complete)
+        contract = self._contract.close(urn, wm)
+        if contract and urn in self._s.clock_skew:
+            _report_skew(contract[0], self._s.clock_skew.pop(urn))
+        return contract + self._volume.close(urn, wm, complete)
+
+    def _batch_evidence(self, batch: list[Evidence]) -> list[Signal]:
+        """Batch-run evidence: drift, and counts held for its run's DQ_BREACH (never the stream windows)."""
+        drift, new = self._drift.observe(sightings(group(batch).failures))
+        touched: dict[str, runs.RunEvidence] = {}
+        for ev in batch:
+            rid, t = batch_run_id(ev), event_time(ev)
+            if rid is None or t is None:
+                continue
+            acc = runs.add(self._s.batch_runs, rid, t, ev)
+            if acc is not None:
+                touched[rid] = acc
+        for (urn, sig), fresh in sorted(new.items()):
+            if not fresh:
+                continue
+            for acc in touched.values():
+                if acc.dataset_urn == urn and sig not in acc.new and (sig in acc.failures or sig in acc.warnings):
+                    acc.new.append(sig)
+        return drift
+
+    def _release_runs(self) -> list[Signal]:
+        """Evidence-only DQ_BREACH for runs that never reported (idle past the timeout, or too many waiting)."""
+        out: list[Signal] = []
+        for rid, acc in runs.release(self._s.batch_runs, self._s.clock_ms, self.cfg.batch_run_timeout_ms,
+                                     self.cfg.batch_pending_runs):
+            out += self._batch.dq(runs.totals_of(rid, acc), {}, acc)
+        return out
 
     def _emit(self, signals: list[Signal]) -> list[Signal]:
         signals.sort(key=_order)
@@ -215,6 +272,14 @@ def _reconcile(state: HostState, cfg: EngineConfig) -> None:
     state.contract.tables = [tables.get(w) or WindowTable[ContractAcc](w) for w in cfg.contract_windows]
     if state.volume.table.window_type != cfg.volume_window:
         state.volume = volume.new_state(cfg)  # counts of another window size cannot serve as a baseline
+
+
+def _report_skew(signal: Signal, count: int) -> None:
+    """`clock_skew_count` on a final CONTRACT_BREACH, flagged like late drops (ids do not depend on metrics)."""
+    assert signal.signal_type == CONTRACT_BREACH
+    signal.metrics["clock_skew_count"] = count
+    flags = list((signal.details or {}).get("flags", []))
+    signal.details = {**(signal.details or {}), "flags": [*flags, "CLOCK_SKEW"]}
 
 
 def _order(sig: Signal) -> tuple[str, int, str, str, str, int, str]:
