@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Literal
 
 import msgspec
@@ -128,11 +129,12 @@ class EventTimeSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True)
     """Bounds on a record's own time (enforcer/eventtime.py): outside them it is WARN `CLOCK_SKEW:*`.
 
     `max_future_skew`: how far ahead of the enforcer's ingest clock a record may be stamped.
-    `min_event_time`: records stamped before this instant (ISO-8601) are `CLOCK_SKEW:past`.
+    `min_event_time`: records stamped before this instant (ISO-8601; no offset means UTC) are
+    `CLOCK_SKEW:past`.
     """
 
     max_future_skew: str = "5m"
-    min_event_time: str = "2000-01-01T00:00:00Z"
+    min_event_time: datetime = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class PlatformSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

@@ -16,6 +16,8 @@ lateness rule, which counts such records as `late_dropped_count` and never lets 
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from signal_factory.controlplane.loader import parse_duration
 from signal_factory.controlplane.model import EventTimeSettings
 from signal_factory.enforcer.timefmt import parse_iso_ms
@@ -31,10 +33,8 @@ class EventTimeGuard:
 
     def __init__(self, settings: EventTimeSettings) -> None:
         self.max_future_ms = int(parse_duration(settings.max_future_skew) * 1000)
-        floor = parse_iso_ms(settings.min_event_time)
-        if floor is None:  # the loader has checked it; this keeps a hand-built settings object honest
-            raise ValueError(f"event_time.min_event_time {settings.min_event_time!r} is not an ISO-8601 time")
-        self.min_ms = floor
+        floor = settings.min_event_time
+        self.min_ms = int((floor if floor.tzinfo is not None else floor.replace(tzinfo=UTC)).timestamp() * 1000)
         self._stamp = ""
         self._stamp_ms = 0
 
