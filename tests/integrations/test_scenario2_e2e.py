@@ -19,11 +19,12 @@ from tests.conftest import EXAMPLE
 from tests.integrations.test_spark import DAG_RUN_ID, INPUT, RUN_AT, RUN_ID, _scenario2_bronze
 
 SIGNATURE = "UNKNOWN_ENUM:discount_type:FLASH_SALE"
+SILVER_URN = "urn:dp:orders:silver"
 pytestmark = pytest.mark.slow
 
 
 def test_scenario2_from_stream_warn_to_batch_rca(spark: Any, control_plane: ControlPlane, tmp_path: Any) -> None:
-    """The FLASH_SALE drift: WARN in stream, 380 FAILs in Spark, DRIFT + DQ OK, RCA traces it to orders-svc."""
+    """The FLASH_SALE drift: WARN in stream, 380 FAILs in Spark, DRIFT + DQ OK (no stream page on silver), RCA."""
     from pyspark.sql import functions as F  # noqa: N812
 
     from signal_factory.integrations.spark import validate_dataframe
@@ -61,11 +62,19 @@ def test_scenario2_from_stream_warn_to_batch_rca(spark: Any, control_plane: Cont
         assert dq[0].state == "OK"
         assert round(dq[0].metrics["compliance_rate"], 4) == 0.9916
         assert (dq[0].metrics["records_processed"], dq[0].metrics["records_failed"]) == (45_230, 380)
+        assert dq[0].window is not None
+        assert (dq[0].window.type, dq[0].metrics["evidence_count"], len(dq[0].evidence_refs)) == ("BATCH_RUN", 380, 10)
+        assert [(t.signature, t.count, t.is_new) for t in dq[0].top_failures] == [(SIGNATURE, 380, True)]
         drift = [s for s in silver if s.signal_type == "DRIFT_DETECTED"]
         assert drift
         assert drift[0].state == "WARNING"
         assert drift[0].details is not None
         assert (drift[0].details["field"], drift[0].details["new_value"]) == ("discount_type", "FLASH_SALE")
+        # The run's FAIL-only evidence is batch evidence: silver's stream windows never saw it, so the only
+        # incident on silver is the seed's Step 6 drift warning, not a stream "Contract Violation" SEV-1.
+        assert [s.signal_type for s in silver if s.signal_type in ("CONTRACT_BREACH", "VOLUME_ANOMALY")] == []
+        on_silver = [(i.signal_type, i.failure_signature) for i in store.incidents.list(dataset_urn=SILVER_URN)]
+        assert on_silver == [("DRIFT_DETECTED", SIGNATURE)]
 
         report = analyze(store, signature=SIGNATURE, catalog=control_plane.datasets)
         assert report.root_cause.service == "orders-svc"
