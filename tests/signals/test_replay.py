@@ -12,13 +12,27 @@ from signal_factory.model.evidence import FAIL, WARN
 from signal_factory.signals.config import EngineConfig
 from signal_factory.signals.host import SignalEngineHost, SnapshotError
 from signal_factory.signals.model import SIGNAL_TYPES, SLIDING_15MIN, TUMBLING_5MIN, BatchRunTotals, encode_signal
-from tests.signals.builders import DISCOUNTS, FLASH, MINUTE, ORDERS, SILVER, evidence, ms, scenario1, spread, tally
+from tests.signals.builders import (
+    DISCOUNTS,
+    FLASH,
+    MINUTE,
+    ORDERS,
+    SILVER,
+    batch_evidence,
+    evidence,
+    ms,
+    scenario1,
+    skewed,
+    spread,
+    tally,
+)
 
 Step = Callable[[SignalEngineHost], list[object]]
 
 
 def script() -> list[Step]:
-    """A mixed input: Scenario 1, drift, late records, tallies, a batch run, ticks and a final flush."""
+    """A mixed input: Scenario 1, drift, late records, tallies, clock-skewed records, batch-run evidence (one run
+    that reports, one that does not), a batch run, ticks and a final flush."""
     t0 = ms("2024-01-15T09:55:00.000Z")
     steps: list[Step] = []
     s1 = scenario1()
@@ -28,6 +42,10 @@ def script() -> list[Step]:
     later = spread(t0 + 6 * MINUTE, t0 + 40 * MINUTE, 400, 5000)
     later += [evidence(6000 + i, t0 + 20 * MINUTE + i * 1000, WARN, FLASH, expected=DISCOUNTS) for i in range(20)]
     later += [evidence(7000 + i, t0 + 3 * MINUTE + i, FAIL) for i in range(5)]  # late: corrections or drops
+    later.insert(35, skewed(7100, ms("2030-01-01T00:00:00Z")))  # clock skew: re-timed, counted, no watermark move
+    later.insert(150, skewed(7101, ms("1999-01-01T00:00:00Z"), "CLOCK_SKEW:past"))
+    later += [batch_evidence(7200 + i, t0 + 35 * MINUTE, run_id="spark-1") for i in range(12)]  # the run's FAILs
+    later += [batch_evidence(7300 + i, t0 + 36 * MINUTE, run_id="spark-never-reports") for i in range(3)]
     for i in range(0, len(later), 70):
         chunk = later[i:i + 70]
         tallies = [tally(ORDERS, t0 + (10 + i // 70) * MINUTE, 40)]
