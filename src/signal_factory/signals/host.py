@@ -37,7 +37,7 @@ from signal_factory.signals.drift import DriftEngine, DriftState, SignatureHisto
 from signal_factory.signals.freshness import FreshnessEngine, FreshnessState
 from signal_factory.signals.intake import event_time, group
 from signal_factory.signals.model import CONTRACT_BREACH, SIGNAL_TYPES, BatchRunTotals, Signal, SignalState
-from signal_factory.signals.routing import batch_run_id, retime, route
+from signal_factory.signals.routing import any_skewed, batch_run_id, retime, split
 from signal_factory.signals.status import apply, listing
 from signal_factory.signals.volume import VolumeEngine, VolumeState
 from signal_factory.signals.windows import WindowTable
@@ -96,18 +96,18 @@ class SignalEngineHost:
     def add_evidence(self, evidence: Sequence[Evidence], tallies: Sequence[PassTally] = ()) -> list[Signal]:
         """Aggregate a batch (tallies count sampled-out PASS records); returns the signals it caused."""
         s = self._s
-        routed = route(evidence)
-        stream = routed.stream
-        if routed.skewed:
-            stream, skewed = retime(stream, routed.skewed, s.event_max.get)
+        stream, batch = split(evidence)
+        view = group(stream, tallies)
+        if any_skewed(view.failures):  # rare: re-time the skewed records and group again
+            stream, skewed = retime(stream, s.event_max.get)
             for urn, n in skewed.items():
                 s.clock_skew[urn] = s.clock_skew.get(urn, 0) + n
-        view = group(stream, tallies)
+            view = group(stream, tallies)
         out = self._contract.ingest(view, stream, self.watermark)
         self._volume.ingest(view, self.watermark)
         out += self._drift.observe(sightings(view.failures))[0]
-        if routed.batch:
-            out += self._batch_evidence(routed.batch)
+        if batch:
+            out += self._batch_evidence(batch)
         spans: dict[str, list[int]] = {}
         for urn, (lo, hi) in view.spans.items():
             lo_ms, hi_ms = parse_iso_ms(lo), parse_iso_ms(hi)

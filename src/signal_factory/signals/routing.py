@@ -18,14 +18,13 @@ reported as `clock_skew_count` on the dataset's next final CONTRACT_BREACH signa
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
 
 import msgspec
 
 from signal_factory.enforcer.eventtime import CLOCK_SKEW
 from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
 from signal_factory.model.evidence import PASS, Evidence, Source
-from signal_factory.signals.intake import event_time
+from signal_factory.signals.intake import Failure, event_time
 
 
 def batch_run_id(ev: Evidence) -> str | None:
@@ -43,46 +42,42 @@ def is_clock_skewed(ev: Evidence) -> bool:
     return any(code.startswith(CLOCK_SKEW) for code in ev.validation.reason_codes)
 
 
-class Routed(NamedTuple):
-    stream: Sequence[Evidence]  # the input itself when it holds no batch evidence (the usual case)
-    batch: list[Evidence]
-    skewed: list[int]  # positions in `stream` of clock-skewed evidence
-
-
-def route(evidence: Sequence[Evidence]) -> Routed:
-    """Split a batch. Per evidence: a few attribute reads, and a reason-code scan for non-PASS ones only."""
-    skewed: list[int] = []
-    for i, ev in enumerate(evidence):
+def split(evidence: Sequence[Evidence]) -> tuple[Sequence[Evidence], list[Evidence]]:
+    """(stream evidence, batch-run evidence). The stream part is the input itself when it holds no batch
+    evidence (the usual case): hot path, two attribute reads per evidence."""
+    for ev in evidence:
         p = ev.producer
-        if (p is not None and p.run_id) or (ev.lineage is not None and batch_run_id(ev) is not None):
-            return _split(evidence)
-        if ev.validation.result != PASS and is_clock_skewed(ev):
-            skewed.append(i)
-    return Routed(evidence, [], skewed)
-
-
-def _split(evidence: Sequence[Evidence]) -> Routed:
-    """The slower path, for batches that hold batch-run evidence."""
+        if ev.lineage is not None or (p is not None and p.run_id):
+            break
+    else:
+        return evidence, []
     stream: list[Evidence] = []
     batch: list[Evidence] = []
     for ev in evidence:
         (stream if batch_run_id(ev) is None else batch).append(ev)
-    skewed = [i for i, ev in enumerate(stream) if ev.validation.result != PASS and is_clock_skewed(ev)]
-    return Routed(stream, batch, skewed)
+    return stream, batch
 
 
-def retime(stream: Sequence[Evidence], skewed: list[int], latest: Callable[[str], int | None],
-           ) -> tuple[list[Evidence], dict[str, int]]:
+def any_skewed(failures: Sequence[Failure]) -> bool:
+    """Whether a grouped batch holds clock-skewed evidence (only non-PASS evidence can: it is a WARN).
+    Plain loops, not any(generator): this runs over every batch's failures."""
+    for f in failures:
+        for code in f.ev.validation.reason_codes:
+            if code.startswith(CLOCK_SKEW):
+                return True
+    return False
+
+
+def retime(stream: Sequence[Evidence], latest: Callable[[str], int | None]) -> tuple[list[Evidence], dict[str, int]]:
     """`stream` with each skewed evidence re-timed to its dataset's reference time (or left out when the
     dataset has none yet), and the skewed count per dataset. Arrival order decides the reference, so the
     result does not depend on where batch boundaries fall."""
-    marks = set(skewed)
     running: dict[str, str] = {}
     counts: dict[str, int] = {}
     out: list[Evidence] = []
-    for i, ev in enumerate(stream):
+    for ev in stream:
         urn = ev.dataset_urn
-        if i not in marks:
+        if ev.validation.result == PASS or not is_clock_skewed(ev):
             t = event_time(ev)
             if t is not None and t > running.get(urn, ""):
                 running[urn] = t
