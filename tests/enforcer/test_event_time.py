@@ -12,7 +12,7 @@ from signal_factory.enforcer.pipeline import Enforcer
 from signal_factory.enforcer.timefmt import parse_iso_ms
 from signal_factory.errors import ConfigError
 from signal_factory.model.evidence import G1_RESOLUTION, PASS, WARN, Evidence
-from signal_factory.model.records import RawRecord
+from signal_factory.model.records import MalformedInput, RawRecord
 from tests.conftest import EXAMPLE
 
 NOW = "2024-01-15T10:00:00.000Z"
@@ -99,3 +99,15 @@ def _config(tmp_path: Path, settings: str) -> ControlPlane:
             target.write_bytes(path.read_bytes())
     (root / "signal-factory.yaml").write_text(settings)
     return load_control_plane(root)
+
+
+def test_a_malformed_record_stamped_in_the_future_is_flagged_too(control_plane: ControlPlane) -> None:
+    """A line that could not be parsed keeps its FAIL and carries CLOCK_SKEW:future for its transport time."""
+    bad = MalformedInput(reason_code="MALFORMED_RECORD:value", message="not JSON", origin="test:1",
+                         topic="raw.orders.events", partition=0, offset=2,
+                         timestamp_ms=parse_iso_ms("2030-01-01T00:00:00Z"))
+    clock = (parse_iso_ms(NOW) or 0) / 1000
+    (ev,) = Enforcer(control_plane, clock=lambda: clock).process([bad]).evidence
+    assert ev.validation.result == "FAIL"
+    assert ev.validation.reason_codes == ["MALFORMED_RECORD:value", "CLOCK_SKEW:future"]
+    assert ev.validation.gates[0].reason_code == "CLOCK_SKEW:future"

@@ -244,11 +244,15 @@ class Enforcer:
             shown = safe_token(topic)
             origin, topic = origin.replace(topic, shown) if topic else origin, shown
         gates = [g1, skipped[0], g3, skipped[1], skipped[2]]
+        result, codes = FAIL, [bad.reason_code]
+        skew = self._event_time.code_for(bad.timestamp_ms, stamp)
+        if skew is not None and bad.timestamp_ms is not None:
+            result, gates, codes = self._event_time.apply(skew, bad.timestamp_ms, stamp, result, gates, codes)
         return Evidence(
             evidence_id=f"evd-{evidence_id}", timestamp=stamp,
             dataset_urn=dataset.urn if dataset is not None else UNRESOLVED_DATASET,
             producer=_NO_PRODUCER,
-            validation=Validation(FAIL, gates, [G3_SCHEMA], [bad.reason_code]),
+            validation=Validation(result, gates, [G3_SCHEMA], codes),
             source=Source(topic=topic, partition=bad.partition, offset=bad.offset, origin=origin,
                           timestamp=iso_ms(bad.timestamp_ms) if bad.timestamp_ms is not None else None))
 
