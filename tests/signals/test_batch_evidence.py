@@ -127,3 +127,15 @@ def test_evidence_after_its_run_reported_is_not_counted_twice(host: SignalEngine
     host.add_batch_run(complete())
     host.add_evidence(spark_evidence(3))
     assert not of_type(host.advance_to(AT + 2 * DAY), DQ_BREACH)
+
+
+def test_evidence_naming_only_its_dag_run_joins_the_run_of_that_dag_run(host: SignalEngineHost) -> None:
+    """Evidence with just lineage.dag_run_id is held under it and joins the run whose batch_context names it."""
+    batch = spark_evidence(4)
+    for ev in batch:
+        ev.producer.run_id = None  # type: ignore[union-attr]
+        ev.lineage.spark_run_id = None  # type: ignore[union-attr]
+    assert {batch_run_id(ev) for ev in batch} == {DAG_RUN}
+    host.add_evidence(batch)
+    (dq,) = of_type(host.add_batch_run(complete()), DQ_BREACH)
+    assert (dq.metrics["evidence_count"], len(dq.evidence_refs)) == (4, 4)

@@ -133,10 +133,10 @@ class SignalEngineHost:
         """A finished batch run: drift of its signatures, DQ_BREACH (with the run's evidence), COST_ANOMALY,
         freshness."""
         keep = self.cfg.batch_pending_runs
-        seen = runs.take(self._s.batch_runs, [run.run_id], keep)
+        seen = runs.take(self._s.batch_runs, run.run_id, keep)
         dag_run = run.batch_context.get("dag_run_id")
         if seen is None and isinstance(dag_run, str) and dag_run in self._s.batch_runs.pending:
-            seen = runs.take(self._s.batch_runs, [dag_run], keep)
+            seen = runs.take(self._s.batch_runs, dag_run, keep)  # evidence that named only its DAG run
         drift, new = self._drift.observe(run_sightings(run))
         out = drift + self._batch.dq(run, {sig: fresh for (_, sig), fresh in new.items()}, seen)
         out += self._batch.cost(run)

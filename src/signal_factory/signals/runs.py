@@ -84,14 +84,10 @@ def add(state: RunsState, run_id: str, t: str, ev: Evidence) -> RunEvidence | No
     return acc
 
 
-def take(state: RunsState, run_ids: list[str], keep: int) -> RunEvidence | None:
-    """The evidence of the first of `run_ids` still waiting, removed; each id is marked reported."""
-    found = None
-    for rid in run_ids:
-        acc = state.pending.pop(rid, None)
-        if found is None:
-            found = acc
-        _reported(state, rid, keep)
+def take(state: RunsState, run_id: str, keep: int) -> RunEvidence | None:
+    """The run's waiting evidence, removed (None if there is none); the run is marked reported."""
+    found = state.pending.pop(run_id, None)
+    _reported(state, run_id, keep)
     return found
 
 
