@@ -8,10 +8,12 @@ import msgspec
 import pytest
 
 from signal_factory.controlplane.loader import ControlPlane, load_control_plane
+from signal_factory.enforcer.eventtime import EventTimeGuard
+from signal_factory.enforcer.guard import MAX_REASON_CODES
 from signal_factory.enforcer.pipeline import Enforcer
 from signal_factory.enforcer.timefmt import parse_iso_ms
 from signal_factory.errors import ConfigError
-from signal_factory.model.evidence import G1_RESOLUTION, PASS, WARN, Evidence
+from signal_factory.model.evidence import G1_RESOLUTION, PASS, WARN, Evidence, GateResult
 from signal_factory.model.records import MalformedInput, RawRecord
 from tests.conftest import EXAMPLE
 
@@ -111,3 +113,14 @@ def test_a_malformed_record_stamped_in_the_future_is_flagged_too(control_plane: 
     assert ev.validation.result == "FAIL"
     assert ev.validation.reason_codes == ["MALFORMED_RECORD:value", "CLOCK_SKEW:future"]
     assert ev.validation.gates[0].reason_code == "CLOCK_SKEW:future"
+
+
+def test_the_clock_skew_code_survives_the_reason_code_cap(control_plane: ControlPlane) -> None:
+    """A record already at the reason-code cap keeps the cap and still carries CLOCK_SKEW (the engines need it)."""
+    guard = EventTimeGuard(control_plane.settings.event_time)
+    codes = [f"MISSING_FIELD:f{i}" for i in range(MAX_REASON_CODES)]
+    future = parse_iso_ms("2030-01-01T00:00:00Z")
+    code = guard.code_for(future, NOW)
+    assert code == "CLOCK_SKEW:future"
+    _, _, out = guard.apply(code, future or 0, NOW, "FAIL", [GateResult(G1_RESOLUTION, PASS)], codes)
+    assert (len(out), out[-1]) == (MAX_REASON_CODES, "CLOCK_SKEW:future")

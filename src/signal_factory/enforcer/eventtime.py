@@ -20,6 +20,7 @@ from datetime import UTC
 
 from signal_factory.controlplane.loader import parse_duration
 from signal_factory.controlplane.model import EventTimeSettings
+from signal_factory.enforcer.guard import MAX_REASON_CODES
 from signal_factory.enforcer.timefmt import parse_iso_ms
 from signal_factory.model.evidence import G1_RESOLUTION, PASS, WARN, GateResult
 
@@ -54,10 +55,12 @@ class EventTimeGuard:
     def apply(self, code: str, event_ms: int, stamp: str, result: str, gates: list[GateResult],
               codes: list[str]) -> tuple[str, list[GateResult], list[str]]:
         """The record's (result, gates, reason codes) with the clock-skew WARN added."""
-        g1 = gates[0]
-        if g1.gate == G1_RESOLUTION and g1.result == PASS:
+        g1 = gates[0] if gates else None
+        if g1 is not None and g1.gate == G1_RESOLUTION and g1.result == PASS:
             skew_s = (event_ms - self._stamp_ms) / 1000
             details = {**(g1.details or {}), "reference_time": stamp, "clock_skew_s": skew_s}
             gates = [GateResult(G1_RESOLUTION, WARN, code, details), *gates[1:]]
-        return (WARN if result == PASS else result), gates, [*codes, code] if code not in codes else codes
+        if code not in codes:  # kept within the cap: the signal engines rely on seeing this code
+            codes = [*codes[:MAX_REASON_CODES - 1], code]
+        return (WARN if result == PASS else result), gates, codes
 
