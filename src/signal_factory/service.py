@@ -20,6 +20,7 @@ from signal_factory.model.records import MalformedInput, RawRecord
 from signal_factory.registry.chain import SchemaResolverChain
 from signal_factory.settings import Settings
 from signal_factory.sources.jsonlines import parse_line
+from signal_factory.sources.lines import numbered_lines
 from signal_factory.stores.payloads import FilePayloadStore
 
 _PROGRESS_MIN_BYTES = 2_000_000
@@ -113,24 +114,26 @@ def _batches(path: Path, default_topic: str | None, size: int,
     name = "stdin" if str(path) == "-" else str(path)
     stream = sys.stdin.buffer if str(path) == "-" else path.open("rb")
     batch: list[RawRecord | MalformedInput] = []
-    consumed = 0
+    consumed = [0]
+
+    def counted() -> Iterator[bytes]:
+        for raw in stream:  # a binary stream yields lines split at b"\n" only: the `sources.lines` rule
+            consumed[0] += len(raw)
+            yield raw
+
     try:
-        for number, raw in enumerate(stream, start=1):
-            consumed += len(raw)
-            line = raw.strip()
-            if not line:
-                continue
+        for number, line in numbered_lines(counted()):
             batch.append(parse_line(line, f"{name}:{number}", default_topic))
             if len(batch) >= size:
                 yield batch
                 batch = []
                 if callable(advance):
-                    advance(consumed)
-                consumed = 0
+                    advance(consumed[0])
+                consumed[0] = 0
         if batch:
             yield batch
         if callable(advance):
-            advance(consumed)
+            advance(consumed[0])
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()

@@ -22,11 +22,12 @@ from signal_factory.api import graph_views
 from signal_factory.api.problems import BadRequestError, ConflictError, NotFoundError
 from signal_factory.controlplane.loader import ControlPlane, load_control_plane
 from signal_factory.controlplane.model import Dataset
-from signal_factory.enforcer.pipeline import Enforcer
+from signal_factory.enforcer.pipeline import EnforceBatch, Enforcer
 from signal_factory.enforcer.timefmt import parse_iso_ms
 from signal_factory.graph.deployments import DeploymentFileError, parse_marker
 from signal_factory.graph.writer import GraphWriter
 from signal_factory.model.evidence import Evidence, decode_evidence
+from signal_factory.model.nesting import MAX_DEPTH, may_be_too_deep, too_deep
 from signal_factory.model.records import MalformedInput, RawRecord
 from signal_factory.rca.analyze import RcaLookupError, analyze
 from signal_factory.rca.report import to_json
@@ -35,12 +36,14 @@ from signal_factory.service import EnforceService
 from signal_factory.settings import Settings
 from signal_factory.signals.model import CRITICAL, OK, UNKNOWN, WARNING, Signal, SignalState
 from signal_factory.sources.jsonlines import parse_line
+from signal_factory.sources.lines import split_lines
 from signal_factory.stores.ports import Store
 from signal_factory.stores.sql.database import open_store
 
 _RANK = {OK: 0, UNKNOWN: 1, WARNING: 2, CRITICAL: 3}
 _LIST_IDS = "GET /api/v1/incidents lists the incident ids"
 _FAR_FUTURE_MS = 2**62
+_TOO_DEEP_DOC = b'{"value":' + b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1) + b"}"
 
 
 def worst_state(states: list[SignalState]) -> str:
@@ -59,7 +62,8 @@ def parse_time(value: str | None, name: str) -> int | None:
 
 
 def body_items(body: bytes, what: str) -> Iterator[tuple[str, bytes]]:
-    """(where, one JSON document) for a body that is a JSON array, or JSON lines (one object per line)."""
+    """(where, one JSON document) for a body that is a JSON array, or JSON lines (one object per line,
+    split by the one rule of `sources.lines`, so a line here is a line in `enforce` and `replay`)."""
     text = body.strip()
     if not text:
         raise BadRequestError(f"the body is empty: send {what} as JSON lines or as a JSON array")
@@ -68,12 +72,31 @@ def body_items(body: bytes, what: str) -> Iterator[tuple[str, bytes]]:
             items = msgspec.json.decode(text)
         except msgspec.DecodeError as e:
             raise BadRequestError(f"the body starts with `[` but is not a JSON array: {e}") from e
+        except RecursionError:
+            raise BadRequestError("the body is a JSON array nested too deep to read; "
+                                  "send the records as JSON lines (one evidence per line)") from None
+        deep = may_be_too_deep(text)
         for i, item in enumerate(items):
-            yield f"item {i}", msgspec.json.encode(item)
+            # An item too deep to re-encode safely stands in as one that `parse_line` calls too deep.
+            yield f"item {i}", _TOO_DEEP_DOC if deep and too_deep(item) else msgspec.json.encode(item)
         return
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if raw.strip():
-            yield f"line {number}", raw.strip()
+    for number, line in split_lines(body):
+        yield f"line {number}", line
+
+
+def _results(wheres: list[str], batch: EnforceBatch | None) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    evidence = iter(batch.evidence if batch is not None else ())
+    sampled = set(batch.sampled if batch is not None else ())
+    for i, where in enumerate(wheres):
+        if i in sampled:
+            out.append({"where": where, "result": "PASS", "sampled": True})
+            continue
+        ev = next(evidence, None)
+        if ev is not None:
+            out.append({"where": where, "evidence_id": ev.evidence_id, "result": ev.validation.result,
+                        "reason_codes": ev.validation.reason_codes})
+    return out
 
 
 class ApiService:
@@ -223,9 +246,14 @@ class ApiService:
         return incident
 
     def ingest_records(self, body: bytes) -> dict[str, Any]:
-        records: list[RawRecord | MalformedInput] = [parse_line(doc, f"request {where}")
-                                                     for where, doc in body_items(body, "records")]
-        return self._ingest(lambda replay: replay.ingest(records))
+        """Every record of the body -> one entry of `results`, in body order: its evidence id, verdict
+        and reason codes (or `sampled: true` for a PASS record counted but not kept)."""
+        where_docs = list(body_items(body, "records"))
+        records: list[RawRecord | MalformedInput] = [parse_line(doc, f"request {where}") for where, doc in where_docs]
+        batches: list[EnforceBatch] = []
+        answer = self._ingest(lambda replay: replay.ingest(records, on_batch=batches.append))
+        answer["results"] = _results([w for w, _ in where_docs], batches[-1] if batches else None)
+        return answer
 
     def ingest_evidence(self, body: bytes) -> dict[str, Any]:
         evidence: list[Evidence] = []

@@ -3,10 +3,17 @@
 Batch in, batch out, no IO of its own (a `PayloadStore` is injected), so the same object serves the
 CLI, HTTP ingest and a Kafka consumer group. PASS evidence may be sampled by tier; what is sampled
 out is counted in `tallies`, so downstream counts stay exact.
+
+Every record in is exactly one evidence (or one tally count) out, whatever its bytes: a record the
+sources could not split, or whose timestamp lies outside years 1-9999, is FAIL evidence with a
+`MALFORMED_RECORD:*` code; an unexpected exception for one record is FAIL evidence
+`INTERNAL_ERROR:<ExceptionType>` (one error boundary per record, logged once per exception type); and
+the evidence's text is made storable (`model.storable`) before anyone writes it.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 import zlib
 from collections.abc import Callable, Sequence
@@ -21,7 +28,7 @@ from signal_factory.enforcer.eventtime import EventTimeGuard
 from signal_factory.enforcer.guard import MAX_REASON_CODES, safe_token
 from signal_factory.enforcer.otel import trace_context
 from signal_factory.enforcer.redact import redacted_payload
-from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
+from signal_factory.enforcer.timefmt import in_range, iso_ms, iso_out_of_range, parse_iso_ms
 from signal_factory.gates.contract import ContractGate
 from signal_factory.gates.identity import IdentityGate
 from signal_factory.gates.pii import PiiGate, pii_reason_codes
@@ -46,8 +53,13 @@ from signal_factory.model.evidence import (
 )
 from signal_factory.model.ids import keyed_ulid
 from signal_factory.model.records import MalformedInput, RawRecord
+from signal_factory.model.storable import storable_evidence, storable_text
 from signal_factory.registry.chain import SchemaResolverChain
 from signal_factory.stores.payloads import PayloadStore
+
+log = logging.getLogger("signal_factory.enforcer")
+TIMESTAMP_CODE = "MALFORMED_RECORD:timestamp"
+_OUT_OF_RANGE = "timestamp is outside years 1-9999 UTC"
 
 _G4_SKIP_UNDECODED = GateResult(G4_CONTRACT, SKIP, None, {"reason": "payload not decoded"})
 _G5_SKIP_UNDECODED = GateResult(G5_PII, SKIP, None, {"reason": "payload not decoded"})
@@ -97,6 +109,9 @@ def _tally(key: tuple[str, str, str | None, str | None, str | None, int | None],
 class EnforceBatch(msgspec.Struct):
     evidence: list[Evidence]
     tallies: list[PassTally]
+    #: Positions (in the input) of the records counted in `tallies` instead of having evidence; the
+    #: evidence is in input order, so record i's evidence is found by skipping these.
+    sampled: list[int] = msgspec.field(default_factory=list)
 
     def count(self) -> int:
         return len(self.evidence) + sum(t.count for t in self.tallies)
@@ -125,37 +140,74 @@ class Enforcer:
         self._sample: dict[str, float] = {
             urn: ds.pass_sample_rate if ds.pass_sample_rate is not None else rates.get(ds.tier, 1.0)
             for urn, ds in control_plane.datasets.items()}
+        #: Records turned into INTERNAL_ERROR evidence by the error boundary, per exception type.
+        self.internal_errors: dict[str, int] = {}
 
     def process(self, records: Sequence[RawRecord | MalformedInput]) -> EnforceBatch:
         now_ms = int(self._clock() * 1000)
         stamp = iso_ms(now_ms)
-        ids = [record_id(rec, now_ms) for rec in records]
         evidence: list[Evidence] = []
         # (dataset, minute, producer, version, topic, partition) -> offsets counted (None: not from Kafka)
         tallies: dict[tuple[str, str, str | None, str | None, str | None, int | None], list[int | None]] = {}
         one = self._one
         # Datasets whose PASS evidence may be sampled out (`_keep_pass` is True for all the others).
         sampled = {urn for urn, rate in self._sample.items() if not rate >= 1.0}
-        for i, rec in enumerate(records):
-            if isinstance(rec, MalformedInput):
-                evidence.append(self._malformed(ids[i], stamp, rec))
-                continue
-            ev = one(ids[i], stamp, rec)
-            if ev.validation.result == PASS and ev.dataset_urn in sampled \
-                    and not self._keep_pass(ev.dataset_urn, rec):
-                src = ev.source
-                minute = (src.timestamp if src and src.timestamp else stamp)[:16] + ":00.000Z"
-                prod = ev.producer
-                sourced = rec.offset is not None and rec.partition is not None
-                key = (ev.dataset_urn, minute, prod.id if prod else None, prod.version if prod else None,
-                       rec.topic if sourced else None, rec.partition if sourced else None)
-                bucket = tallies.get(key)
-                if bucket is None:
-                    tallies[key] = bucket = []
-                bucket.append(rec.offset)
-                continue
-            evidence.append(ev)
-        return EnforceBatch(evidence, [_tally(k, offs) for k, offs in tallies.items()])
+        sampled_at: list[int] = []
+        for i, given in enumerate(records):
+            rec = given
+            try:  # the error boundary (STYLE #4): free when nothing raises
+                ts = rec.timestamp_ms
+                if ts is not None and not in_range(ts):  # e.g. a Kafka CreateTime a producer made up
+                    rec = _bad_timestamp(rec)
+                if isinstance(rec, MalformedInput):
+                    evidence.append(self._malformed(record_id(rec, now_ms), stamp, rec))
+                    continue
+                ev = one(record_id(rec, now_ms), stamp, rec)
+                if ev.validation.result == PASS and ev.dataset_urn in sampled \
+                        and not self._keep_pass(ev.dataset_urn, rec):
+                    src = ev.source
+                    minute = (src.timestamp if src and src.timestamp else stamp)[:16] + ":00.000Z"
+                    prod = ev.producer
+                    sourced = rec.offset is not None and rec.partition is not None
+                    key = (ev.dataset_urn, minute, prod.id if prod else None, prod.version if prod else None,
+                           rec.topic if sourced else None, rec.partition if sourced else None)
+                    bucket = tallies.get(key)
+                    if bucket is None:
+                        tallies[key] = bucket = []
+                    bucket.append(rec.offset)
+                    sampled_at.append(i)
+                    continue
+                evidence.append(ev)
+            except Exception as e:  # the boundary exists to contain bugs, for one record at a time
+                evidence.append(self._internal_error(rec, e, now_ms, stamp))
+        return EnforceBatch(storable_evidence(evidence),
+                            [_tally(_storable_key(k), offs) for k, offs in tallies.items()], sampled_at)
+
+    def _internal_error(self, rec: RawRecord | MalformedInput, error: Exception, now_ms: int,
+                        stamp: str) -> Evidence:
+        """FAIL evidence `INTERNAL_ERROR:<type>` for a record the enforcer raised on, under the id the
+        record would have had. The message names the type only (the exception text may quote the
+        record); the traceback is logged the first time each type is seen."""
+        kind = type(error).__name__
+        seen = self.internal_errors.get(kind, 0)
+        self.internal_errors[kind] = seen + 1
+        if not seen:
+            log.error("enforcer raised %s on a record (%s); it is FAIL evidence INTERNAL_ERROR:%s, and further "
+                      "%s errors are counted, not logged", kind, rec.origin or "no origin", kind, kind,
+                      exc_info=error)
+        ts = rec.timestamp_ms if rec.timestamp_ms is not None and in_range(rec.timestamp_ms) else None
+        bad = MalformedInput(reason_code=f"INTERNAL_ERROR:{kind}",
+                             message=f"the enforcer raised {kind} on this record; its log has the traceback",
+                             origin=rec.origin, topic=rec.topic if isinstance(rec.topic, str) else None,
+                             partition=rec.partition, offset=rec.offset, timestamp_ms=ts)
+        try:
+            evidence_id = record_id(rec, now_ms)
+        except Exception:
+            evidence_id = record_id(bad, now_ms)
+        try:
+            return self._malformed(evidence_id, stamp, bad)
+        except Exception:
+            return _bare_failure(evidence_id, stamp, bad)
 
     def _keep_pass(self, urn: str, rec: RawRecord) -> bool:
         rate = self._sample.get(urn, 1.0)
@@ -202,6 +254,8 @@ class Enforcer:
         event_ms = rec.timestamp_ms
         if event_ms is None and isinstance(obj, dict) and isinstance(obj.get("timestamp"), str):
             event_ms = parse_iso_ms(obj["timestamp"])
+            if event_ms is None and iso_out_of_range(obj["timestamp"]):
+                return self._malformed(evidence_id, stamp, _bad_timestamp(rec))
         skew = self._event_time.code_for(event_ms, stamp)
         if skew is not None and event_ms is not None:
             result, gates, codes = self._event_time.apply(skew, event_ms, stamp, result, gates, codes)
@@ -257,19 +311,47 @@ class Enforcer:
                           timestamp=iso_ms(bad.timestamp_ms) if bad.timestamp_ms is not None else None))
 
 
+def _bad_timestamp(rec: RawRecord | MalformedInput) -> MalformedInput:
+    return MalformedInput(reason_code=TIMESTAMP_CODE, message=_OUT_OF_RANGE, origin=rec.origin, topic=rec.topic,
+                          partition=rec.partition, offset=rec.offset)
+
+
+def _bare_failure(evidence_id: str, stamp: str, bad: MalformedInput) -> Evidence:
+    gates = [GateResult(g, SKIP, None, {"reason": "record could not be processed"})
+             for g in (G1_RESOLUTION, G2_IDENTITY, G4_CONTRACT, G5_PII)]
+    gates.insert(2, GateResult(G3_SCHEMA, FAIL, bad.reason_code, {"message": bad.message}))
+    return Evidence(evidence_id=f"evd-{evidence_id}", timestamp=stamp, dataset_urn=UNRESOLVED_DATASET,
+                    producer=_NO_PRODUCER, validation=Validation(FAIL, gates, [G3_SCHEMA], [bad.reason_code]),
+                    source=Source(topic=bad.topic, partition=bad.partition, offset=bad.offset, origin=bad.origin))
+
+
+def _storable_key(key: tuple[str, str, str | None, str | None, str | None, int | None],
+                  ) -> tuple[str, str, str | None, str | None, str | None, int | None]:
+    """A tally key with its producer-controlled strings (producer, version, topic) made storable."""
+    producer, version, topic = (None if v is None else storable_text(v) for v in (key[2], key[3], key[4]))
+    return key[0], key[1], producer, version, topic, key[5]
+
+
 def record_id(rec: RawRecord | MalformedInput, now_ms: int) -> str:
     """Deterministic evidence id: the same source record always gets the same id.
 
     Keyed by Kafka coordinates when there are any, else by origin and value; the time part is the
-    record's own timestamp (processing time when it has none).
+    record's own timestamp (processing time when it has none, or one outside years 1-9999). Never
+    raises: text that is not UTF-8-encodable (lone surrogates) is keyed by its surrogate-escaped bytes.
     """
-    ts = rec.timestamp_ms if rec.timestamp_ms is not None else now_ms
+    ts = rec.timestamp_ms if rec.timestamp_ms is not None and in_range(rec.timestamp_ms) else now_ms
     if rec.offset is not None:
-        return keyed_ulid(ts, f"{rec.topic}\x00{rec.partition}\x00{rec.offset}".encode())
+        return keyed_ulid(ts, f"{rec.topic}\x00{rec.partition}\x00{rec.offset}".encode("utf-8", "surrogatepass"))
     if isinstance(rec, MalformedInput):
-        return keyed_ulid(ts, f"{rec.origin}\x00{rec.message}".encode())
-    value = rec.value if rec.value is not None else msgspec.json.encode(rec.value_obj)
-    return keyed_ulid(ts, f"{rec.topic}\x00{rec.origin}\x00".encode() + value)
+        return keyed_ulid(ts, f"{rec.origin}\x00{rec.message}".encode("utf-8", "surrogatepass"))
+    if rec.value is not None:
+        value = rec.value
+    else:
+        try:
+            value = msgspec.json.encode(rec.value_obj)
+        except (TypeError, UnicodeEncodeError, RecursionError):  # not JSON-encodable: its repr is stable too
+            value = repr(rec.value_obj).encode("utf-8", "surrogatepass")
+    return keyed_ulid(ts, f"{rec.topic}\x00{rec.origin}\x00".encode("utf-8", "surrogatepass") + value)
 
 
 def _verdict(gates: list[GateResult], contract_codes: list[str]) -> tuple[str, list[str], list[str]]:

@@ -4,7 +4,8 @@ The schema is chosen by header `x-obs-schema-id`, else the Confluent wire-format
 4-byte id), else the dataset's default. Schema ids and field paths are written through the guard
 (`enforcer/guard.py`): a header or key name never reaches evidence raw. Registry trouble is never a
 false FAIL: with only a last-known-good copy the gate validates against it and reports WARN
-`REGISTRY_STALE`; with no copy at all, WARN `REGISTRY_STALE` without validation.
+`REGISTRY_STALE`; with no copy at all, WARN `REGISTRY_STALE` without validation. A value nested
+deeper than `MAX_DEPTH` is FAIL `MALFORMED_RECORD:depth` (and not decoded), whatever the registry says.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from signal_factory.controlplane.model import Dataset
 from signal_factory.enforcer.guard import safe_path, safe_token
 from signal_factory.errors import RegistryUnavailableError, SchemaNotFoundError
 from signal_factory.model.evidence import FAIL, G3_SCHEMA, PASS, SKIP, WARN, GateResult
+from signal_factory.model.nesting import DEPTH_CODE, DEPTH_MESSAGE, may_be_too_deep, too_deep
 from signal_factory.registry.base import AVRO, JSON, ResolvedSchema, parse_avro
 
 UNDECODED: Any = object()  # sentinel: the value could not be decoded into a payload
+TOO_DEEP: Any = object()  # sentinel: the value nests deeper than MAX_DEPTH (callers see UNDECODED)
 _json = msgspec.json.Decoder()
 _RULE_KIND = {
     "required": "MISSING_FIELD", "type": "TYPE_MISMATCH", "enum": "UNKNOWN_ENUM", "const": "UNKNOWN_ENUM",
@@ -204,16 +207,23 @@ class SchemaGate:
         self._pass: dict[str, GateResult] = {}
 
     def decode_plain(self, value: bytes) -> Any:
-        """JSON text -> object, or UNDECODED."""
+        """JSON text -> object, or UNDECODED, or TOO_DEEP."""
         try:
-            return _json.decode(value)
+            obj = _json.decode(value)
         except msgspec.DecodeError:
             return UNDECODED
+        except RecursionError:
+            return TOO_DEEP
+        if may_be_too_deep(value) and too_deep(obj):
+            return TOO_DEEP
+        return obj
 
     def run(self, headers: dict[str, str], value: bytes | None, value_obj: Any,
             dataset: Dataset | None) -> tuple[GateResult, Any]:
         """(gate result, decoded value or UNDECODED)."""
         gate, obj, _split = self._run(headers, value, value_obj, dataset)
+        if obj is TOO_DEEP:
+            return _depth_gate(), UNDECODED
         return gate, obj
 
     def run_split(self, headers: dict[str, str], value: bytes | None, value_obj: Any,
@@ -223,6 +233,8 @@ class SchemaGate:
         payload and metadata are (None, None) when the value is UNDECODED.
         """
         gate, obj, split = self._run(headers, value, value_obj, dataset)
+        if obj is TOO_DEEP:
+            return _depth_gate(), UNDECODED, None, None
         if split is None:
             split = (None, None) if obj is UNDECODED else split_envelope(obj)
         return gate, obj, split[0], split[1]
@@ -259,6 +271,8 @@ class SchemaGate:
             obj = self.decode_plain(value)  # `_decode`'s branch for JSON text, without the detour
         else:
             obj = self._decode(value, value_obj, compiled, wire_id)
+        if obj is TOO_DEEP:
+            return _depth_gate(), obj, None
         if obj is UNDECODED:
             fmt = "avro" if wire_id is not None and compiled and compiled.avro is not None else "json"
             return GateResult(G3_SCHEMA, FAIL, f"MALFORMED_PAYLOAD:{fmt}", {
@@ -314,7 +328,14 @@ class SchemaGate:
         body = value[5:]
         if compiled is not None and compiled.avro is not None:
             try:
-                return fastavro.schemaless_reader(io.BytesIO(body), compiled.avro)
+                decoded = fastavro.schemaless_reader(io.BytesIO(body), compiled.avro)
+            except RecursionError:
+                return TOO_DEEP
             except Exception:
                 return UNDECODED
+            return TOO_DEEP if too_deep(decoded) else decoded
         return self.decode_plain(body)
+
+
+def _depth_gate() -> GateResult:
+    return GateResult(G3_SCHEMA, FAIL, DEPTH_CODE, {"message": DEPTH_MESSAGE})

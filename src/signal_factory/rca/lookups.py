@@ -104,7 +104,7 @@ def as_int(value: object) -> int | None:
         return value
     if isinstance(value, float):
         return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         return int(value)
     return None
 

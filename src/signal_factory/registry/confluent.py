@@ -15,6 +15,7 @@ from signal_factory.errors import RegistryUnavailableError, SchemaNotFoundError
 from signal_factory.registry.base import AVRO, SchemaDoc
 
 PREFIX = "confluent:"
+_MAX_ID = 2**31 - 1  # Confluent schema ids and versions are positive int32s
 _NOT_FOUND_CODES = frozenset({40401, 40402, 40403})
 _ACCEPT = "application/vnd.schemaregistry.v1+json, application/vnd.schemaregistry+json, application/json"
 
@@ -97,14 +98,20 @@ def _path_for(schema_id: str) -> tuple[str, bool]:
     if not schema_id.startswith(PREFIX):
         raise SchemaNotFoundError(f"{schema_id!r} is not a confluent schema id (expected {PREFIX}...)")
     ref = schema_id[len(PREFIX):]
-    if ref.isdigit():
+    if _ascii_digits(ref):  # not str.isdigit(): "²" is a digit to Python and not to int()
+        if not 0 < int(ref) <= _MAX_ID:
+            raise SchemaNotFoundError(f"{schema_id!r} is not a confluent schema id (ids run 1..{_MAX_ID})")
         return f"/schemas/ids/{int(ref)}", False
     subject, _, version = ref.rpartition(":")
-    if not subject or not (version.isdigit() or version == "latest"):
+    if not subject or not ((_ascii_digits(version) and 0 < int(version) <= _MAX_ID) or version == "latest"):
         raise SchemaNotFoundError(
             f"{schema_id!r} is not a confluent schema id "
             "(expected confluent:<id>, confluent:<subject>:<version> or confluent:<subject>:latest)")
     return f"/subjects/{quote(subject, safe='')}/versions/{version}", True
+
+
+def _ascii_digits(text: str) -> bool:
+    return 0 < len(text) <= 10 and text.isascii() and text.isdigit()
 
 
 def _userinfo(url: str) -> tuple[str, ...]:

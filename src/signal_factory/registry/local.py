@@ -63,4 +63,4 @@ class LocalSchemaRegistry:
 
 def _version_of(schema_id: str) -> int | None:
     tail = schema_id.rsplit(":", 1)[-1]
-    return int(tail) if tail.isdigit() else None
+    return int(tail) if tail.isascii() and tail.isdigit() else None

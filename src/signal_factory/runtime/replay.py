@@ -24,9 +24,11 @@ from signal_factory.graph.deployments import load_markers
 from signal_factory.graph.writer import GraphWriter
 from signal_factory.model.evidence import FAIL, Evidence
 from signal_factory.model.records import MalformedInput, RawRecord
+from signal_factory.model.storable import storable_evidence
 from signal_factory.signals.host import EngineConfig, SignalEngineHost
 from signal_factory.signals.model import BatchRunTotals, Signal
 from signal_factory.sources.jsonlines import parse_line
+from signal_factory.sources.lines import split_lines
 from signal_factory.stores.ports import EvidenceRepo, Store
 
 ENGINE_STATE = "signal-engines"
@@ -102,10 +104,7 @@ def load_records(files: Sequence[Path], default_topic: str | None = None,
     for path in files:
         data = path.read_bytes()
         digest.update(hashlib.sha256(data).digest())
-        for number, raw in enumerate(data.splitlines(), start=1):
-            line = raw.strip()
-            if not line:
-                continue
+        for number, line in split_lines(data):
             rec = parse_line(line, f"{path}:{number}", default_topic)
             if rec.timestamp_ms is not None:
                 last_ts = rec.timestamp_ms
@@ -177,13 +176,22 @@ class ReplayService:
         if self.dispatcher is not None:
             report.dispatch = self.dispatcher.run_once(time.time())
 
-    def ingest(self, records: Sequence[RawRecord | MalformedInput]) -> ReplayReport:
+    def ingest(self, records: Sequence[RawRecord | MalformedInput], *,
+               on_batch: Callable[[EnforceBatch], None] | None = None) -> ReplayReport:
         """Process `records` in the given order as one batch (one transaction), exactly as `replay` does
-        one chunk: enforce -> store -> signals -> alerting -> graph. Windows stay open (no flush)."""
+        one chunk: enforce -> store -> signals -> alerting -> graph. Windows stay open (no flush).
+        `on_batch` sees what the enforcer made of them (e.g. to answer per record)."""
         started = time.perf_counter()
         report = ReplayReport(records=len(records))
+
+        def enforce(chunk: Sequence[RawRecord | MalformedInput]) -> EnforceBatch:
+            batch = self.enforcer.process(chunk)
+            if on_batch is not None:
+                on_batch(batch)
+            return batch
+
         if records:
-            self._batch(self.enforcer.process, records, report, None)
+            self._batch(enforce, records, report, None)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -199,6 +207,7 @@ class ReplayService:
         `guard()` runs first inside that transaction; raising rolls it back (fencing a lost owner)."""
         started = time.perf_counter()
         report = ReplayReport(records=len(evidence))
+        evidence = storable_evidence(evidence)  # made elsewhere: NUL must not reach a store either
         if evidence or tallies or checkpoints:
             self._batch(lambda _: EnforceBatch(evidence=list(evidence), tallies=list(tallies)), [], report,
                         None, extra_checkpoints=checkpoints, guard=guard)

@@ -9,7 +9,10 @@ Plain form (for hand-written files and HTTP ingest):
      "headers": {"x-obs-producer-service": "orders-svc"}, "key": null,
      "value": {...} | "<JSON text>" | null, "value_b64": "<base64 bytes, e.g. Confluent wire format>"}
 `timestamp` may be ISO-8601 or epoch milliseconds. A line that is not JSON, or JSON that is neither
-form, becomes a `MalformedInput` (then FAIL evidence) - never an exception, never dropped.
+form, becomes a `MalformedInput` (then FAIL evidence) - never an exception, never dropped. Stable codes:
+`MALFORMED_RECORD:json` (not a JSON object), `:encoding` (not UTF-8, or a lone UTF-16 surrogate escape),
+`:depth` (nested deeper than `MAX_DEPTH`), `:timestamp` (not a time, or outside years 1-9999),
+`:partition`/`:offset` (not a Kafka int32/int64 >= 0), `:headers`, `:topic`, `:value_b64`.
 """
 
 from __future__ import annotations
@@ -17,12 +20,18 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterable, Iterator
-from datetime import datetime
 from typing import Any
 
 import msgspec
 
+from signal_factory.enforcer.timefmt import epoch_ms_of
+from signal_factory.model.nesting import DEPTH_CODE, DEPTH_MESSAGE, may_be_too_deep, too_deep
 from signal_factory.model.records import CREATE_TIME, LOG_APPEND_TIME, MalformedInput, RawRecord
+from signal_factory.sources.lines import numbered_lines
+
+# Kafka's own bounds: a partition is an int32, an offset an int64 (both >= 0). Larger ones would
+# also overflow the stores' integer columns.
+_MAX_COORD = {"partition": 2**31 - 1, "offset": 2**63 - 1}
 
 _UNSET: Any = msgspec.UNSET
 
@@ -66,38 +75,33 @@ def _headers(raw: Any) -> dict[str, str] | None:
 
 
 def _headers_general(raw: Any) -> dict[str, str] | None:
+    """Scalars are stringified (null is ""); a name or value that is itself a list or object is not a
+    header (None: `MALFORMED_RECORD:headers`)."""
     out: dict[str, str] = {}
     if isinstance(raw, dict):
-        for k, v in raw.items():
-            out[str(k).lower()] = "" if v is None else str(v)
-        return out
-    if isinstance(raw, list):
+        pairs: Any = raw.items()
+    elif isinstance(raw, list):
         if raw and all(isinstance(x, list | tuple) and len(x) == 2 for x in raw):
-            for k, v in raw:
-                out[str(k).lower()] = "" if v is None else str(v)
-            return out
-        if len(raw) % 2 == 0:
-            for i in range(0, len(raw), 2):
-                v = raw[i + 1]
-                out[str(raw[i]).lower()] = "" if v is None else str(v)
-            return out
-    return None
+            pairs = raw
+        elif len(raw) % 2 == 0:
+            pairs = zip(raw[::2], raw[1::2], strict=True)
+        else:
+            return None
+    else:
+        return None
+    for k, v in pairs:
+        if isinstance(k, dict | list) or isinstance(v, dict | list):
+            return None
+        out[str(k).lower()] = "" if v is None else str(v)
+    return out
 
 
 def _epoch_ms(value: Any) -> int | str | None:
-    """ms since epoch from int/float/ISO text; 'bad' when unparseable."""
+    """ms since epoch from int/float/ISO text; 'bad' when unparseable or outside years 1-9999."""
     if value is None:
         return None
-    if isinstance(value, bool):
-        return "bad"
-    if isinstance(value, int | float):
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(datetime.fromisoformat(value).timestamp() * 1000)
-        except ValueError:
-            return "bad"
-    return "bad"
+    ms = epoch_ms_of(value)
+    return "bad" if ms is None else ms
 
 
 def _malformed(code: str, message: str, origin: str, line: _Line | None = None) -> MalformedInput:
@@ -107,8 +111,8 @@ def _malformed(code: str, message: str, origin: str, line: _Line | None = None) 
     return MalformedInput(
         reason_code=code, message=message, origin=origin,
         topic=line.topic if isinstance(line.topic, str) else None,
-        partition=line.partition if isinstance(line.partition, int) else None,
-        offset=line.offset if isinstance(line.offset, int) else None,
+        partition=line.partition if _coordinate(line.partition, "partition") else None,
+        offset=line.offset if _coordinate(line.offset, "offset") else None,
         timestamp_ms=ts if isinstance(ts, int) else None)
 
 
@@ -117,14 +121,22 @@ def parse_line(data: bytes | str, origin: str, default_topic: str | None = None)
     try:
         line = _line_decoder.decode(data)
     except msgspec.DecodeError as e:
+        if _bad_text(data, str(e)):
+            return _malformed("MALFORMED_RECORD:encoding",
+                              f"line is not UTF-8 text (or holds a lone UTF-16 surrogate): {e}", origin)
         return _malformed("MALFORMED_RECORD:json", f"line is not a JSON object: {e}", origin)
+    except RecursionError:
+        return _malformed(DEPTH_CODE, DEPTH_MESSAGE, origin)
+    if may_be_too_deep(data) and any(too_deep(part) for part in (line.headers, line.key, line.value)):
+        return _malformed(DEPTH_CODE, DEPTH_MESSAGE, origin, line)  # `payload` text: the schema gate checks
     topic = line.topic if line.topic is not None else default_topic
     if not isinstance(topic, str) or not topic:
         return _malformed("MALFORMED_RECORD:topic", "record has no `topic` (and no --topic default)",
                           origin, line)
     for name, v in (("partition", line.partition), ("offset", line.offset)):
-        if v is not None and (not isinstance(v, int) or isinstance(v, bool)):
-            return _malformed(f"MALFORMED_RECORD:{name}", f"`{name}` must be an integer", origin, line)
+        if v is not None and not _coordinate(v, name):
+            return _malformed(f"MALFORMED_RECORD:{name}",
+                              f"`{name}` must be an integer from 0 to {_MAX_COORD[name]}", origin, line)
     headers = _headers(line.headers)
     if headers is None:
         return _malformed("MALFORMED_RECORD:headers",
@@ -132,8 +144,8 @@ def parse_line(data: bytes | str, origin: str, default_topic: str | None = None)
                           origin, line)
     ts = _epoch_ms(line.ts if line.ts is not None else line.timestamp)
     if ts == "bad":
-        return _malformed("MALFORMED_RECORD:timestamp", "timestamp is neither epoch ms nor ISO-8601",
-                          origin, line)
+        return _malformed("MALFORMED_RECORD:timestamp",
+                          "timestamp is neither epoch ms nor ISO-8601 within years 1-9999 UTC", origin, line)
     ts_type = LOG_APPEND_TIME if (line.tstype == "logappend" or line.timestamp_type == LOG_APPEND_TIME) \
         else CREATE_TIME
     record = RawRecord(topic=topic, partition=line.partition, offset=line.offset,
@@ -157,6 +169,23 @@ def parse_line(data: bytes | str, origin: str, default_topic: str | None = None)
     return record
 
 
+def _coordinate(value: Any, name: str) -> bool:
+    return type(value) is int and 0 <= value <= _MAX_COORD[name]
+
+
+def _bad_text(data: bytes | str, error: str) -> bool:
+    """Did decoding fail on the text encoding rather than the JSON grammar?"""
+    if "surrogate" in error:
+        return True
+    if isinstance(data, str):
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
 def _is_latin1(text: str) -> bool:
     try:
         text.encode("latin-1")
@@ -167,9 +196,7 @@ def _is_latin1(text: str) -> bool:
 
 def read_lines(lines: Iterable[bytes], name: str, default_topic: str | None = None,
                ) -> Iterator[RawRecord | MalformedInput]:
-    """Parse an iterable of raw lines (blank lines skipped), numbering origins `name:line`."""
-    for number, raw in enumerate(lines, start=1):
-        stripped = raw.strip()
-        if not stripped:
-            continue
-        yield parse_line(stripped, f"{name}:{number}", default_topic)
+    """Parse an iterable of raw lines split at `\\n` (the rule of `sources.lines`), numbering origins
+    `name:line`."""
+    for number, line in numbered_lines(lines):
+        yield parse_line(line, f"{name}:{number}", default_topic)

@@ -18,6 +18,8 @@ from typing import Any
 import msgspec
 
 from signal_factory.contracts.rules import CompiledContract
+from signal_factory.model.nesting import MAX_DEPTH, may_be_too_deep, too_deep
+from signal_factory.sources.lines import split_lines
 
 JSONL = "jsonl"
 CSV = "csv"
@@ -29,6 +31,7 @@ _BY_CONTENT_TYPE = {"application/x-ndjson": JSONL, "application/jsonl": JSONL, "
 _INT = re.compile(r"^[+-]?\d+$")
 _TRUE = {"true", "t", "1", "yes", "y"}
 _FALSE = {"false", "f", "0", "no", "n"}
+_TOO_DEEP: Any = object()
 
 
 class UnreadableObject(Exception):  # noqa: N818 - a value-carrying signal inside this package, not an API error
@@ -75,15 +78,25 @@ def _jsonl(data: bytes) -> list[Any]:
             rows = msgspec.json.decode(stripped)
         except msgspec.DecodeError as e:
             raise UnreadableObject("json", f"object is a JSON array that does not parse: {e}") from e
-        return list(rows)
+        except RecursionError:
+            raise UnreadableObject("depth", f"object nests deeper than {MAX_DEPTH} levels") from None
+        if not isinstance(rows, list):
+            return [rows]
+        return [BadRow("MALFORMED_ROW:depth", i + 1) if too_deep(row) else row
+                for i, row in enumerate(rows)]
     out: list[Any] = []
-    for number, line in enumerate(data.splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, line in split_lines(data):
         try:
-            out.append(msgspec.json.decode(line))
+            row = msgspec.json.decode(line)
         except msgspec.DecodeError:
             out.append(BadRow("MALFORMED_ROW:json", number))
+            continue
+        except RecursionError:
+            row = _TOO_DEEP
+        if row is _TOO_DEEP or (may_be_too_deep(line) and too_deep(row)):
+            out.append(BadRow("MALFORMED_ROW:depth", number))
+            continue
+        out.append(row)
     return out
 
 
@@ -118,7 +131,7 @@ def _coerce(value: str, logical_type: str | None) -> Any:
             return value.lower() in _TRUE
         if logical_type in ("object", "array"):
             return msgspec.json.decode(value)
-    except (ValueError, msgspec.DecodeError):
+    except (ValueError, msgspec.DecodeError, RecursionError):
         pass  # left as text: the contract's type check reports it
     return value
 
