@@ -5,7 +5,7 @@ CLI, HTTP ingest and a Kafka consumer group. PASS evidence may be sampled by tie
 out is counted in `tallies`, so downstream counts stay exact.
 
 Every record in is exactly one evidence (or one tally count) out, whatever its bytes: a record the
-sources could not split, or whose timestamp lies outside years 1-9999, is FAIL evidence with a
+sources could not split, or whose timestamp lies outside years 2-9998, is FAIL evidence with a
 `MALFORMED_RECORD:*` code; an unexpected exception for one record is FAIL evidence
 `INTERNAL_ERROR:<ExceptionType>` (one error boundary per record, logged once per exception type); and
 the evidence's text is made storable (`model.storable`) before anyone writes it.
@@ -59,7 +59,7 @@ from signal_factory.stores.payloads import PayloadStore
 
 log = logging.getLogger("signal_factory.enforcer")
 TIMESTAMP_CODE = "MALFORMED_RECORD:timestamp"
-_OUT_OF_RANGE = "timestamp is outside years 1-9999 UTC"
+_OUT_OF_RANGE = "timestamp is outside years 2-9998 UTC"
 
 _G4_SKIP_UNDECODED = GateResult(G4_CONTRACT, SKIP, None, {"reason": "payload not decoded"})
 _G5_SKIP_UNDECODED = GateResult(G5_PII, SKIP, None, {"reason": "payload not decoded"})
@@ -336,7 +336,7 @@ def record_id(rec: RawRecord | MalformedInput, now_ms: int) -> str:
     """Deterministic evidence id: the same source record always gets the same id.
 
     Keyed by Kafka coordinates when there are any, else by origin and value; the time part is the
-    record's own timestamp (processing time when it has none, or one outside years 1-9999). Never
+    record's own timestamp (processing time when it has none, or one outside years 2-9998). Never
     raises: text that is not UTF-8-encodable (lone surrogates) is keyed by its surrogate-escaped bytes.
     """
     ts = rec.timestamp_ms if rec.timestamp_ms is not None and in_range(rec.timestamp_ms) else now_ms

@@ -1,22 +1,24 @@
 """Fast UTC ISO-8601 formatting for the hot path (one `datetime` per distinct second, not per record).
 
-Every epoch-ms value that reaches evidence is in `MIN_EPOCH_MS..MAX_EPOCH_MS` (years 1-9999, what
-`datetime` and ISO-8601 text can hold): `in_range` is the one check, `parse_iso_ms` never returns a
-value outside it, and a producer timestamp outside it is `MALFORMED_RECORD:timestamp` evidence.
+Every epoch-ms value that reaches evidence is in `MIN_EPOCH_MS..MAX_EPOCH_MS`: years 2-9998, what
+`datetime` and ISO-8601 text can hold (years 1-9999) less a year on each side, so that windows,
+look-backs and deadlines computed from an event time stay representable too (an event at
+9999-12-31T23:59 would end its window in year 10000). `in_range` is the one check, `parse_iso_ms`
+never returns a value outside it, and a producer timestamp outside it is `MALFORMED_RECORD:timestamp`.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-MIN_EPOCH_MS = -62_135_596_800_000  # 0001-01-01T00:00:00.000Z
-MAX_EPOCH_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+MIN_EPOCH_MS = -62_104_060_800_000  # 0002-01-01T00:00:00.000Z
+MAX_EPOCH_MS = 253_370_764_799_999  # 9998-12-31T23:59:59.999Z
 
 _seconds: dict[int, str] = {}
 
 
 def in_range(epoch_ms: int) -> bool:
-    """True when `iso_ms(epoch_ms)` can be written (years 1-9999 UTC)."""
+    """True when `epoch_ms` may be an event time (years 2-9998 UTC)."""
     return MIN_EPOCH_MS <= epoch_ms <= MAX_EPOCH_MS
 
 
@@ -33,7 +35,7 @@ def iso_ms(epoch_ms: int) -> str:
 
 def parse_iso_ms(text: str) -> int | None:
     """ISO-8601 (with Z or offset; naive means UTC) -> epoch ms, or None if unparseable or its UTC
-    instant falls outside years 1-9999 (`0001-01-01T00:00:00+14:00` is year 0 in UTC)."""
+    instant is not `in_range` (`0001-01-01T00:00:00+14:00` is year 0 in UTC)."""
     try:
         dt = datetime.fromisoformat(text)
         if dt.tzinfo is None:

@@ -11,7 +11,7 @@ Plain form (for hand-written files and HTTP ingest):
 `timestamp` may be ISO-8601 or epoch milliseconds. A line that is not JSON, or JSON that is neither
 form, becomes a `MalformedInput` (then FAIL evidence) - never an exception, never dropped. Stable codes:
 `MALFORMED_RECORD:json` (not a JSON object), `:encoding` (not UTF-8, or a lone UTF-16 surrogate escape),
-`:depth` (nested deeper than `MAX_DEPTH`), `:timestamp` (not a time, or outside years 1-9999),
+`:depth` (nested deeper than `MAX_DEPTH`), `:timestamp` (not a time, or outside years 2-9998),
 `:partition`/`:offset` (not a Kafka int32/int64 >= 0), `:headers`, `:topic`, `:value_b64`.
 """
 
@@ -97,7 +97,7 @@ def _headers_general(raw: Any) -> dict[str, str] | None:
 
 
 def _epoch_ms(value: Any) -> int | str | None:
-    """ms since epoch from int/float/ISO text; 'bad' when unparseable or outside years 1-9999."""
+    """ms since epoch from int/float/ISO text; 'bad' when unparseable or outside years 2-9998."""
     if value is None:
         return None
     ms = epoch_ms_of(value)
@@ -145,7 +145,7 @@ def parse_line(data: bytes | str, origin: str, default_topic: str | None = None)
     ts = _epoch_ms(line.ts if line.ts is not None else line.timestamp)
     if ts == "bad":
         return _malformed("MALFORMED_RECORD:timestamp",
-                          "timestamp is neither epoch ms nor ISO-8601 within years 1-9999 UTC", origin, line)
+                          "timestamp is neither epoch ms nor ISO-8601 within years 2-9998 UTC", origin, line)
     ts_type = LOG_APPEND_TIME if (line.tstype == "logappend" or line.timestamp_type == LOG_APPEND_TIME) \
         else CREATE_TIME
     record = RawRecord(topic=topic, partition=line.partition, offset=line.offset,
