@@ -69,8 +69,8 @@ def test_any_json_in_any_field_is_one_evidence(fuzz_enforcer: Enforcer, fields: 
 def test_mutated_valid_record_is_one_evidence(fuzz_enforcer: Enforcer, edits: list[tuple[int, int, bytes]]) -> None:
     """The seed record with bytes replaced, inserted, deleted or duplicated at random places."""
     data = bytearray(SEED_LINE)
-    for at, op, chunk in edits:
-        at = min(at, len(data))
+    for where, op, chunk in edits:
+        at = min(where, len(data))
         if op == 0:
             data[at:at + len(chunk)] = chunk
         elif op == 1:

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from benchmarks.hostile.corpus import corpus, write
 from fastapi.testclient import TestClient
 
-from benchmarks.hostile.corpus import corpus, write
 from signal_factory.api.app import create_app
 from signal_factory.controlplane.loader import ControlPlane, load_control_plane
 from signal_factory.enforcer.pipeline import Enforcer

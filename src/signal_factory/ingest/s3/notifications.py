@@ -47,6 +47,7 @@ class MalformedNotification:
 
 
 Parsed = ObjectRef | MalformedNotification
+_TOO_DEEP = MalformedNotification("MALFORMED_NOTIFICATION:nesting", "JSON nested too deeply to read")
 
 
 def parse_notification(body: bytes | str) -> list[Parsed]:
@@ -55,6 +56,8 @@ def parse_notification(body: bytes | str) -> list[Parsed]:
         doc = msgspec.json.decode(body)
     except msgspec.DecodeError as e:
         return [MalformedNotification("MALFORMED_NOTIFICATION:json", f"notification body is not JSON: {e}")]
+    except RecursionError:
+        return [_TOO_DEEP]
     return _parse(doc, 0)
 
 
@@ -91,6 +94,8 @@ def _parse_text(text: Any, depth: int, where: str) -> list[Parsed]:
         inner = msgspec.json.decode(text)
     except msgspec.DecodeError as e:
         return [MalformedNotification("MALFORMED_NOTIFICATION:json", f"{where} is not JSON: {e}")]
+    except RecursionError:
+        return [_TOO_DEEP]
     return _parse(inner, depth + 1)
 
 
