@@ -32,6 +32,7 @@ from signal_factory.sources.lines import numbered_lines
 # Kafka's own bounds: a partition is an int32, an offset an int64 (both >= 0). Larger ones would
 # also overflow the stores' integer columns.
 _MAX_COORD = {"partition": 2**31 - 1, "offset": 2**63 - 1}
+_CONTAINERS = (dict, list)
 
 _UNSET: Any = msgspec.UNSET
 
@@ -127,8 +128,11 @@ def parse_line(data: bytes | str, origin: str, default_topic: str | None = None)
         return _malformed("MALFORMED_RECORD:json", f"line is not a JSON object: {e}", origin)
     except RecursionError:
         return _malformed(DEPTH_CODE, DEPTH_MESSAGE, origin)
-    if may_be_too_deep(data) and any(too_deep(part) for part in (line.headers, line.key, line.value)):
-        return _malformed(DEPTH_CODE, DEPTH_MESSAGE, origin, line)  # `payload` text: the schema gate checks
+    # A key or plain-form value that is itself JSON may nest too deep (`payload` text: the schema gate checks;
+    # headers never nest: a list or object inside them is MALFORMED_RECORD:headers). kcat lines skip the scan.
+    if (type(line.value) in _CONTAINERS or type(line.key) in _CONTAINERS) and may_be_too_deep(data) \
+            and (too_deep(line.key) or too_deep(line.value)):
+        return _malformed(DEPTH_CODE, DEPTH_MESSAGE, origin, line)
     topic = line.topic if line.topic is not None else default_topic
     if not isinstance(topic, str) or not topic:
         return _malformed("MALFORMED_RECORD:topic", "record has no `topic` (and no --topic default)",
