@@ -338,7 +338,7 @@ def _bare_failure(evidence_id: str, stamp: str, bad: MalformedInput) -> Evidence
     gates.insert(2, GateResult(G3_SCHEMA, FAIL, bad.reason_code, {"message": bad.message}))
     return Evidence(evidence_id=f"evd-{evidence_id}", timestamp=stamp, dataset_urn=UNRESOLVED_DATASET,
                     producer=_NO_PRODUCER, validation=Validation(FAIL, gates, [G3_SCHEMA], [bad.reason_code]),
-                    source=Source(topic=bad.topic, partition=bad.partition, offset=bad.offset, origin=bad.origin))
+                    source=Source(partition=bad.partition, offset=bad.offset))  # no producer text: nothing to guard
 
 
 def _storable_key(key: tuple[str, str, str | None, str | None, str | None, int | None],
