@@ -25,7 +25,8 @@ _RECORD = {"topic": "raw.orders.events", "timestamp": "2024-01-15T10:06:00Z",
 _MARKER = {"service": "orders-svc", "version": "v3.18", "at": "2024-01-15T10:30:00Z", "commit": "abc1234"}
 
 
-@router.post("/records", summary="Run records (plain or kcat -J form) through enforce -> signals -> incidents",
+@router.post("/records", summary="Run records (plain or kcat -J form) through enforce -> signals -> incidents; "
+             "answers one result per record (evidence id, verdict, reason codes)",
              openapi_extra=_body_doc("records", [_RECORD]))
 async def post_records(request: Request, service: Service) -> Response:
     body = await request.body()
