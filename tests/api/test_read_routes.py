@@ -69,6 +69,24 @@ def test_incidents_list_show_and_404(client: httpx.Client) -> None:
     assert "GET /api/v1/incidents" in r.json()["detail"]
 
 
+def test_notices_list_scenario1_drift_notice(client: httpx.Client) -> None:
+    """Scenario 1's first-seen MISSING_FIELD:customer_id is one notice (09:55-10:00 window, Slack and the
+    webhook); filters by dataset and since; a bad `since` is a 400."""
+    (notice,) = client.get("/api/v1/notices").json()
+    assert (notice["dataset_urn"], notice["window_start"], notice["window_end"]) == (
+        ORDERS, "2024-01-15T09:55:00.000Z", "2024-01-15T10:00:00.000Z")
+    assert [(s["signature"], s["first_seen"]) for s in notice["signatures"]] == [
+        ("MISSING_FIELD:customer_id", "2024-01-15T09:58:02.127Z")]
+    assert notice["routes"] == ["data-platform-slack", "incident-webhook"]
+    assert client.get("/api/v1/notices", params={"dataset": ORDERS}).json() == [notice]
+    assert client.get("/api/v1/notices", params={"dataset": "urn:dp:inventory:updated"}).json() == []
+    assert client.get("/api/v1/notices", params={"since": "2024-01-15T09:59:00Z"}).json() == [notice]
+    assert client.get("/api/v1/notices", params={"since": "2024-01-15T10:00:00Z"}).json() == []
+    r = client.get("/api/v1/notices", params={"since": "soon"})
+    assert r.status_code == 400
+    assert "since" in r.json()["detail"]
+
+
 def test_evidence_by_id_dataset_and_signature(client: httpx.Client) -> None:
     """Evidence by id, by dataset (time range, result) and by signature (+ dataset)."""
     failed = client.get("/api/v1/evidence", params={"dataset": ORDERS, "result": "fail", "limit": 5,

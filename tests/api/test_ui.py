@@ -195,3 +195,31 @@ def test_live_refresh_on_change_keeps_scroll_and_token(api_server_token: tuple[s
     assert page.evaluate("window.scrollY") >= 500
     expect(page.get_by_test_id("token-input")).to_have_value("typed-but-not-sent")
     console.check()
+
+
+def test_notices_page_dataset_section_and_incident_signatures(api_server: str, ui: tuple[Any, Console]) -> None:
+    """Scenario 1's drift notice (first-seen MISSING_FIELD:customer_id, which paged no one) is on the Notices
+    page with its window and routes, on the dataset page, and INC-1 lists the signature it took over."""
+    page, console = ui
+    page.goto(api_server + "/")
+    page.get_by_role("link", name="Notices").click()
+    expect(page).to_have_url(re.compile(r"/notices$"))
+    rows = page.get_by_test_id("notices-table").locator("tbody tr")
+    expect(rows).to_have_count(1)
+    row = rows.first
+    expect(row).to_contain_text("orders:created")
+    expect(row.get_by_test_id("notice-window")).to_have_text("Jan 15 09:55:00 UTC – 10:00:00")
+    expect(row.locator("[data-signature='MISSING_FIELD:customer_id']")).to_contain_text("×1")
+    expect(row).to_contain_text("Jan 15 09:58:02 UTC")
+    expect(row.get_by_test_id("notice-routes")).to_have_text("data-platform-slack, incident-webhook")
+    shot(page, "notices")
+
+    row.get_by_role("link", name="orders:created").click()
+    section = page.get_by_test_id("dataset-notices")
+    expect(section).to_be_visible()
+    expect(section.locator("[data-signature='MISSING_FIELD:customer_id']")).to_be_visible()
+
+    page.goto(api_server + "/incidents/INC-1")
+    listed = page.get_by_test_id("new-signatures")
+    expect(listed.locator("li")).to_have_text(["MISSING_FIELD:customer_id"])
+    console.check()

@@ -23,3 +23,17 @@ def test_state_blobs_round_trip_bytes(store: Any) -> None:
     store.checkpoints.save_state("signals", blob)
     assert store.checkpoints.load_state("signals") == blob
     assert isinstance(store.checkpoints.load_state("signals"), bytes)
+
+
+def test_states_named_by_prefix(store: Any) -> None:
+    """`states_named` returns the blobs whose names start with the prefix, by name; `%` and `_` are literal."""
+    store.checkpoints.save_state("notice:b:2", b"B2")
+    store.checkpoints.save_state("notice:a:1", b"A1")
+    store.checkpoints.save_state("notice:a:0", b"A0")
+    store.checkpoints.save_state("noticeX", b"other")
+    store.checkpoints.save_state("signals", b"engines")
+    assert store.checkpoints.states_named("notice:") == [("notice:a:0", b"A0"), ("notice:a:1", b"A1"),
+                                                         ("notice:b:2", b"B2")]
+    assert store.checkpoints.states_named("notice:a:") == [("notice:a:0", b"A0"), ("notice:a:1", b"A1")]
+    assert store.checkpoints.states_named("notice_") == []
+    assert store.checkpoints.states_named("notice%") == []

@@ -12,13 +12,15 @@ incident, the engine lists the signature on that incident instead; otherwise it 
   most one per `updates.throttle` (60 s) of event time; a group's unsent signatures go out when the next
   group starts;
 * a notice is state, not an incident: one small blob per dataset in the store's named-state table (the
-  same transaction as the signal), so it takes no incident number and a rerun repeats nothing.
+  same transaction as the signal), so it takes no incident number and a rerun repeats nothing; each
+  notice is also kept under its own name (`alerting-notice-log:<dataset hash>:<window start>`), which
+  `list_notices` reads for the API, the CLI and the UI.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgspec
 
@@ -30,6 +32,8 @@ from signal_factory.signals.model import Signal
 from signal_factory.stores.ports import OutboxRepo
 
 STATE_PREFIX = "alerting-notice:"
+#: Every notice ever made, one blob each: `<LOG_PREFIX><dataset hash>:<window start, epoch ms, 15 digits>`.
+LOG_PREFIX = "alerting-notice-log:"
 
 
 class StateRepo(Protocol):
@@ -38,6 +42,12 @@ class StateRepo(Protocol):
     def load_state(self, name: str) -> bytes | None: ...
 
     def save_state(self, name: str, blob: bytes) -> None: ...
+
+
+class StateReader(Protocol):
+    """Named blobs by prefix (the store's `CheckpointRepo.states_named`)."""
+
+    def states_named(self, prefix: str) -> list[tuple[str, bytes]]: ...
 
 
 class NoticeSignature(msgspec.Struct, array_like=True):
@@ -60,6 +70,7 @@ class Notice(msgspec.Struct, omit_defaults=True, kw_only=True):
     overflow: int = 0  # new signatures not listed (past max_listed, or folded by the drift engine's cap)
     notified_total: int = 0  # signatures (listed + overflow) the routes have heard about
     notified_at: str | None = None
+    routes: list[str] = msgspec.field(default_factory=list)  # the routes the notice was sent to
 
     @property
     def total(self) -> int:
@@ -91,6 +102,7 @@ class NoticeBook:
         if notice is None or start > (parse_iso_ms(notice.window_start) or 0):
             if notice is not None and notice.total > notice.notified_total:  # the last group's unsent rest
                 sent += self._send(notice, NOTICE_UPDATE, notice.window_end)
+                self.state.save_state(_log_name(notice.dataset_urn, notice.window_start), msgspec.json.encode(notice))
             notice = self._new(signal.dataset_urn, start, start + window)
         details = signal.details or {}
         signature = str(details.get("signature") or (signal.top_failures[0].signature if signal.top_failures
@@ -107,7 +119,9 @@ class NoticeBook:
             sent += self._send(notice, NOTICE, signal.timestamp)
         elif at - (parse_iso_ms(notice.notified_at) or 0) >= self.policy.updates.throttle_s * 1000:
             sent += self._send(notice, NOTICE_UPDATE, signal.timestamp)
-        self.state.save_state(_name(notice.dataset_urn), msgspec.json.encode(notice))
+        blob = msgspec.json.encode(notice)
+        self.state.save_state(_name(notice.dataset_urn), blob)
+        self.state.save_state(_log_name(notice.dataset_urn, notice.window_start), blob)
         return notice, tuple(sent)
 
     def _new(self, dataset_urn: str, start_ms: int, end_ms: int) -> Notice:
@@ -127,8 +141,39 @@ class NoticeBook:
                 incident_id=notice.notice_id, event=event, dedup_key=notice.notice_id,
                 body=notice_body(route.type, notice, event), created_at=at))
             ids.append(notification_id)
+            if route.name not in notice.routes:
+                notice.routes.append(route.name)
         return ids
 
 
+def list_notices(state: StateReader, *, dataset_urn: str | None = None, since_ms: int | None = None,
+                 limit: int = 100) -> list[Notice]:
+    """Notices, newest window first (then dataset); `dataset_urn` keeps one dataset's, `since_ms` those whose
+    window ends after it (a window that holds the instant counts)."""
+    prefix = LOG_PREFIX + (_digest(dataset_urn) + ":" if dataset_urn is not None else "")
+    found = [_decoder.decode(blob) for _, blob in state.states_named(prefix)]
+    if since_ms is not None:
+        found = [n for n in found if (parse_iso_ms(n.window_end) or 0) > since_ms]
+    found.sort(key=lambda n: (-(parse_iso_ms(n.window_start) or 0), n.dataset_urn))
+    return found[:limit]
+
+
+def notice_json(notice: Notice) -> dict[str, Any]:
+    """A notice for people and programs (API, `notices list --json`): signatures as objects, with the total."""
+    doc: dict[str, Any] = msgspec.to_builtins(notice)
+    doc["signatures"] = [{"signature": s.signature, "count": s.count, "first_seen": s.first_seen,
+                          "drift_type": s.drift_type} for s in notice.signatures]
+    doc["total"] = notice.total
+    return doc
+
+
+def _digest(dataset_urn: str) -> str:
+    return hashlib.sha256(dataset_urn.encode()).hexdigest()[:16]
+
+
 def _name(dataset_urn: str) -> str:
-    return STATE_PREFIX + hashlib.sha256(dataset_urn.encode()).hexdigest()[:16]
+    return STATE_PREFIX + _digest(dataset_urn)
+
+
+def _log_name(dataset_urn: str, window_start: str) -> str:
+    return f"{LOG_PREFIX}{_digest(dataset_urn)}:{parse_iso_ms(window_start) or 0:015d}"

@@ -1,4 +1,4 @@
-"""Incidents (list, show, acknowledge, resolve) and their root cause."""
+"""Incidents (list, show, acknowledge, resolve), their root cause, and drift notices."""
 
 from __future__ import annotations
 
@@ -28,6 +28,14 @@ def list_incidents(service: Service, status: Annotated[str | None, Query(descrip
                    = None, dataset: str | None = None,
                    limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> Response:
     return json_response(service.incidents(status=status, dataset=dataset, limit=limit))
+
+
+@router.get("/notices", summary="Drift notices (new failure signatures that paged no one), newest first")
+def list_notices(service: Service, dataset: Annotated[str | None, Query(description="Dataset URN")] = None,
+                 since: Annotated[str | None, Query(description="ISO-8601 event time: notices whose window "
+                                                                  "ends after it")] = None,
+                 limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> Response:
+    return json_response(service.notices(dataset=dataset, since=since, limit=limit))
 
 
 @router.get("/incidents/{incident_id}", summary="One incident")

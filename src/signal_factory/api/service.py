@@ -17,6 +17,7 @@ import msgspec
 from signal_factory import __version__
 from signal_factory.alerting.engine import AlertingEngine, IncidentNotFoundError, IncidentTransitionError
 from signal_factory.alerting.model import ACKNOWLEDGED, OPEN, Incident
+from signal_factory.alerting.notices import list_notices, notice_json
 from signal_factory.alerting.policy import AlertPolicy, load_alert_policy
 from signal_factory.api import graph_views
 from signal_factory.api.problems import BadRequestError, ConflictError, NotFoundError
@@ -164,6 +165,12 @@ class ApiService:
 
     def incidents(self, *, status: str | None, dataset: str | None, limit: int) -> list[Incident]:
         return self.store.incidents.list(status=status.upper() if status else None, dataset_urn=dataset, limit=limit)
+
+    def notices(self, *, dataset: str | None, since: str | None, limit: int) -> list[dict[str, Any]]:
+        """Drift notices (first-seen failure signatures that paged no one), newest window first."""
+        found = list_notices(self.store.checkpoints, dataset_urn=dataset, since_ms=parse_time(since, "since"),
+                             limit=limit)
+        return [notice_json(n) for n in found]
 
     def incident(self, incident_id: str) -> Incident:
         incident = self.store.incidents.get(incident_id)

@@ -60,6 +60,9 @@ def incident_panel(i: Incident) -> Panel:
              f"   opened {i.created_at}   updated {i.updated_at}",
              f"[bold]dataset[/bold]    {i.dataset_urn}",
              f"[bold]signature[/bold]  {escape(i.failure_signature)}   ({i.signal_type}, signal {i.signal_id})"]
+    if i.new_signatures:
+        more = f" (+{i.new_signatures_overflow:,} more)" if i.new_signatures_overflow else ""
+        lines.append(f"[bold]new signatures[/bold] {escape(', '.join(i.new_signatures))}{more}")
     if i.suspected_producer:
         sp = i.suspected_producer
         lines.append(f"[bold]suspected[/bold]  {sp.service} {sp.version or ''} (confidence {sp.confidence})")

@@ -316,3 +316,6 @@ class MemoryCheckpointRepo:
 
     def save_state(self, name: str, blob: bytes) -> None:
         self._s.tables.blobs[name] = bytes(blob)
+
+    def states_named(self, prefix: str) -> list[tuple[str, bytes]]:
+        return sorted((k, v) for k, v in self._s.tables.blobs.items() if k.startswith(prefix))

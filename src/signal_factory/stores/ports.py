@@ -147,6 +147,10 @@ class CheckpointRepo(Protocol):
 
     def save_state(self, name: str, blob: bytes) -> None: ...
 
+    def states_named(self, prefix: str) -> list[tuple[str, bytes]]:
+        """Every named state blob whose name starts with `prefix`, as (name, blob), by name."""
+        ...
+
 
 class Store(Protocol):
     """All repositories over one database; `transaction()` makes a unit of work atomic."""

@@ -4,12 +4,14 @@ import { renderHealth } from "./js/health.js";
 import { renderIncidents, renderIncident } from "./js/incidents.js";
 import { renderDataset } from "./js/dataset.js";
 import { renderLineage } from "./js/lineage.js";
+import { renderNotices } from "./js/notices.js";
 
 const ROUTES = [
   { re: /^\/$/, nav: "health", title: "Health", render: () => renderHealth() },
   { re: /^\/incidents\/?$/, nav: "incidents", title: "Incidents", render: () => renderIncidents() },
   { re: /^\/incidents\/([^/]+)\/?$/, nav: "incidents", title: (m) => decodeURIComponent(m[1]),
     render: (m) => renderIncident(decodeURIComponent(m[1])) },
+  { re: /^\/notices\/?$/, nav: "notices", title: "Notices", render: () => renderNotices() },
   { re: /^\/datasets\/(.+?)\/?$/, nav: "health", title: (m) => decodeURIComponent(m[1]),
     render: (m) => renderDataset(decodeURIComponent(m[1])) },
   { re: /^\/lineage\/?$/, nav: "lineage", title: "Lineage", render: () => renderLineage() },

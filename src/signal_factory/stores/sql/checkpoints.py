@@ -48,6 +48,12 @@ class SqlCheckpointRepo:
             blob = conn.execute(select(blob_t.c.blob).where(blob_t.c.name == name)).scalar()
         return None if blob is None else bytes(blob)
 
+    def states_named(self, prefix: str) -> list[tuple[str, bytes]]:
+        stmt = (select(blob_t.c.name, blob_t.c.blob).where(blob_t.c.name.startswith(prefix, autoescape=True))
+                .order_by(blob_t.c.name))
+        with self._db.read() as conn:
+            return [(name, bytes(blob)) for name, blob in conn.execute(stmt)]
+
     def save_state(self, name: str, blob: bytes) -> None:
         ins = self._db.insert(blob_t).values(name=name, blob=blob)
         stmt = ins.on_conflict_do_update(index_elements=[blob_t.c.name], set_={"blob": ins.excluded.blob})
