@@ -47,7 +47,8 @@ def failing_records(reason_code: str) -> str:
 
 
 def deployment_actions(culprit: Deployment, previous: Deployment | None, dataset_urn: str,
-                       reason_code: str) -> list[str]:
+                       reason_code: str, *, what: str | None = None) -> list[str]:
+    """Roll back, verify, investigate; `what` says what the culprit does (default: from `reason_code`)."""
     if previous is not None:
         rollback = (f"Roll back {culprit.service} to {previous.version} "
                     f"(deployed {clock(previous.deployed_ms, with_date=True)} UTC)")
@@ -58,7 +59,7 @@ def deployment_actions(culprit: Deployment, previous: Deployment | None, dataset
     return [
         rollback,
         f"After rollback, verify new evidence for {dataset_urn} shows PASS",
-        f"Investigate the {culprit.version} changes{commit}: find why it {what_changed(reason_code)}",
+        f"Investigate the {culprit.version} changes{commit}: find why it {what or what_changed(reason_code)}",
     ]
 
 

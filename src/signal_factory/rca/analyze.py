@@ -24,7 +24,7 @@ from signal_factory.graph import model as gm
 from signal_factory.graph.model import Node
 from signal_factory.graph.ports import GraphStore
 from signal_factory.model.evidence import Evidence
-from signal_factory.rca import arrival, assemble, causes, drift, onset
+from signal_factory.rca import arrival, assemble, causes, drift, onset, spread
 from signal_factory.rca.explain import template_explanation
 from signal_factory.rca.lookups import TimedGraph, as_int, as_str, clock, iso, to_ms
 from signal_factory.rca.report import Header, RCAReport, Timing
@@ -70,6 +70,8 @@ def analyze_incident(incident_id: str, *, graph: GraphStore, evidence: EvidenceR
         return _finish(_arrival_report(g, evidence, signals, incident, signal_ids, now_ms, catalog), g, t0)
     own = gm.node_id(gm.FAILURE_SIGNATURE, gm.signature_key(rc, urn))
     fs_nodes = g.nodes_by_id(sorted({e.src for e in g.edges_from(signal_ids, [gm.CAUSED], "in")} | {own}))
+    if spread.is_spread(incident):
+        return _finish(_spread_report(g, evidence, incident, signal_ids, fs_nodes, now_ms, catalog), g, t0)
     ins = g.edges_from([own], [gm.INTRODUCED, gm.PRODUCED_DRIFT, gm.ENCOUNTERED, gm.INTRODUCED_DRIFT], "in")
     subject = _incident_subject(incident, fs_nodes, own, ins, evidence)
     _breach_onset(g, evidence, subject, signal_ids, incident)
@@ -141,6 +143,25 @@ def _arrival_report(g: TimedGraph, evidence: EvidenceRepo, signals: SignalRepo |
     findings = assemble.Findings(header=header, subject=subject, chosen=chosen, candidates=candidates,
                                  alternatives=alternatives, now_ms=now_ms, signal_ids=signal_ids, incident=incident,
                                  catalog=catalog, arrival=facts)
+    return assemble.report(g, findings)
+
+
+def _spread_report(g: TimedGraph, evidence: EvidenceRepo, incident: Incident, signal_ids: list[str],
+                   fs_nodes: Mapping[str, Node], now_ms: int, catalog: Mapping[str, DatasetSpec] | None) -> RCAReport:
+    """Failures spread over many signatures (the incident is keyed by its signal type): the deployment common to
+    most of them (`rca/spread.py`)."""
+    facts = spread.gather(g, evidence, incident, signal_ids, fs_nodes)
+    candidates = spread.candidates(g, facts)
+    everything = spread.subject(incident, facts)
+    chosen, alternatives = causes.choose(candidates, everything, spread.unknown(everything, facts))
+    covered = facts.covers.get(chosen.deployment.id, []) if chosen.deployment is not None else []
+    subject = spread.subject(incident, facts, covered) if covered else everything
+    header = Header(subject="incident", title=incident.title, incident_id=incident.incident_id,
+                    severity=incident.severity, status=incident.status, dataset_urn=incident.dataset_urn,
+                    failure_signature=incident.failure_signature, generated_at=iso(now_ms))
+    findings = assemble.Findings(header=header, subject=subject, chosen=chosen, candidates=candidates,
+                                 alternatives=alternatives, now_ms=now_ms, signal_ids=signal_ids, incident=incident,
+                                 catalog=catalog, spread=facts)
     return assemble.report(g, findings)
 
 

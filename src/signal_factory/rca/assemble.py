@@ -13,7 +13,7 @@ from signal_factory.graph import model as gm
 from signal_factory.graph.model import Node
 from signal_factory.graph.ports import GraphStore
 from signal_factory.rca import actions as act
-from signal_factory.rca import arrival, impact, timeline
+from signal_factory.rca import arrival, impact, spread, timeline
 from signal_factory.rca.arrival import ArrivalFacts
 from signal_factory.rca.causes import WINDOW_S, Candidate, Subject, previous_deployment
 from signal_factory.rca.confidence import duration
@@ -49,6 +49,7 @@ class Findings:
     concurrent_ids: list[str] = field(default_factory=list)
     catalog: Mapping[str, DatasetSpec] | None = None
     arrival: ArrivalFacts | None = None  # a volume drop or a freshness stall, not a failure signature
+    spread: spread.SpreadFacts | None = None  # failures spread over many signatures (keyed by signal type)
 
 
 def report(graph: GraphStore, f: Findings) -> RCAReport:
@@ -64,6 +65,10 @@ def report(graph: GraphStore, f: Findings) -> RCAReport:
     concurrent = list(f.concurrent_ids)
     if d is not None:
         concurrent += [e.dst for e in graph.edges_from([d.id], [gm.INTRODUCED], "out") if e.dst != s.fs_id]
+    covered = f.spread.covers.get(d.id, []) if f.spread is not None and d is not None else []
+    if f.spread is not None:  # the incident's own signatures are listed in `signatures`, not as concurrent
+        own = {x.fs_id for x in f.spread.signatures}
+        concurrent = [x for x in concurrent if x not in own]
     signal_ids = sorted({*f.signal_ids, *(drift.signal_ids if drift else [])})
     signal_nodes = graph.nodes_by_id(signal_ids)
     other_incidents: list[Node] = []
@@ -75,7 +80,7 @@ def report(graph: GraphStore, f: Findings) -> RCAReport:
                    act.arrival_unknown_actions(s.dataset_urn, f.arrival.producers, sorted(f.arrival.upstream)))
     elif d is not None:
         actions = act.deployment_actions(d, previous_deployment(graph, d), c.dataset_urn or s.dataset_urn,
-                                         s.reason_code)
+                                         s.reason_code, what=spread.what_it_does(covered) if f.spread else None)
         if runs:
             actions.append(_reprocess(drift, runs))
     elif c.kind == UPSTREAM_DRIFT and drift is not None:
@@ -84,7 +89,8 @@ def report(graph: GraphStore, f: Findings) -> RCAReport:
         actions = act.drift_actions(s.reason_code, service=c.service, jobs=jobs, runs=[r.run.run_id for r in runs],
                                     partitions=_partitions(drift), owner=owner)
     else:
-        actions = act.unknown_actions(s.reason_code, s.dataset_urn, s.producer, s.first_evidence_id)
+        what = f"the {len(f.spread.signatures)} failure signatures" if f.spread is not None else s.reason_code
+        actions = act.unknown_actions(what, s.dataset_urn, s.producer, s.first_evidence_id)
     return RCAReport(
         header=f.header, root_cause=_root_cause(f), confidence=c.confidence,
         timeline=timeline.build(subject=s, chosen=c, candidates=f.candidates, drift=drift,
@@ -92,7 +98,8 @@ def report(graph: GraphStore, f: Findings) -> RCAReport:
                                 incident=f.incident, incidents=other_incidents, now_ms=f.now_ms),
         data_flow=_flow(graph, f, reached, infos), blast_radius=items, affected_runs=[_affected(r) for r in runs],
         actions=actions, evidence=_chain(f), alternatives=f.alternatives,
-        concurrent_signatures=_concurrent(graph, concurrent, f.incident))
+        concurrent_signatures=_concurrent(graph, concurrent, f.incident),
+        signatures=spread.signature_rows(f.spread, covered) if f.spread is not None else [])
 
 
 def _run_outputs(runs: Sequence[RunFacts], infos: Mapping[str, DatasetInfo]) -> list[BlastItem]:
@@ -125,6 +132,8 @@ def _root_cause(f: Findings) -> RootCause:
     rc = s.reason_code
     seconds = c.facts.seconds
     onset = {"onset": iso(s.onset_ms), "onset_note": s.onset_note} if s.onset_ms is not None else {}
+    if f.spread is not None:
+        return spread.root_cause(s, c, f.candidates, f.spread)
     if f.arrival is not None:
         who = {"service": d.service, "version": d.version, "deployed_at": iso(d.deployed_ms), "commit": d.commit,
                "inferred": d.inferred, "seconds_to_onset": seconds} if d is not None else {}

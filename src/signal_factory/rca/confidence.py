@@ -14,7 +14,10 @@ config change with no deploy marker, so correlation never claims certainty):
                                version is the deployed one: 1.0; service only (no version on the
                                evidence): 0.6; service with a different version: 0.2; another service or
                                no producer: 0.
-  signature_determinism  0.15  share of the concurrent failures that carry this one signature.
+  signature_determinism  0.15  share of the concurrent failures that carry this one signature. For an
+                               incident keyed by its signal type (failures spread over many signatures,
+                               `rca/spread.py`): coverage, the share of all its failures that the
+                               signatures the cause explains carry.
   sample_size            0.10  n / (n + 25) failures: 1 -> 0.04, 10 -> 0.29, 380 -> 0.94, 1,120 -> 0.98.
   identity               0.15  how the failing records' producer was identified (gate G2): HEADER HIGH 1.0,
                                topic mapping MEDIUM 0.5, payload hint LOW 0.25, unknown 0.
@@ -51,7 +54,7 @@ from typing import Literal
 
 import msgspec
 
-from signal_factory.rca.report import DEPLOYMENT, HIGH, LOW, MEDIUM, UPSTREAM_DRIFT, Confidence, Reason
+from signal_factory.rca.report import DEPLOYMENT, HIGH, LOW, MEDIUM, UNKNOWN, UPSTREAM_DRIFT, Confidence, Reason
 
 WEIGHTS: dict[str, float] = {
     "temporal": 0.30,
@@ -111,6 +114,10 @@ class CauseFacts(msgspec.Struct, kw_only=True):
     relation: Relation = "none"
     hops: int = 0  # upstream relation: FEEDS hops from the service's dataset
     version_seen: VersionSeen = "unknown"
+    #: Failures spread over many signatures (`rca/spread.py`): how many of the incident's signatures
+    #: (`signatures_total`) this cause explains; `signature_count` then counts their failures.
+    signatures_covered: int = 0
+    signatures_total: int = 0
 
 
 def producer_match(service: str | None, version: str | None, producer: str | None,
@@ -183,10 +190,26 @@ def _determinism(f: CauseFacts) -> tuple[float, str]:
     if total <= 0:
         return 0.0, "no failure counts"
     share = f.signature_count / total
+    if f.signatures_total > 1:
+        return _coverage(f, share, total)
     if share >= 0.999:
         return 1.0, f"all {f.signature_count:,} failures carry one signature, {f.signature}"
     return share, (f"{f.signature_count:,} of {total:,} concurrent failures ({share:.0%}) carry {f.signature}; "
                    f"other signatures share the window")
+
+
+def _coverage(f: CauseFacts, share: float, total: int) -> tuple[float, str]:
+    """Failures spread over many signatures: how much of them this cause explains."""
+    m = f.signatures_total
+    if f.kind == UNKNOWN:
+        return share, (f"the failures are spread over {m} signatures; the largest, {f.signature}, carries "
+                       f"{f.signature_count:,} of {total:,} ({share:.0%})")
+    if f.signatures_covered == 0:
+        return 0.0, f"none of the incident's {m} signatures comes from {f.service}'s records"
+    if share >= 0.999:
+        return 1.0, f"the cause covers all {m} signatures of the incident ({total:,} failures)"
+    return share, (f"the cause covers {f.signatures_covered} of the incident's {m} signatures, which carry "
+                   f"{f.signature_count:,} of its {total:,} failures ({share:.0%}); the rest is unexplained")
 
 
 def _sample(f: CauseFacts) -> tuple[float, str]:

@@ -89,11 +89,14 @@ def chain_lines(report: RCAReport) -> list[str]:
             first += " (at a background rate, before the onset)"
         out.append(first)
     if ev.failed_events and ev.total_events:
-        what = failing_records(report.header.failure_signature or "")
+        what = (f"failing {len(report.signatures)} different checks" if report.signatures
+                else failing_records(report.header.failure_signature or ""))
         out.append(f"Failure pattern: {ev.failed_events:,} of {ev.total_events:,} events "
                    f"({ev.failed_events / ev.total_events:.1%}) {what}")
     share = next((r for r in report.confidence.reasons if r.factor == "signature_determinism"), None)
-    if share is not None and share.value >= 0.999:
+    if share is not None and report.signatures:
+        out.append(f"Signatures: {share.text}")
+    elif share is not None and share.value >= 0.999:
         out.append(f"All failures have identical signature: {report.header.failure_signature}")
     elif share is not None:
         out.append(f"Signature share: {share.text}")
@@ -177,6 +180,19 @@ def _runs(report: RCAReport) -> list[RenderableType]:
     return [*_section("AFFECTED RUNS"), table]
 
 
+def _signatures(report: RCAReport) -> list[RenderableType]:
+    """Failures spread over many signatures: each one, and whether the root cause explains it."""
+    if not report.signatures:
+        return []
+    table = _grid("signature", "failures", "first failure", "producer", "explained")
+    table.columns[0].no_wrap = True
+    for s in report.signatures:
+        who = f"{s.producer} {s.producer_version or ''}".rstrip() if s.producer else "unknown"
+        table.add_row(s.reason_code, f"{s.count:,}", _when(s.first_failure), who, "yes" if s.explained else "no",
+                      style=None if s.explained else "yellow")
+    return [*_section(f"SIGNATURES ({len(report.signatures)}, none dominant)"), table]
+
+
 def _others(report: RCAReport) -> list[RenderableType]:
     out: list[RenderableType] = []
     if report.alternatives:
@@ -215,7 +231,8 @@ def render_rich(report: RCAReport) -> Panel:
     parts: list[RenderableType] = [head, *_section(root_title(report), LEVEL_STYLE.get(conf.level, "bold")),
                                    Text(report.root_cause.statement)]
     parts += [*_why(report), *_section("EVIDENCE CHAIN"), *(Text(f"• {line}") for line in chain_lines(report))]
-    parts += [*_timeline(report), *_flow(report), *_blast(report), *_runs(report), *_others(report)]
+    parts += [*_signatures(report), *_timeline(report), *_flow(report), *_blast(report), *_runs(report),
+              *_others(report)]
     parts += _closing(report)
     title = "RCA COPILOT ANALYSIS" + ("" if h.subject == "incident" else f" - {h.title}")
     border = "red" if h.severity == "SEV-1" else LEVEL_STYLE.get(conf.level, "white").split()[-1]
@@ -232,6 +249,11 @@ def to_markdown(report: RCAReport) -> str:
               for r in conf.reasons]
     lines += ["", f"Ceiling {conf.ceiling:.0%}: correlation in the graph is not proof.", "", "## Evidence chain", ""]
     lines += [f"- {line}" for line in chain_lines(report)]
+    if report.signatures:
+        lines += ["", "## Signatures (none dominant)", "", "| signature | failures | first failure | producer | "
+                  "explained by the cause |", "|---|---|---|---|---|"]
+        lines += [f"| `{s.reason_code}` | {s.count:,} | {s.first_failure or '?'} | {s.producer or 'unknown'} "
+                  f"{s.producer_version or ''} | {'yes' if s.explained else 'no'} |" for s in report.signatures]
     lines += ["", "## Timeline", "", "| time (UTC) | actor | event |", "|---|---|---|"]
     lines += [f"| {e.time} | {e.actor} | {e.event} |" for e in report.timeline]
     if report.data_flow:

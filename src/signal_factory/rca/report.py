@@ -53,6 +53,9 @@ class RootCause(msgspec.Struct, omit_defaults=True, kw_only=True):
     onset: str | None = None
     onset_note: str | None = None
     seconds_to_onset: float | None = None
+    #: An incident keyed by its signal type (failures spread over many signatures): the signatures this
+    #: cause explains, most failing records first.
+    signatures: list[str] = msgspec.field(default_factory=list)
 
 
 class Reason(msgspec.Struct, kw_only=True):
@@ -153,6 +156,19 @@ class ConcurrentSignature(msgspec.Struct, omit_defaults=True, kw_only=True):
     incident_ids: list[str] = msgspec.field(default_factory=list)
 
 
+class IncidentSignature(msgspec.Struct, omit_defaults=True, kw_only=True):
+    """One signature of an incident keyed by its signal type: its failures in the incident's span, who
+    produced them, and whether the root cause explains it."""
+
+    reason_code: str
+    count: int
+    first_failure: str | None = None
+    first_evidence_id: str | None = None
+    producer: str | None = None
+    producer_version: str | None = None
+    explained: bool = False
+
+
 class Timing(msgspec.Struct, kw_only=True):
     graph_ms: float
     total_ms: float
@@ -179,6 +195,8 @@ class RCAReport(msgspec.Struct, omit_defaults=True, kw_only=True):
     evidence: EvidenceChain = msgspec.field(default_factory=EvidenceChain)
     alternatives: list[Alternative] = msgspec.field(default_factory=list)
     concurrent_signatures: list[ConcurrentSignature] = msgspec.field(default_factory=list)
+    #: Failures spread over many signatures: each of the incident's signatures (`rca/spread.py`).
+    signatures: list[IncidentSignature] = msgspec.field(default_factory=list)
     timing: Timing = msgspec.field(default_factory=lambda: Timing(graph_ms=0.0, total_ms=0.0))
     explanation: Explanation = msgspec.field(default_factory=lambda: Explanation(text=""))
 

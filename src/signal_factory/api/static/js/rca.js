@@ -29,10 +29,12 @@ export function chainLines(r) {
   }
   out.push(["First failure", first]);
   if (ev.failed_events && ev.total_events) {
-    out.push(["Failure pattern", `${fmtNum(ev.failed_events)} of ${fmtNum(ev.total_events)} events (${fmtPct(ev.failed_events / ev.total_events)}) ${failingRecords(r.header && r.header.failure_signature)}`]);
+    const what = (r.signatures || []).length ? `failing ${r.signatures.length} different checks` : failingRecords(r.header && r.header.failure_signature);
+    out.push(["Failure pattern", `${fmtNum(ev.failed_events)} of ${fmtNum(ev.total_events)} events (${fmtPct(ev.failed_events / ev.total_events)}) ${what}`]);
   }
   const share = ((r.confidence && r.confidence.reasons) || []).find((x) => x.factor === "signature_determinism");
-  if (share && share.value >= 0.999) out.push(["Signature", `All failures have identical signature: ${r.header.failure_signature}`]);
+  if (share && (r.signatures || []).length) out.push(["Signatures", share.text]);
+  else if (share && share.value >= 0.999) out.push(["Signature", `All failures have identical signature: ${r.header.failure_signature}`]);
   else if (share) out.push(["Signature share", share.text]);
   if (ev.identity_confidence) out.push(["Producer attribution", `${ev.identity_confidence} confidence (${IDENTITY[ev.identity_confidence] || "unknown"})`]);
   (ev.run_ids || []).forEach((id) => out.push(["OpenLineage run", id]));
@@ -84,6 +86,19 @@ function chain(r) {
   return section("Evidence chain", { "data-testid": "evidence-chain" },
     h("ul", { class: "chain" }, chainLines(r).map(([k, v]) => h("li", null, h("b", null, k), v))),
     h("dl", { class: "kv" }, refs.map(([k, v]) => [h("dt", null, k), h("dd", { class: "mono" }, v)])));
+}
+
+// Failures spread over many signatures (an incident keyed by its signal type): each one, explained or not.
+function signatures(r) {
+  const sigs = r.signatures || [];
+  if (!sigs.length) return null;
+  const rows = sigs.map((x) => h("tr", { "data-signature": x.reason_code, "data-explained": String(!!x.explained) },
+    h("td", { class: "mono" }, x.reason_code), h("td", { class: "num" }, fmtNum(x.count)),
+    h("td", { class: "nowrap" }, fmtTime(x.first_failure)),
+    h("td", null, x.producer ? `${x.producer} ${x.producer_version || ""}` : "unknown"),
+    h("td", null, x.explained ? "yes" : h("span", { class: "muted" }, "no"))));
+  return section(`Signatures (${sigs.length}, none dominant)`, { "data-testid": "rca-signatures" },
+    table(["signature", "failures", "first failure", "producer", "explained by the cause"], rows));
 }
 
 function timeline(r) {
@@ -167,7 +182,7 @@ function explanation(r) {
 export function rcaSections(r) {
   return {
     top: [rootCause(r)],
-    main: [why(r), chain(r), timeline(r), flow(r), blast(r), runs(r)],
+    main: [why(r), chain(r), signatures(r), timeline(r), flow(r), blast(r), runs(r)],
     side: [actions(r), ...others(r), explanation(r)],
   };
 }
