@@ -81,3 +81,24 @@ def test_levels(value: float, level: str) -> None:
 def test_duration_words(seconds: float, text: str) -> None:
     """Durations read as people say them."""
     assert conf.duration(seconds) == text
+
+
+@pytest.mark.parametrize(("covered", "count", "value", "level"), [
+    (8, 1920, 1.0, "HIGH"),  # all of a spread incident's signatures
+    (6, 1440, 0.75, "HIGH"),
+    (2, 480, 0.25, "MEDIUM"),  # scores above 0.80, but explains a quarter of the failures: at most MEDIUM
+    (0, 0, 0.0, "LOW"),  # none of them is its service's: ruled out anyway
+])
+def test_spread_coverage(covered: int, count: int, value: float, level: str) -> None:
+    """Failures spread over 8 signatures (1,920 failures): `signature_determinism` is the share the cause's
+    signatures carry; under half caps the level at MEDIUM whatever the score."""
+    facts = CauseFacts(**{**BASE, "seconds": 30.0, "signature_count": count, "concurrent_failures": 1920,  # type: ignore[arg-type]
+                          "signatures_covered": covered, "signatures_total": 8,
+                          **({"producer_match": "other_service"} if covered == 0 else {})})
+    result = score(facts)
+    reason = {r.factor: r for r in result.reasons}["signature_determinism"]
+    assert reason.value == pytest.approx(value)
+    assert result.level == level
+    if level == "MEDIUM":
+        assert result.score >= conf.HIGH_AT
+        assert "at most MEDIUM" in reason.text

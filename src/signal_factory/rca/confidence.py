@@ -24,6 +24,9 @@ config change with no deploy marker, so correlation never claims certainty):
   cause_marker           0.05  explicit deployment marker 1.0; deployment inferred from evidence 0.4;
                                a drift edge (PRODUCED_DRIFT) with no deployment 0.6; nothing 0.
 
+A cause of a spread incident (`rca/spread.py`) whose signatures carry under half of its failures is at most
+MEDIUM whatever its score: it is a cause, not the cause.
+
 Scenario 1 (17 s, exact producer, one signature, 1,120 failures, HEADER identity, marker) scores 0.946.
 
 The instant `temporal` measures to is the breach's onset: the first failure, unless the signature was already
@@ -78,6 +81,7 @@ HALF_LIFE_S = 1800.0
 SAMPLE_HALF = 25
 HIGH_AT = 0.80
 MEDIUM_AT = 0.50
+PARTIAL_BELOW = 0.5  # spread incident: a cause explaining under this share of the failures is at most MEDIUM
 
 ProducerMatch = Literal["exact", "service", "version_mismatch", "other_service", "unknown"]
 Marker = Literal["marker", "inferred", "drift_edge", "none"]
@@ -208,8 +212,9 @@ def _coverage(f: CauseFacts, share: float, total: int) -> tuple[float, str]:
         return 0.0, f"none of the incident's {m} signatures comes from {f.service}'s records"
     if share >= 0.999:
         return 1.0, f"the cause covers all {m} signatures of the incident ({total:,} failures)"
+    cap = f" (so at most {MEDIUM}: it explains under half)" if share < PARTIAL_BELOW else ""
     return share, (f"the cause covers {f.signatures_covered} of the incident's {m} signatures, which carry "
-                   f"{f.signature_count:,} of its {total:,} failures ({share:.0%}); the rest is unexplained")
+                   f"{f.signature_count:,} of its {total:,} failures ({share:.0%}); the rest is unexplained{cap}")
 
 
 def _sample(f: CauseFacts) -> tuple[float, str]:
@@ -287,4 +292,14 @@ def score(facts: CauseFacts) -> Confidence:
         reasons.append(Reason(factor=name, value=value, weight=weight, effect=round(ceiling * weight * value, 4),
                               text=text))
     total = round(sum(r.effect for r in reasons), 4)
-    return Confidence(score=total, level=level_of(total), reasons=reasons, ceiling=ceiling)
+    level = level_of(total)
+    if level == HIGH and _explains_under_half(facts):
+        level = MEDIUM
+    return Confidence(score=total, level=level, reasons=reasons, ceiling=ceiling)
+
+
+def _explains_under_half(f: CauseFacts) -> bool:
+    """A cause of some of a spread incident's signatures that carry under half of its failures."""
+    total = max(f.concurrent_failures, f.signature_count)
+    return (f.signatures_total > 1 and f.kind != UNKNOWN and f.signatures_covered > 0 and total > 0
+            and f.signature_count / total < PARTIAL_BELOW)
