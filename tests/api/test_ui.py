@@ -223,3 +223,46 @@ def test_notices_page_dataset_section_and_incident_signatures(api_server: str, u
     listed = page.get_by_test_id("new-signatures")
     expect(listed.locator("li")).to_have_text(["MISSING_FIELD:customer_id"])
     console.check()
+
+
+@pytest.fixture(scope="module")
+def spread_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Read-only server over one deploy that breaks orders:created eight ways (tests/rca/spread_traffic.py)."""
+    from signal_factory.controlplane.loader import load_control_plane
+    from signal_factory.enforcer.pipeline import Enforcer
+    from signal_factory.runtime.replay import ReplayService
+    from signal_factory.stores.sql.database import open_store
+    from tests.api.conftest import start_server, stop_server
+    from tests.conftest import EXAMPLE
+    from tests.rca.spread_traffic import one_deploy_eight_codes
+
+    home = tmp_path_factory.mktemp("spread-ui")
+    traffic, markers = one_deploy_eight_codes(home)
+    cp = load_control_plane(EXAMPLE)
+    store = open_store(f"sqlite:///{home / 'spread.db'}")
+    try:
+        ReplayService(cp, store, Enforcer(cp)).replay([traffic], deployments=[markers])
+    finally:
+        store.close()
+    server, thread, url = start_server(home / "spread.db", home)
+    try:
+        yield url
+    finally:
+        stop_server(server, thread)
+
+
+def test_spread_incident_rca_lists_its_signatures(spread_server: str, ui: tuple[Any, Console]) -> None:
+    """An incident keyed CONTRACT_BREACH (eight codes, none dominant): the RCA names orders-svc v3.18 and lists
+    the eight signatures, each explained by it; the incident page lists them as new signatures too."""
+    page, console = ui
+    page.goto(spread_server + "/incidents/INC-1")
+    root = page.get_by_test_id("root-cause")
+    expect(root).to_contain_text("orders-svc v3.18")
+    expect(root).to_contain_text("introduced all 8 failure signatures")
+    rows = page.get_by_test_id("rca-signatures").locator("tbody tr")
+    expect(rows).to_have_count(8)
+    assert page.get_by_test_id("rca-signatures").locator("tr[data-explained='true']").count() == 8
+    expect(rows.first).to_contain_text("orders-svc v3.18")
+    expect(page.get_by_test_id("new-signatures").locator("li")).to_have_count(8)
+    shot(page, "incident-spread", full=True)
+    console.check()
