@@ -1,10 +1,17 @@
 """CONTRACT_BREACH over windows: batches in, provisional and final signals out (rules in contract.py).
 
-Per batch, for each configured window type: sampled-out PASS tallies are added first, then one delta
-per (dataset, window) built from the batch's minute counts and its non-PASS evidence.
+Per batch, for each configured window type: one delta per (dataset, window) built from the batch's minute
+counts, its non-PASS evidence and the PASS tallies it releases.
 
-Early firing. Each dataset's record stream (arrival order; a batch's tallies count as compliant records
-before its evidence) runs the sequential test of significance.py. It visits only the FAIL records: the
+Sampled-out PASS tallies (counts per dataset-minute, no per-record place) are held until the dataset's
+stream has moved past their minute: a tally of minute m counts, in the sequential test and in the window
+figures, as compliant records just before the first record of its dataset (arrival order, later batches
+included) whose event minute is after m, or when the watermark passes the end of m (`close`). A record
+never sees the tallies of its own minute, whatever the batch size: in a stream that arrives in minute
+order, signals (provisional ones included) are the same for batches of 1 or 1,000 records.
+
+Early firing. Each dataset's record stream (arrival order, tallies placed as above) runs the sequential
+test of significance.py. It visits only the FAIL records: the
 compliant records between two of them are counted from their places in the stream (`Failure.seq`).
 While the test alarms, a FAIL record fires a provisional signal (revision 0, timestamped at that
 record's event time) for each open window that holds it, when the window
@@ -41,13 +48,17 @@ from signal_factory.signals.contract import (
     initialize,
     observe,
 )
-from signal_factory.signals.intake import BatchView, Failure, event_time, minute_ms
+from signal_factory.signals.intake import BatchView, Failure, advances, event_time, minute_ms
 from signal_factory.signals.model import CRITICAL, Signal
 from signal_factory.signals.significance import Alarm, EarlyStat
-from signal_factory.signals.windows import SPECS, Slot, WindowTable
+from signal_factory.signals.windows import SPECS, Slot, WindowTable, starts_containing
 
 _DEFAULT_SLO = ThresholdSlo()
 _RANK = {"": 0, "WARNING": 1, CRITICAL: 2}
+MINUTE_MS = 60_000
+
+#: tallies a batch releases, per dataset: (place in the dataset's stream they count before, minute, count)
+Released = dict[str, list[tuple[int, int, int]]]
 
 
 class Alarms(NamedTuple):
@@ -59,23 +70,30 @@ class Alarms(NamedTuple):
     params: stats.Params
     fails: list[Failure]
     records: int
+    tallies: list[tuple[int, int, int]]  # released tallies (place, minute, count)
     by_record: dict[int, Alarm]  # id(evidence) -> the alarm at that FAIL record (filled on first use)
 
     def at(self, key: int) -> Alarm | None:
         if not self.by_record:
-            _scan(msgspec.structs.replace(self.before), self.params, self.fails, self.records, self.by_record)
+            _scan(msgspec.structs.replace(self.before), self.params, self.fails, self.records, self.tallies,
+                  self.by_record)
         return self.by_record.get(key)
 
 
-def _scan(st: EarlyStat, p: stats.Params, fails: list[Failure], records: int,
+def _scan(st: EarlyStat, p: stats.Params, fails: list[Failure], records: int, tallies: list[tuple[int, int, int]],
           by_record: dict[int, Alarm] | None) -> dict[int, int]:
-    """Run the test over one dataset's FAIL/WARN records of a batch (`records` timed records in all);
-    returns the highest alarm rank per minute, and fills `by_record` if given. The engine's hot loop in a
-    breach: per FAIL record a few float operations, no allocation unless `by_record` is wanted."""
+    """Run the test over one dataset's FAIL/WARN records of a batch (`records` timed records in all, `tallies`
+    released before the records at their places); returns the highest alarm rank per minute, and fills
+    `by_record` if given. The engine's hot loop in a breach: per FAIL record a few float operations, no
+    allocation unless `by_record` is wanted."""
     passes, failure = stats.passes, stats.failure
     best: dict[int, int] = {}
     prev = -1
+    ti = 0
     for t, minute, ev, seq in fails:
+        while ti < len(tallies) and tallies[ti][0] <= seq:
+            passes(st, tallies[ti][2], p)
+            ti += 1
         if seq - prev > 1 and st.llr > 0.0:
             passes(st, seq - prev - 1, p)
         prev = seq
@@ -89,13 +107,15 @@ def _scan(st: EarlyStat, p: stats.Params, fails: list[Failure], records: int,
                 best[minute] = rank
             if by_record is not None:
                 by_record[id(ev)] = stats.alarm(st, state)
-    passes(st, records - prev - 1, p)
+    passes(st, records - prev - 1 + sum(n for _, _, n in tallies[ti:]), p)
     return best
 
 
 class ContractState(msgspec.Struct):
     tables: list[WindowTable[ContractAcc]]
     early: dict[str, EarlyStat] = msgspec.field(default_factory=dict)  # dataset -> its sequential test
+    held: dict[str, dict[int, int]] = msgspec.field(default_factory=dict)  # dataset -> minute -> PASS tallied, not
+    # yet counted (see the module doc)
 
 
 def new_state(cfg: EngineConfig) -> ContractState:
@@ -123,15 +143,22 @@ class ContractEngine:
         by_group: dict[tuple[str, int], list[Failure]] = {}
         for f in view.failures:
             by_group.setdefault((f.ev.dataset_urn, f.minute), []).append(f)
-        alarms = self._run_tests(view)
+        released = self._release(view, evidence)
+        alarms = self._run_tests(view, released)
         fired: list[Signal] = []
         for table in self.state.tables:
             for urn, n in view.untimed.items():
                 table.late_dropped[urn] = table.late_dropped.get(urn, 0) + n
-            for (urn, minute), n in view.tallies.items():
-                for _, slot in table.route(urn, minute, n, watermark(urn), lateness, initialize):
-                    slot.acc.pass_count += n
             pending: dict[tuple[str, int], tuple[Slot[ContractAcc], ContractAcc]] = {}
+            tallied: dict[tuple[str, int], list[tuple[int, int]]] = {}  # window -> released (place, count)
+            for urn, rows in released.items():
+                for seq, minute, n in rows:
+                    for start, slot in table.route(urn, minute, n, watermark(urn), lateness, initialize):
+                        hit = pending.get((urn, start))
+                        if hit is None:
+                            hit = pending[(urn, start)] = (slot, initialize())
+                        hit[1].pass_count += n
+                        tallied.setdefault((urn, start), []).append((seq, n))
             for (urn, minute), row in view.counts.items():
                 delta = ContractAcc(row[0], row[1], row[2])
                 for f in by_group.get((urn, minute), ()):
@@ -146,18 +173,36 @@ class ContractEngine:
             for (urn, start), (slot, delta) in pending.items():
                 found = alarms.get(urn)
                 if found is not None and not slot.closed and self._may_fire(slot, delta, found, start, start + size):
-                    fired += self._replay(table.window_type, urn, start, slot, evidence, found)
+                    fired += self._replay(table.window_type, urn, start, slot, evidence, found,
+                                          tallied.get((urn, start), []))
                 else:
                     add(slot.acc, delta)
         return fired
 
-    def _run_tests(self, view: BatchView) -> dict[str, Alarms]:
+    def _release(self, view: BatchView, evidence: Sequence[Evidence]) -> Released:
+        """Hold the batch's tallies; release, per dataset, those whose minute its records move past (in
+        order of place). One more pass over the batch, only when a dataset in it has tallies held."""
+        held = self.state.held
+        for (urn, minute), n in view.tallies.items():
+            per = held.setdefault(urn, {})
+            per[minute] = per.get(minute, 0) + n
+        moving = {urn for urn in held if view.records.get(urn)}
+        if not moving:
+            return {}
+        out: Released = {}
+        for urn, steps in advances(evidence, moving).items():
+            per = held[urn]
+            rows = out.setdefault(urn, [])
+            for seq, minute in steps:
+                for m in sorted(m for m in per if m < minute):
+                    rows.append((seq, m, per.pop(m)))
+            if not per:
+                del held[urn]
+        return out
+
+    def _run_tests(self, view: BatchView, released: Released) -> dict[str, Alarms]:
         """Run each dataset's sequential test over the batch; the alarms, per dataset and minute."""
         tests = self.state.early
-        for (urn, _), n in view.tallies.items():
-            st = tests.get(urn)
-            if st is not None:
-                stats.passes(st, n, self.params(urn))
         by_urn: dict[str, list[Failure]] = {}
         for f in view.failures:
             by_urn.setdefault(f.ev.dataset_urn, []).append(f)
@@ -165,16 +210,17 @@ class ContractEngine:
         for urn, n in view.records.items():
             st = tests.get(urn)
             if st is not None and urn not in by_urn:
-                stats.passes(st, n, self.params(urn))
+                stats.passes(st, n + sum(k for _, _, k in released.get(urn, ())), self.params(urn))
         for urn, fails in by_urn.items():
             p = self.params(urn)
             st = tests.get(urn)
             if st is None:
                 st = tests[urn] = EarlyStat()
             before = msgspec.structs.replace(st)
-            best = _scan(st, p, fails, view.records.get(urn, 0), None)
+            tallies = released.get(urn, [])
+            best = _scan(st, p, fails, view.records.get(urn, 0), tallies, None)
             if best:
-                out[urn] = Alarms(best, before, p, fails, view.records.get(urn, 0), {})
+                out[urn] = Alarms(best, before, p, fails, view.records.get(urn, 0), tallies, {})
         return out
 
     def _may_fire(self, slot: Slot[ContractAcc], delta: ContractAcc, alarms: Alarms, start: int, end: int) -> bool:
@@ -196,16 +242,24 @@ class ContractEngine:
         return last + max(self.cfg.early_update_step, last)
 
     def _replay(self, window_type: str, urn: str, start: int, slot: Slot[ContractAcc], evidence: Sequence[Evidence],
-                alarms: Alarms) -> list[Signal]:
-        """Add this window's share of the batch one evidence at a time, emitting where the rules say."""
+                alarms: Alarms, tallies: list[tuple[int, int]]) -> list[Signal]:
+        """Add this window's share of the batch one evidence at a time (its released `tallies` at their places),
+        emitting where the rules say."""
         end = start + SPECS[window_type].size_ms
         slo = self.slo(urn)
         p = self.params(urn)
         fired: list[Signal] = []
+        seq = -1
+        ti = 0
         for ev in evidence:
             if ev.dataset_urn != urn:
                 continue
             t = event_time(ev)
+            if t is not None:
+                seq += 1  # the record's place, as `intake.group` counts it
+            while ti < len(tallies) and tallies[ti][0] <= seq:
+                slot.acc.pass_count += tallies[ti][1]
+                ti += 1
             minute = minute_ms(t[:16]) if t is not None else None
             if t is None or minute is None or not start <= minute < end:
                 continue
@@ -224,6 +278,7 @@ class ContractEngine:
             slot.provisional += 1
             slot.provisional_state = state
             slot.provisional_rate = rate
+        slot.acc.pass_count += sum(n for _, n in tallies[ti:])
         return fired
 
     def close(self, urn: str, watermark: int | None) -> list[Signal]:
@@ -232,6 +287,8 @@ class ContractEngine:
         lateness = self.cfg.allowed_lateness_ms
         slo = self.slo(urn)
         p = self.params(urn)
+        if watermark is not None:
+            self.release_held(urn, watermark, watermark)
         for table in self.state.tables:
             due = table.close_due(urn, watermark, lateness)
             if not due:
@@ -243,6 +300,37 @@ class ContractEngine:
                                         revision=slot.revision, late_count=slot.late_count, late_dropped=dropped))
                 dropped = 0
         return out
+
+    def release_held(self, urn: str, until: int | None, watermark: int | None) -> None:
+        """Count the held tallies of minutes that end by `until` (None: all, at the end of a finite input), as
+        when the watermark passes them in a stream that went quiet: into the test, and into their windows
+        (still open or closing now, so not late; a window long gone counts them as late-dropped)."""
+        per = self.state.held.get(urn)
+        if not per:
+            return
+        done = sorted(m for m in per if until is None or m + MINUTE_MS <= until)
+        st = self.state.early.get(urn)
+        lateness = self.cfg.allowed_lateness_ms
+        for m in done:
+            n = per.pop(m)
+            if st is not None:
+                stats.passes(st, n, self.params(urn))
+            for table in self.state.tables:
+                slots = table.slots.setdefault(urn, {})
+                spec = SPECS[table.window_type]
+                dropped = 0
+                for start in starts_containing(spec, m):
+                    slot = slots.get(start)
+                    if slot is None and watermark is not None and start + spec.size_ms + lateness <= watermark:
+                        dropped = n  # its window is long gone: counted once, as `WindowTable.route` does
+                        continue
+                    if slot is None:
+                        slot = slots[start] = Slot(initialize())
+                    slot.acc.pass_count += n
+                if dropped:
+                    table.late_dropped[urn] = table.late_dropped.get(urn, 0) + dropped
+        if not per:
+            del self.state.held[urn]
 
     def urns(self) -> set[str]:
         return {urn for table in self.state.tables for urn in table.slots}

@@ -170,6 +170,7 @@ class SignalEngineHost:
         out: list[Signal] = []
         for urn in sorted(self._known()):
             complete = self.watermark(urn)
+            self._contract.release_held(urn, None, complete)
             ends = [e for e in (self._contract.last_end(urn), self._volume.state.table.open_ends(urn)) if e is not None]
             if not ends:
                 continue

@@ -168,6 +168,33 @@ def _ordinals(evidence: Sequence[Evidence]) -> tuple[list[int], dict[str, int]]:
     return seqs, seen
 
 
+def advances(evidence: Sequence[Evidence], urns: set[str]) -> dict[str, list[tuple[int, int]]]:
+    """For each dataset in `urns`: (place in its stream, minute ms) of every record whose event minute is later
+    than all of that dataset's records before it in the batch (the same timed test and places as `group`).
+
+    Held PASS tallies enter the contract engine at these places (contract_engine.py): a tally of minute m
+    counts just before the first record of its dataset, in arrival order, whose minute is after m."""
+    out: dict[str, list[tuple[int, int]]] = {urn: [] for urn in urns}
+    seen: dict[str, int] = {}
+    top: dict[str, int] = {}
+    for ev in evidence:
+        src = ev.source
+        t: str | None = src.timestamp if src is not None and src.timestamp else ev.timestamp
+        if t is not None and len(t) != 24:
+            t = event_time(ev)
+        if t is None:
+            continue
+        urn = ev.dataset_urn
+        k = seen.get(urn, 0)
+        seen[urn] = k + 1
+        rows = out.get(urn)
+        minute = minute_ms(t[:16]) if rows is not None else None
+        if rows is not None and minute is not None and minute > top.get(urn, -1):
+            top[urn] = minute
+            rows.append((k, minute))
+    return out
+
+
 def _spans(evidence: Sequence[Evidence]) -> dict[str, tuple[str, str]]:
     """Per-dataset event-time span, for batches that mix datasets (the slower, rarer case)."""
     spans: dict[str, list[str]] = {}
