@@ -17,6 +17,12 @@ first provisional CRITICAL on the very record the simulation predicts.
 * **Time to provisional CRITICAL**: clean traffic (0.3% FAIL noise) for one window plus a random part
   of the next, then a deploy after which records fail at the given rate; seconds of event time from
   the deploy's first failing record to the first provisional CRITICAL, p50 / p95 / share <= 10 s.
+  The headline cell (2 rec/s, 50% FAIL) is run again over 3 seeds x `--headline` breaches.
+* **Frontier**: what no rule can beat. Take the records of the 10 s after a failing record (Poisson
+  count at the volume, each FAIL with probability p): a rule that fires within 10 s on a share S of
+  50%-failing bursts must fire, by the Neyman-Pearson lemma, on at least a computed probability of the
+  same 10 s stretches of a stream failing at half the budget (or the budget, or 0.3%). Multiplied by the
+  failing records a clean window holds, it says which S is compatible with 0 false fires.
 """
 
 from __future__ import annotations
@@ -141,6 +147,37 @@ def time_to_critical(events: Iterator[tuple[int, int, bool]], p: stats.Params, l
     return None
 
 
+def _pmf_poisson(n: int, lam: float) -> float:
+    return math.exp(n * math.log(lam) - lam - math.lgamma(n + 1))
+
+
+def frontier(volume: float, rate: float, nulls: tuple[float, ...], shares: tuple[float, ...], horizon_s: float = 10.0
+             ) -> list[tuple[float, list[float]]]:
+    """Per share S of bursts to catch within `horizon_s`: the least probability, per failing record of a stream at
+    each null rate, that a rule fires on the stretch after it (the likelihood-ratio set of H1 mass S)."""
+    lam = volume * horizon_s
+    cells = []
+    for n in range(int(lam + 12 * math.sqrt(lam)) + 2):
+        pn = _pmf_poisson(n, lam)
+        for f in range(n + 1):
+            comb = math.comb(n, f)
+            h1 = pn * comb * rate ** f * (1 - rate) ** (n - f)
+            h0 = [pn * comb * q ** f * (1 - q) ** (n - f) for q in nulls]
+            cells.append((h1 / max(h0[0], 1e-300), h1, h0))
+    cells.sort(key=lambda c: -c[0])
+    out = []
+    for share in shares:
+        got = 0.0
+        mass = [0.0] * len(nulls)
+        for _, h1, h0 in cells:
+            if got >= share:
+                break
+            got += h1
+            mass = [m + x for m, x in zip(mass, h0, strict=True)]
+        out.append((share, mass))
+    return out
+
+
 def quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -234,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--windows", type=int, default=2000, help="clean windows per false-fire cell (capped by work)")
     ap.add_argument("--trials", type=int, default=500, help="deploys per time-to-CRITICAL cell")
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--headline", type=int, default=2000, help="breaches per seed for the 2 rec/s, 50%% cell")
     args = ap.parse_args(argv)
     cfg = EngineConfig()
     print(f"early test: CUSUM H0 p = budget b vs H1 p = min(2c, (1 + c) / 2) (>= 2b), c = critical rate; "
@@ -248,6 +286,22 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'rec/s':>6} {'FAIL rate':>9} {'trials':>7} {'p50 s':>7} {'p95 s':>7} {'<= 10 s':>8} {'none':>5}")
     for volume, rate, trials, p50, p95, within, misses in delay_table(args.trials, args.seed):
         print(f"{volume:>6g} {rate:>9.1f} {trials:>7} {p50:>7.2f} {p95:>7.2f} {within:>8.1%} {misses:>5}")
+    p = engine_params(SLOS["0.95/0.80"])
+    print(f"\nheadline, 2 rec/s, 50% FAIL, {args.headline:,} breaches per seed:")
+    for seed in range(args.seed, args.seed + 3):
+        rng = random.Random(seed)
+        got = [time_to_critical(deploy_events(rng, 2.0, 0.5), p) for _ in range(args.headline)]
+        done = [d for d in got if d is not None]
+        print(f"  seed {seed}: p50 {quantile(done, 0.5):.2f} s, p95 {quantile(done, 0.95):.2f} s, "
+              f"<= 10 s {sum(d <= 10 for d in done) / len(got):.2%}")
+    nulls = (p.budget / 2, p.budget, NOISE)
+    per_window = [2.0 * WINDOW_MS / 1000 * q for q in nulls]
+    print("\nFrontier at 2 rec/s, 50% FAIL, 10 s (any rule): least firing probability per failing record of a "
+          "clean stream, and x the failing records of one 5-min window")
+    print(f"{'caught':>7} {'at b/2':>9} {'window':>8} {'at b':>9} {'window':>8} {'at 0.3%':>9} {'window':>8}")
+    for share, mass in frontier(2.0, 0.5, nulls, (0.95, 0.99, 0.995)):
+        cols = " ".join(f"{m:>9.1e} {m * k:>8.1e}" for m, k in zip(mass, per_window, strict=True))
+        print(f"{share:>7.1%} {cols}")
     same, n = host_cross_check(min(args.trials, 40), args.seed)
     print(f"\nhost cross-check (2 rec/s, 50% FAIL, batches of 37): {same}/{n} first provisional CRITICALs on the "
           "predicted record")
