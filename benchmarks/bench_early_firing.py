@@ -299,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\nFrontier at 2 rec/s, 50% FAIL, 10 s (any rule): least firing probability per failing record of a "
           "clean stream, and x the failing records of one 5-min window")
     print(f"{'caught':>7} {'at b/2':>9} {'window':>8} {'at b':>9} {'window':>8} {'at 0.3%':>9} {'window':>8}")
-    for share, mass in frontier(2.0, 0.5, nulls, (0.95, 0.99, 0.995)):
+    for share, mass in frontier(2.0, 0.5, nulls, (0.95, 0.96, 0.97, 0.98, 0.99, 0.995)):
         cols = " ".join(f"{m:>9.1e} {m * k:>8.1e}" for m, k in zip(mass, per_window, strict=True))
         print(f"{share:>7.1%} {cols}")
     same, n = host_cross_check(min(args.trials, 40), args.seed)
