@@ -9,9 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from signal_factory.alerting.policy import PAGERDUTY_URL, AlertPolicy, RetryPolicy, load_alert_policy
+from signal_factory.alerting.policy import (
+    PAGERDUTY_URL,
+    AlertPolicy,
+    PagingRules,
+    PagingSpec,
+    RetryPolicy,
+    load_alert_policy,
+)
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.errors import ConfigError
+from signal_factory.signals.config import EngineConfig
 from tests.conftest import EXAMPLE
 
 ENV = {"SIGNAL_FACTORY_PAGERDUTY_KEY": "pd-key-R0UT1NG-s3cret",
@@ -190,3 +198,9 @@ def test_example_file_copy_loads(tmp_path: Path) -> None:
     policy = load_alert_policy(load_control_plane(target), env=ENV)
     assert policy.source == str(target / "alerting.yaml")
     assert len(policy.routes) == 3
+
+
+def test_paging_gate_defaults_to_the_signal_engines_minimum() -> None:
+    """The paging gate's default FAIL count equals the signal engine's `min_failing`: the gate never delays a
+    provisional signal the early test backs, and never lets fewer FAILs page than the test needs."""
+    assert PagingRules().min_failing_records == PagingSpec().min_failing_records == EngineConfig().min_failing

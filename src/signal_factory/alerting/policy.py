@@ -117,7 +117,9 @@ class PagingRules:
     """What it takes to page, and how many incidents one dataset can hold (see the docs' "Alerting").
 
     * `min_failing_records`: a CONTRACT_BREACH / DQ_BREACH signal with fewer FAIL records is at most SEV-3
-      (never pages, never opens an incident), whatever its state says.
+      (never pages, never opens an incident), whatever its state says. It defaults to the signal engine's
+      `EngineConfig.min_failing` (5), the FAILs the early test and a final window need for a level: equal,
+      the gate is a floor that never delays a page the statistics support; set higher, it delays pages.
     * `dominant_share`: a failure signature keys its own incident only if it holds at least this share
       of the window's failures; otherwise the incident is the dataset's (keyed by the signal type).
     * `max_signature_incidents`: open signature-keyed incidents per (dataset, signal type); past it, new
