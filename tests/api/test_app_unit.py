@@ -92,3 +92,32 @@ def test_a_store_failure_is_a_503_problem_without_sql(scenario1_db: Path, tmp_pa
         assert "urn:dp:orders:created" not in detail
     finally:
         stop_server(server, thread)
+
+
+def test_a_bug_answers_problem_json_without_the_requests_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    """An unexpected exception is a problem+json 500 with an error id, never a plain-text page, and neither
+    the answer nor the log repeats the exception's message (it may quote a record's value)."""
+    from signal_factory.api.service import ApiService
+
+    def broken(*_args: object, **_kwargs: object) -> object:
+        raise RuntimeError("value 123-45-6789 from the request")
+
+    monkeypatch.setattr(ApiService, "datasets", broken)
+    server, thread, base = start_server(None, tmp_path / "home")
+    try:
+        with caplog.at_level("ERROR", logger="signal_factory.api.errorboundary"):
+            r = httpx.get(f"{base}/api/v1/datasets", timeout=10)
+    finally:
+        stop_server(server, thread)
+    assert r.status_code == 500
+    assert r.headers["content-type"] == "application/problem+json"
+    body = r.json()
+    assert body["status"] == 500
+    assert body["error_id"].startswith("err-")
+    assert "123-45-6789" not in r.text
+    logged = "\n".join(rec.getMessage() for rec in caplog.records)
+    assert body["error_id"] in logged
+    assert "RuntimeError" in logged
+    assert "broken" in logged  # where it happened
+    assert "123-45-6789" not in logged

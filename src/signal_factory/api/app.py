@@ -30,6 +30,7 @@ from signal_factory.api import (
     routes_system,
     routes_ui,
 )
+from signal_factory.api.errorboundary import ErrorBoundaryMiddleware
 from signal_factory.api.events import ChangeFeed
 from signal_factory.api.limits import BodyLimitMiddleware
 from signal_factory.api.problems import ApiError
@@ -74,6 +75,7 @@ def create_app(config_dir: Path, db_url: str | None, *, token: str | None = None
     app.state.static_dir = static_dir or STATIC_DIR
     app.state.feed = feed or ChangeFeed()
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)
+    app.add_middleware(ErrorBoundaryMiddleware)  # outermost of ours: a bug answers problem+json 500
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StoreFailedError, _store_failed)
     app.add_exception_handler(RequestValidationError, _validation_error)
