@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
@@ -109,6 +110,7 @@ def create_store_engine(url: str | None = None, *, home: Path = Path(".signal-fa
             raise StoreError(f"store URL {url!r} is not a database URL; {_URL_HELP}") from e
     backend = parsed.get_backend_name()
     if backend in ("postgresql", "postgres"):
+        _quiet_teardown_noise()
         if parsed.drivername in ("postgresql", "postgres"):
             parsed = parsed.set(drivername="postgresql+psycopg")
         try:
@@ -118,6 +120,18 @@ def create_store_engine(url: str | None = None, *, home: Path = Path(".signal-fa
     if backend == "sqlite":
         return _sqlite_engine(parsed)
     raise StoreError(f"store URL scheme {parsed.drivername!r} is not supported; {_URL_HELP}")
+
+
+def _teardown_noise(record: logging.LogRecord) -> bool:
+    """psycopg warns "error ignored terminating <Pipeline>: the connection is lost" while unwinding from a
+    failure that is already being raised (and reported as one StoreFailedError line): drop that echo."""
+    return not str(record.msg).startswith("error ignored terminating")
+
+
+def _quiet_teardown_noise() -> None:
+    logger = logging.getLogger("psycopg")
+    if _teardown_noise not in logger.filters:
+        logger.addFilter(_teardown_noise)
 
 
 def _sqlite_engine(url: URL) -> Engine:
