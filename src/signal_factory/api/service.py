@@ -25,6 +25,7 @@ from signal_factory.controlplane.loader import ControlPlane, load_control_plane
 from signal_factory.controlplane.model import Dataset
 from signal_factory.enforcer.pipeline import EnforceBatch, Enforcer
 from signal_factory.enforcer.timefmt import parse_iso_ms
+from signal_factory.enforcer.inflows import guard_evidence
 from signal_factory.graph.deployments import DeploymentFileError, parse_marker
 from signal_factory.graph.writer import GraphWriter
 from signal_factory.model.evidence import Evidence, decode_evidence
@@ -266,7 +267,7 @@ class ApiService:
         evidence: list[Evidence] = []
         for where, doc in body_items(body, "evidence"):
             try:
-                evidence.append(decode_evidence(doc))
+                evidence.append(guard_evidence(decode_evidence(doc)))  # made elsewhere: guard every string
             except msgspec.DecodeError as e:
                 raise BadRequestError(f"{where} is not evidence (urn:schema:evidence:2): {e}") from e
         return self._ingest(lambda replay: replay.ingest_evidence(evidence))

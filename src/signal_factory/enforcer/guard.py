@@ -63,6 +63,7 @@ def set_redaction_key(key: str | bytes | None) -> None:
     if key is not None:
         _key["key"] = key.encode() if isinstance(key, str) else key
     _classify.cache_clear()
+    _classify_text.cache_clear()
 
 
 def _redaction_key() -> bytes:
@@ -157,3 +158,81 @@ def _kind_of(value: str) -> str:
     if kind is not None:
         return str(kind)
     return DIGITS if _digits(value) > MAX_DIGITS else TEXT
+
+
+# -- names and free text from the other inflows (OpenLineage, posted evidence, S3 keys, deployment markers) --
+
+#: Caps for a name (job, run id, dataset namespace or name, URN, S3 key) and a free text (an OpenLineage
+#: facet string such as errorMessage, an evidence detail, a deployment description).
+MAX_NAME = 256
+MAX_TEXT = 1024
+MAX_CODE = 300
+
+# Digits that are not PII: ISO dates and times (a run id `spark-orders-silver-20240115-020005`, a DAG run
+# `scheduled__2024-01-15T02:00:00+00:00`, a partition `bronze/orders/2024-01-14/` or `2024/01/15/`) and canonical UUIDs
+# (OpenLineage run ids). They are masked before the digit runs are counted.
+_DATE = r"(?:19|20)\d\d([-/]?)(?:0[1-9]|1[0-2])\1(?:0[1-9]|[12]\d|3[01])"
+_TIME = r"(?:[01]\d|2[0-3]):?[0-5]\d(?::?[0-5]\d)?(?:[.,]\d{1,9})?(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?"
+_NOT_PII = re.compile(
+    rf"(?<!\d){_DATE}(?:[T_ -]?{_TIME})?(?!\d)"
+    r"|(?<!\d)(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?:\.\d{1,9})?(?!\d)"
+    r"|(?<![0-9A-Fa-f])[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}(?![0-9A-Fa-f])")
+# A run of digits as people write numbers: joined by at most two of ` ().-/_+` (`(415) 555-2671`,
+# `4000.3167.8901.2343`, `DE89 3704 0044`, `108_18_1008`).
+_DIGIT_RUN = re.compile(r"\d(?:[ ().\-/_+]{0,2}\d)*")
+_EMAIL = re.compile(r"[^\s@]@[^\s@]+\.[A-Za-z]{2,}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def longest_digit_run(text: str) -> int:
+    """The most digits in one written number of `text`, dates, times and UUIDs left out."""
+    masked = _NOT_PII.sub("x", text)
+    return max((_digits(m.group()) for m in _DIGIT_RUN.finditer(masked)), default=0)
+
+
+def safe_text(value: str, *, limit: int = MAX_NAME) -> str:
+    """A name or free text from another inflow: `value` if it holds no guarded value, else its stand-in.
+
+    Looser than `safe_token` (any printable characters, dates and UUIDs, up to `limit` characters, so
+    `s3://data-lake-prod/bronze/orders/2024-01-14/` and `Direct passthrough with enum validation` stay
+    readable); stricter where it matters: no PII type found by the detectors, nothing shaped like an
+    email, no written number of more than `MAX_DIGITS` digits, no control character but tab and newline.
+    """
+    if len(value) > limit:
+        return stand_in(value, TEXT)
+    return _classify_text(value)
+
+
+@lru_cache(maxsize=4096)
+def _classify_text(value: str) -> str:
+    if value.startswith(PREFIX) and _TOKEN.fullmatch(value):
+        return value  # already a stand-in
+    if _CONTROL.search(value):
+        return stand_in(value, TEXT)
+    kind = detect(value)
+    if kind is not None:
+        return stand_in(value, str(kind))
+    if "@" in value and _EMAIL.search(value):
+        return stand_in(value, "EMAIL")
+    if longest_digit_run(value) > MAX_DIGITS:
+        return stand_in(value, DIGITS)
+    return value
+
+
+def safe_code(code: str) -> str:
+    """A reason code or failure signature `KIND:field[:value...]` from another inflow, guarded like the
+    enforcer's own: the kind and each value as a token, the field as a path, so a guarded code still
+    names its kind and field (`UNKNOWN_ENUM:discount_type:redacted-SSN-...`) and groups stably."""
+    if len(code) > MAX_CODE:
+        return stand_in(code, TEXT)
+    kind, sep, rest = code.partition(":")
+    if safe_token(kind, colon=False) != kind:
+        return stand_in(code, _kind_of(code))
+    if not sep:
+        return kind
+    parts = rest.split(":")
+    guarded = [safe_path(parts[0]) if parts[0] else ""] + [safe_token(p, colon=False) if p else p for p in parts[1:]]
+    kept = ":".join(g for g in guarded if not g.startswith(PREFIX))
+    if _digits(kept) > MAX_DIGITS or detect(kept) is not None:  # digits or PII spread over the parts
+        return f"{kind}:{stand_in(rest, _kind_of(rest))}"
+    return ":".join([kind, *guarded])

@@ -17,6 +17,7 @@ from typing import Literal
 
 import msgspec
 
+from signal_factory.enforcer.guard import MAX_TEXT, safe_text, safe_token
 from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
 from signal_factory.errors import SignalFactoryError
 from signal_factory.graph.model import DEPLOYED, DEPLOYMENT, SERVICE, Edge, Node, deployment_key, node_id
@@ -66,9 +67,21 @@ def parse_marker(line: bytes | str, where: str) -> DeploymentMarker:
         if not getattr(marker, name).strip():
             raise DeploymentFileError(f"{where}: `{name}` is empty\n  fix: give the service name and version")
     if parse_iso_ms(marker.at) is None:
-        raise DeploymentFileError(f"{where}: `at` {marker.at!r} is not an ISO-8601 time\n"
+        raise DeploymentFileError(f"{where}: `at` {safe_text(marker.at)!r} is not an ISO-8601 time\n"
                                   "  fix: write it like 2024-01-15T09:57:45Z")
-    return marker
+    return guard_marker(marker)
+
+
+def guard_marker(m: DeploymentMarker) -> DeploymentMarker:
+    """The marker with its producer-controlled strings guarded (`enforcer/guard.py`): service and version
+    as the record path guards a producer's (so a marker and an inferred deployment of one version agree),
+    commit and the other names through `safe_text`, the description as free text."""
+    def opt(value: str | None, limit: int = 256) -> str | None:
+        return None if value is None else safe_text(value, limit=limit)
+
+    return msgspec.structs.replace(
+        m, service=safe_token(m.service), version=safe_token(m.version), commit=opt(m.commit),
+        description=opt(m.description, MAX_TEXT), first_seen=opt(m.first_seen), first_evidence=opt(m.first_evidence))
 
 
 def load_markers(path: Path | str) -> list[DeploymentMarker]:

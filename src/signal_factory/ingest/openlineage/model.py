@@ -3,7 +3,9 @@
 Lenient by design: unknown keys and facets are kept as plain data (`facets: dict`), so any producer's
 custom facets pass through. Strict only on what the pipeline keys on: `eventType`, `eventTime`,
 `run.runId`, `job.namespace` and `job.name`. A malformed event is an `OpenLineageEventError` whose
-message says what was expected and where.
+message says what was expected and where. Every producer-controlled string (names, ids, facets) goes
+through the guard (`enforcer/inflows.guard_run_event_doc`) as the event is read, before anything else
+sees it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any
 
 import msgspec
 
+from signal_factory.enforcer.guard import safe_text
+from signal_factory.enforcer.inflows import guard_run_event_doc
 from signal_factory.enforcer.timefmt import parse_iso_ms
 from signal_factory.errors import SignalFactoryError
 
@@ -100,15 +104,16 @@ def event_from_obj(doc: Any, where: str = "the event") -> RunEvent:
     if "run" not in doc and "job" in doc:
         raise OpenLineageEventError(f"{where}: a DatasetEvent/JobEvent (no `run`) is not supported; "
                                     "send RunEvents (eventType, eventTime, run.runId, job)")
+    doc = guard_run_event_doc(doc)  # the edge: no producer-controlled string goes further unguarded
     try:
         event = msgspec.convert(doc, RunEvent)
     except msgspec.ValidationError as e:
         raise OpenLineageEventError(f"{where} is not an OpenLineage RunEvent: {e} "
                                     "(required: eventType, eventTime, run.runId, job.namespace, job.name)") from e
     if event.eventType not in EVENT_TYPES:
-        raise OpenLineageEventError(f"{where}: eventType {event.eventType!r} is not one of {', '.join(EVENT_TYPES)}")
+        raise OpenLineageEventError(f"{where}: eventType {safe_text(event.eventType)!r} is not one of {', '.join(EVENT_TYPES)}")
     if parse_iso_ms(event.eventTime) is None:
-        raise OpenLineageEventError(f"{where}: eventTime {event.eventTime!r} is not an ISO-8601 time "
+        raise OpenLineageEventError(f"{where}: eventTime {safe_text(event.eventTime)!r} is not an ISO-8601 time "
                                     "(e.g. 2024-01-15T02:08:45.000Z)")
     for value, name in ((event.run.runId, "run.runId"), (event.job.namespace, "job.namespace"),
                         (event.job.name, "job.name")):

@@ -21,6 +21,8 @@ from typing import Any, Protocol
 from signal_factory.contracts.rules import FAIL as RULE_FAIL
 from signal_factory.contracts.rules import CompiledContract, check_payload
 from signal_factory.controlplane.loader import ControlPlane
+from signal_factory.enforcer.guard import safe_text
+from signal_factory.enforcer.inflows import guard_evidence
 from signal_factory.enforcer.timefmt import iso_ms
 from signal_factory.errors import SignalFactoryError
 from signal_factory.ingest.s3.notifications import MalformedNotification, ObjectRef, parse_notification
@@ -123,7 +125,7 @@ class S3ObjectIngester:
             code = e.response.get("Error", {}).get("Code", "ClientError")
             raise UnreadableObject(str(code), f"GET {ref.uri} failed: {e}") from e
         except BotoCoreError as e:
-            raise S3TransportError(f"GET {ref.uri} failed: {e}; check endpoint_url and network") from e
+            raise S3TransportError(f"GET {safe_text(ref.uri)} failed: {e}; check endpoint_url and network") from e
         fmt = detect_format(ref.key, response.get("ContentType"))
         meta: dict[str, Any] = {"format": fmt, "bytes": len(data)}
         etag = str(response.get("ETag") or "").strip('"')
@@ -141,12 +143,12 @@ class S3ObjectIngester:
         present = {g.gate for g in gates}
         full = gates + [GateResult(g, SKIP, None, {"reason": "not applicable to object writes"})
                         for g in (G3_SCHEMA, G4_CONTRACT) if g not in present]
-        return Evidence(
+        return guard_evidence(Evidence(  # object keys, metadata and row values are producer-controlled
             evidence_id="evd-" + keyed_ulid(_id_time(ref, modified_ms), key),
             timestamp=iso_ms(int(self._clock() * 1000)), dataset_urn=urn, producer=_PRODUCER,
             validation=Validation(result, full, [g.gate for g in full if g.result == FAIL], codes),
             source=Source(origin=ORIGIN, input_dataset=ref.uri, source_record_id=ref.etag,
-                          timestamp=iso_ms(event_ms) if event_ms is not None else None))
+                          timestamp=iso_ms(event_ms) if event_ms is not None else None)))
 
     def _malformed(self, bad: MalformedNotification, body: bytes | str) -> Evidence:
         raw = body.encode() if isinstance(body, str) else body
@@ -157,11 +159,11 @@ class S3ObjectIngester:
         skipped = [GateResult(g, SKIP, None, {"reason": "notification could not be read"})
                    for g in (G1_RESOLUTION, G4_CONTRACT)]
         digest = hashlib.blake2b(raw + bad.reason_code.encode() + bad.message.encode(), digest_size=16).digest()
-        return Evidence(
+        return guard_evidence(Evidence(
             evidence_id="evd-" + keyed_ulid(0, digest), timestamp=iso_ms(int(self._clock() * 1000)),
             dataset_urn=urn, producer=_PRODUCER,
             validation=Validation(FAIL, [skipped[0], g3, skipped[1]], [G3_SCHEMA], [bad.reason_code]),
-            source=Source(origin=ORIGIN, input_dataset=f"s3://{bad.bucket}" if bad.bucket else None))
+            source=Source(origin=ORIGIN, input_dataset=f"s3://{bad.bucket}" if bad.bucket else None)))
 
 
 def _id_time(ref: ObjectRef, modified_ms: int | None) -> int:

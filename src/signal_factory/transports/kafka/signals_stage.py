@@ -52,6 +52,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.enforcer.pipeline import Enforcer, PassTally
 from signal_factory.graph.writer import GraphWriter
+from signal_factory.enforcer.inflows import guard_evidence
 from signal_factory.model.evidence import Evidence, decode_evidence
 from signal_factory.runtime.replay import ENGINE_STATE, ReplayService
 from signal_factory.stores.sql.checkpoints import SqlCheckpointRepo
@@ -484,7 +485,8 @@ class SignalsStage:
                     rep.tally_duplicates += sum(t.count for t in message) - sum(t.count for t in fresh)
                     tallies.extend(fresh)
                 else:
-                    evidence.append(decode_evidence(msg.value() or b""))
+                    # Stream processors and Spark write this topic too: guard every string (idempotent on ours).
+                    evidence.append(guard_evidence(decode_evidence(msg.value() or b"")))
             except (msgspec.DecodeError, msgspec.ValidationError) as e:
                 rep.poison += 1  # never blocks the partition: its offset still moves on
                 if self.metrics is not None:

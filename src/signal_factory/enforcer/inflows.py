@@ -1,0 +1,183 @@
+"""The guard at the other inflows: OpenLineage events, posted evidence, S3 objects, deployment markers.
+
+The enforcer guards what a producer sends in a record (`guard.py`). These functions do the same for
+everything else a producer (or a job, a stream processor, a CD hook) can make us write, each applied
+once where the inflow's bytes become data:
+
+* `guard_run_event_doc` -- an OpenLineage RunEvent as decoded JSON (`ingest/openlineage/model.py`,
+  before it becomes a `RunEvent`): job, run, parent and dataset names, and every facet;
+* `guard_evidence` -- evidence made elsewhere (`POST /api/v1/evidence`, the evidence topic read by the
+  Kafka signals stage, the S3 ingester's evidence over object keys and metadata);
+* deployment markers (`POST /api/v1/deployments`, `--deployments` files) are guarded where they are
+  parsed, `graph/deployments.parse_marker`, with the same functions.
+
+Names and free text go through `safe_text` (dates, times and UUIDs stay readable), reason codes and
+failure signatures through `safe_code`, producer ids and versions and topics through `safe_token`
+exactly as in the record path (so an inferred deployment and a marker of the same version agree), key
+names through `safe_key`. Pure: data in, data out.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+
+from signal_factory.enforcer.guard import (
+    MAX_REASON_CODES,
+    MAX_TEXT,
+    TEXT,
+    safe_code,
+    safe_key,
+    safe_text,
+    safe_token,
+    stand_in,
+)
+from signal_factory.gates.pii_detectors import detect
+from signal_factory.model.evidence import Evidence, GateResult, Lineage, Otel, Producer, Source, Validation
+
+#: Nesting kept in a facet or evidence details; deeper parts become `<omitted:too-deep>`.
+MAX_DEPTH = 32
+#: Encoded size of one gate's details or one evidence's payload copy; larger ones are replaced.
+MAX_DETAILS_BYTES = 8192
+MAX_PAYLOAD_BYTES = 4096
+_CARD_MIN = 10 ** 12
+_HEX = re.compile(r"[0-9a-f]+")
+# Ids we make or that look like ours (`evd-` + 26 Crockford letters, as the Spark integration's are).
+_ID = re.compile(r"[a-z]{1,10}-[0-9A-HJKMNP-TV-Z]{26}")
+_SIGNATURE_KEYS = ("reason_code", "reason", "signature")
+_OBSERVABILITY = ("observability_evidence", "observability")
+_encoder = msgspec.json.Encoder()
+
+
+def guard_tree(node: Any, depth: int = 0) -> Any:
+    """A JSON tree with key names through `safe_key`, strings through `safe_text` (up to `MAX_TEXT`)
+    and integers long enough to be a card number checked by the detectors."""
+    if depth > MAX_DEPTH:
+        return "<omitted:too-deep>"
+    if isinstance(node, dict):
+        return {safe_key(str(k)): guard_tree(v, depth + 1) for k, v in node.items()}
+    if isinstance(node, list):
+        return [guard_tree(v, depth + 1) for v in node]
+    if isinstance(node, str):
+        return safe_text(node, limit=MAX_TEXT)
+    if type(node) is int and abs(node) >= _CARD_MIN:
+        kind = detect(str(abs(node)))
+        return node if kind is None else f"<redacted:{kind}>"
+    return node
+
+
+def _opt(value: str | None, guard: Any = safe_text) -> str | None:
+    return None if value is None else guard(value)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+# -- OpenLineage -------------------------------------------------------------------------------------
+
+
+def _name(value: Any) -> Any:
+    return safe_text(value) if isinstance(value, str) else value
+
+
+def _dataset_doc(ds: Any) -> Any:
+    if not isinstance(ds, dict):
+        return ds
+    out = guard_tree({k: v for k, v in ds.items() if k not in ("namespace", "name")})
+    for k in ("namespace", "name"):
+        if k in ds:
+            out[k] = _name(ds[k])
+    return out
+
+
+def _run_facets(facets: Any) -> Any:
+    if not isinstance(facets, dict):
+        return guard_tree(facets)
+    out = guard_tree(facets)
+    for name in _OBSERVABILITY:  # failure signatures are reason codes: guarded per part, so they still group
+        summary_key = "summary" if name == "observability_evidence" else "evidence_summary"
+        summary = _dict(_dict(facets.get(name)).get(summary_key))
+        sigs = summary.get("failure_signatures")
+        if not isinstance(sigs, list):
+            continue
+        guarded_sigs = out[name][summary_key]["failure_signatures"]
+        for raw, item in zip(sigs, guarded_sigs, strict=True):
+            for key in _SIGNATURE_KEYS:
+                if isinstance(_dict(raw).get(key), str):
+                    item[key] = safe_code(raw[key])
+    return out
+
+
+def guard_run_event_doc(doc: dict[str, Any]) -> dict[str, Any]:
+    """A decoded RunEvent with every producer-controlled string guarded; keys the parser checks
+    (`eventType`, `eventTime`) are left for it to check, and named in its errors only guarded."""
+    out = dict(doc)
+    for key in ("producer", "schemaURL"):
+        if key in doc:
+            out[key] = _name(doc[key])
+    run = doc.get("run")
+    if isinstance(run, dict):
+        out["run"] = {**guard_tree({k: v for k, v in run.items() if k not in ("runId", "facets")}),
+                      **({"runId": _name(run["runId"])} if "runId" in run else {}),
+                      **({"facets": _run_facets(run["facets"])} if "facets" in run else {})}
+    job = doc.get("job")
+    if isinstance(job, dict):
+        out["job"] = _dataset_doc(job)
+    for side in ("inputs", "outputs"):
+        if isinstance(doc.get(side), list):
+            out[side] = [_dataset_doc(ds) for ds in doc[side]]
+    return out
+
+
+# -- evidence made elsewhere ------------------------------------------------------------------------
+
+
+def _capped(tree: Any, cap: int) -> Any:
+    size = len(_encoder.encode(tree))
+    return tree if size <= cap else {"omitted": "too-large", "bytes": size}
+
+
+def _gate(g: GateResult) -> GateResult:
+    details = None if g.details is None else _capped(guard_tree(g.details), MAX_DETAILS_BYTES)
+    return GateResult(safe_token(g.gate), safe_token(g.result), _opt(g.reason_code, safe_code), details)
+
+
+def _evidence_id(value: str) -> str:
+    return value if _ID.fullmatch(value) or safe_text(value) == value else "evd-" + stand_in(value, TEXT)
+
+
+def _hex(value: str | None, length: int) -> str | None:
+    return value if value is not None and len(value) == length and _HEX.fullmatch(value) else None
+
+
+def guard_evidence(ev: Evidence) -> Evidence:
+    """Evidence as a stream processor, Spark job or the S3 ingester made it, with every string guarded,
+    at most `MAX_REASON_CODES` reason codes, and details and payload copy capped in size."""
+    v = ev.validation
+    validation = Validation(safe_token(v.result), [_gate(g) for g in v.gates], [safe_token(g) for g in v.failed_gates],
+                            list(dict.fromkeys(safe_code(c) for c in v.reason_codes))[:MAX_REASON_CODES])
+    p = ev.producer
+    producer = None if p is None else Producer(safe_token(p.id), safe_token(p.confidence), _opt(p.version, safe_token),
+                                               _opt(p.run_id))
+    s = ev.source
+    source = None if s is None else Source(
+        _opt(s.topic, safe_token), s.partition, s.offset, _opt(s.timestamp_type), _opt(s.timestamp), _opt(s.origin),
+        _opt(s.input_dataset), _opt(s.source_record_id))
+    o = ev.otel
+    otel = None if o is None else Otel(_hex(o.trace_id, 32), _hex(o.span_id, 16), o.trace_flags)
+    ln = ev.lineage
+    lineage = None if ln is None else Lineage(
+        None if ln.upstream_urns is None else [safe_text(u) for u in ln.upstream_urns], _opt(ln.job_urn),
+        _opt(ln.dag_run_id), _opt(ln.spark_run_id), _opt(ln.upstream_dataset))
+    payload, payload_ref = ev.payload, _opt(ev.payload_ref)
+    if payload is not None:
+        payload = _capped(guard_tree(payload), MAX_PAYLOAD_BYTES)
+        if isinstance(payload, dict) and payload.get("omitted") == "too-large":
+            payload, payload_ref = None, "omitted:too-large"
+    return msgspec.structs.replace(
+        ev, evidence_id=_evidence_id(ev.evidence_id), timestamp=safe_text(ev.timestamp),
+        dataset_urn=safe_text(ev.dataset_urn), producer=producer, validation=validation, source=source,
+        otel=otel, lineage=lineage, payload=payload, payload_ref=payload_ref)
