@@ -129,7 +129,10 @@ CHANNELS: list[tuple[str, Callable[[Any], Record], bool]] = [
         _value(metadata={"producer_service": _s(v), "producer_version": _s(v)}), topic="raw.unmapped.events",
         headers={}, base={}), False),
 ]
-CHANNEL_NAMES = [name for name, _, _ in CHANNELS]
+#: Inflows beside records (`leak_inflows.py`); their PII values are numbered after the record channels'.
+INFLOW_CHANNELS = ["OpenLineage names", "OpenLineage facets", "POST /evidence", "S3 object key + metadata",
+                   "deployment marker"]
+CHANNEL_NAMES = [name for name, _, _ in CHANNELS] + INFLOW_CHANNELS
 #: Records per channel x form; the schema-id channel's first form gets more, so that its (guarded)
 #: signature tops the CONTRACT_BREACH signal and becomes the incident title.
 REPEAT = 3
@@ -169,7 +172,7 @@ def corpus_lines(payload_copies: bool = False) -> bytes:
 def needles() -> dict[str, set[str]]:
     """Channel -> every written form of every PII value it carried."""
     out: dict[str, set[str]] = {}
-    for c, (name, _, _) in enumerate(CHANNELS):
+    for c, name in enumerate(CHANNEL_NAMES):
         extra: set[str] = set()
         for pii in pii_for(c):
             extra |= pii.needles()

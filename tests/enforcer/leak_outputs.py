@@ -2,7 +2,10 @@
 
 `collect` runs the corpus the ways a user would -- the `enforce` CLI (evidence on stdout, summary on
 stderr), `replay` into a SQL store, the API and UI over that store, RCA, graph export, notification
-bodies -- and captures every log record on the way.
+bodies -- and captures every log record on the way. The other inflows (`leak_inflows.py`) go in through
+their own edges: OpenLineage events (`POST /api/v1/lineage` and `lineage ingest`, whose stderr joins the
+summary output), posted evidence, S3 notifications and deployment markers (`--deployments` file and
+`POST /api/v1/deployments`).
 """
 
 from __future__ import annotations
@@ -24,9 +27,13 @@ from sqlalchemy import text
 
 import signal_factory
 from signal_factory.alerting.messages import body_for
+from signal_factory.api.routes_lineage import ingest_lineage
+from signal_factory.api.service import ApiService
 from signal_factory.controlplane.loader import load_control_plane
 from signal_factory.enforcer.pipeline import Enforcer
 from signal_factory.graph.export import to_cypher, to_json
+from signal_factory.ingest.openlineage.model import parse_run_event
+from signal_factory.ingest.s3.ingester import S3ObjectIngester
 from signal_factory.rca.analyze import analyze
 from signal_factory.rca.render import render_rich, to_markdown
 from signal_factory.rca.report import to_json as rca_json
@@ -36,6 +43,7 @@ from signal_factory.stores.sql.schema import metadata
 from tests.api.conftest import start_server, stop_server
 from tests.conftest import EXAMPLE
 from tests.enforcer.leak_corpus import corpus_lines
+from tests.enforcer.leak_inflows import S3_MAPPING, deployment_markers, evidence_docs, lineage_events, s3_objects
 
 CLI = [sys.executable, "-c", "from signal_factory.cli.main import main; main()"]
 OUTPUTS = ("evidence (enforce stdout)", "enforce summary (stderr)", "database rows", "incident titles", "API JSON",
@@ -70,10 +78,14 @@ def _captured_logs() -> Iterator[io.StringIO]:
         root.setLevel(level)
 
 
-def _cli(config: Path, corpus: Path, cwd: Path) -> tuple[str, str]:
+def _lines(docs: list[dict]) -> bytes:
+    return b"".join(msgspec.json.encode(d) + b"\n" for d in docs)
+
+
+def _cli(config: Path, cwd: Path, *args: str) -> tuple[str, str]:
     src = str(Path(signal_factory.__file__).resolve().parents[1])  # this checkout's code, whatever the cwd
     env = {**os.environ, "COLUMNS": "200", "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.run([*CLI, "enforce", "--config", str(config), str(corpus)], capture_output=True,
+    proc = subprocess.run([*CLI, *args[:-1], "--config", str(config), args[-1]], capture_output=True,
                           timeout=300, cwd=cwd, env=env, check=False)
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     return proc.stdout.decode(), proc.stderr.decode()
@@ -127,9 +139,17 @@ def _api_and_ui(db_path: Path, home: Path, config: Path, corpus: bytes) -> tuple
                 for page in ("/", "/incidents", f"/incidents/{iid}"):
                     r = client.get(page)
                     ui.append(f"GET {page} {r.status_code} {r.text}")
-            r = client.post("/api/v1/records", content=corpus[:60_000].rsplit(b"\n", 1)[0],
-                            headers={"Authorization": "Bearer leak-token"})
+            auth = {"Authorization": "Bearer leak-token"}
+            r = client.post("/api/v1/records", content=corpus[:60_000].rsplit(b"\n", 1)[0], headers=auth)
             api.append(f"POST /api/v1/records {r.status_code} {r.text}")
+            for path, body in (("/api/v1/lineage", _lines(lineage_events())),
+                               ("/api/v1/evidence", _lines(evidence_docs())),
+                               ("/api/v1/deployments", _lines(deployment_markers()))):
+                r = client.post(path, content=body, headers=auth)
+                api.append(f"POST {path} {r.status_code} {r.text}")
+                assert r.status_code == 200, r.text
+            run_id = parse_run_event(msgspec.json.encode(lineage_events()[0])).run_id  # as stored: guarded
+            get(f"/api/v1/lineage/runs/{run_id}")
     finally:
         stop_server(server, thread)
     return "\n".join(api), "\n".join(ui)
@@ -141,14 +161,27 @@ def collect(tmp: Path, db_url: str, *, payload: str = "none", cli: bool = True, 
     corpus_file = tmp / "leak-corpus.jsonl"
     corpus = corpus_lines(payload_copies=payload != "none")
     corpus_file.write_bytes(corpus)
+    markers_file = tmp / "leak-deployments.jsonl"
+    markers_file.write_bytes(_lines(deployment_markers()))
+    lineage_file = tmp / "leak-lineage.jsonl"
+    lineage_file.write_bytes(_lines(lineage_events()))
     out: dict[str, str] = dict.fromkeys(OUTPUTS, "")
     with _captured_logs() as logs:
         if cli:
-            out["evidence (enforce stdout)"], out["enforce summary (stderr)"] = _cli(config, corpus_file, tmp)
+            out["evidence (enforce stdout)"], out["enforce summary (stderr)"] = _cli(
+                config, tmp, "enforce", str(corpus_file))
         cp = load_control_plane(config)
         store = open_store(db_url)
         try:
-            ReplayService(cp, store, Enforcer(cp)).replay([corpus_file])
+            replay = ReplayService(cp, store, Enforcer(cp))
+            replay.replay([corpus_file], deployments=[markers_file])
+            service = ApiService(cp, store)  # the HTTP routes' service: the same edges, in process
+            ingest_lineage(service, lineage_file.read_bytes())
+            service.ingest_evidence(_lines(evidence_docs()))
+            s3, notes = s3_objects()
+            ingester = S3ObjectIngester(cp, S3_MAPPING, s3)
+            for note in notes:
+                replay.ingest_evidence(ingester.handle_notification(note))
             incidents = store.incidents.list()
             rca_text, rca_js, rca_md, notes = [], [], [], []
             for inc in incidents:
@@ -170,6 +203,9 @@ def collect(tmp: Path, db_url: str, *, payload: str = "none", cli: bool = True, 
             out["incident titles"] = "\n".join(inc.title for inc in incidents)
         finally:
             store.close()
+        if cli:  # after the store is closed; every event is already stored, so it reports and skips them
+            out["enforce summary (stderr)"] += "\n".join(_cli(config, tmp, "lineage", "ingest", "--db", db_url,
+                                                               str(lineage_file)))
         out["database rows"] = _db_rows(db_url)
         if api and db_url.startswith("sqlite:///"):
             out["API JSON"], out["UI pages"] = _api_and_ui(Path(db_url.removeprefix("sqlite:///")), tmp / "home",

@@ -3,9 +3,11 @@
 The corpus (`leak_corpus.py`) puts distinct SSNs, card numbers (also as a JSON number), emails, IBANs
 and phone numbers, in forms the detectors recognise and forms they miss, into payload values, key
 names, the four x-obs headers and traceparent, the topic, enum and pattern-checked fields, the Kafka
-key, the envelope and the payload's producer hints. `leak_outputs.collect` runs it through the CLI,
-replay into SQLite and PostgreSQL, the API and UI, RCA, graph export and notification bodies, with
-every log record captured; the search looks for each value in all its written forms.
+key, the envelope and the payload's producer hints; `leak_inflows.py` puts them into the other
+inflows: OpenLineage names and facets, posted evidence, S3 object keys and metadata, deployment
+markers. `leak_outputs.collect` runs it all through the CLI, replay into SQLite and PostgreSQL, the
+API and UI, RCA, graph export and notification bodies, with every log record captured; the search
+looks for each value in all its written forms.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.enforcer.leak_corpus import CHANNEL_NAMES, corpus_lines, detector_forms_are_detected, find_leaks
+from tests.enforcer.leak_inflows import raw_bodies
 from tests.enforcer.leak_outputs import OUTPUTS, collect
 
 pytestmark = pytest.mark.slow
@@ -23,7 +26,7 @@ pytestmark = pytest.mark.slow
 
 def test_the_search_finds_every_channel_in_raw_input() -> None:
     """Control: searching the raw corpus finds every channel's values (the needles match what is sent)."""
-    found = find_leaks({"raw": corpus_lines().decode()})
+    found = find_leaks({"raw": corpus_lines().decode() + raw_bodies()})
     assert {channel for channel, _ in found} == set(CHANNEL_NAMES)
 
 
@@ -52,6 +55,11 @@ def test_no_guarded_value_in_any_output(payload: str, sql_url: str, tmp_path: Pa
     assert "PII_DETECTED:extra.redacted-SSN-" in graph
     assert "UNKNOWN_ENUM:discount_type" in graph
     assert "redacted-" in out["notifications"]
+    # The other inflows' values reached the store and the graph, as stand-ins that keep kind and field.
+    assert "UNKNOWN_ENUM:discount_type:redacted-" in out["database rows"]  # posted evidence, S3 rows, OL signatures
+    assert '"ol_namespace":"redacted-' in graph  # an OpenLineage dataset namespace
+    assert '"description":"redacted-' in graph  # a deployment marker's description
+    assert "sales.orders_silver" in graph  # ...while legitimate names stay readable
     if sqlite:
         codes = {c for ev in _evidence(out) for c in ev["validation"]["reason_codes"]}
         kinds = {c.split(":")[0] for c in codes if "redacted-" in c}

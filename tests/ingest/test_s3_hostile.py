@@ -54,7 +54,8 @@ def test_hostile_notifications_are_fail_evidence(ingester: Any) -> None:
     assert len(ingester.handle_notification(json.dumps(event))) == 1
 
 
-def test_nul_in_an_object_key_is_stored_as_a_stand_in(control_plane: ControlPlane, ingester: Any, tmp_path: Path) -> None:
+def test_nul_in_an_object_key_is_stored_as_a_stand_in(control_plane: ControlPlane, ingester: Any,
+                                                      tmp_path: Path) -> None:
     """Evidence for an object whose key holds a NUL goes through the store (SQLite); the guard names the key by
     a stand-in (a control character is not a safe name), so no NUL reaches the store."""
     evidence = ingester.handle_notification(json.dumps(s3_event("orders/missing/\u0000.jsonl", "e2")))

@@ -23,9 +23,9 @@ from signal_factory.api import graph_views
 from signal_factory.api.problems import BadRequestError, ConflictError, NotFoundError
 from signal_factory.controlplane.loader import ControlPlane, load_control_plane
 from signal_factory.controlplane.model import Dataset
+from signal_factory.enforcer.inflows import guard_evidence
 from signal_factory.enforcer.pipeline import EnforceBatch, Enforcer
 from signal_factory.enforcer.timefmt import parse_iso_ms
-from signal_factory.enforcer.inflows import guard_evidence
 from signal_factory.graph.deployments import DeploymentFileError, parse_marker
 from signal_factory.graph.writer import GraphWriter
 from signal_factory.model.evidence import Evidence, decode_evidence

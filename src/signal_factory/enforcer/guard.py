@@ -171,7 +171,7 @@ MAX_CODE = 300
 # Digits that are not PII: ISO dates and times (a run id `spark-orders-silver-20240115-020005`, a DAG run
 # `scheduled__2024-01-15T02:00:00+00:00`, a partition `bronze/orders/2024-01-14/` or `2024/01/15/`) and canonical UUIDs
 # (OpenLineage run ids). They are masked before the digit runs are counted.
-_DATE = r"(?:19|20)\d\d([-/]?)(?:0[1-9]|1[0-2])\1(?:0[1-9]|[12]\d|3[01])"
+_DATE = r"(?:19|20)\d\d[-/]?(?:0[1-9]|1[0-2])[-/]?(?:0[1-9]|[12]\d|3[01])"
 _TIME = r"(?:[01]\d|2[0-3]):?[0-5]\d(?::?[0-5]\d)?(?:[.,]\d{1,9})?(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?"
 _NOT_PII = re.compile(
     rf"(?<!\d){_DATE}(?:[T_ -]?{_TIME})?(?!\d)"

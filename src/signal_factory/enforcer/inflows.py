@@ -14,7 +14,8 @@ once where the inflow's bytes become data:
 Names and free text go through `safe_text` (dates, times and UUIDs stay readable), reason codes and
 failure signatures through `safe_code`, producer ids and versions and topics through `safe_token`
 exactly as in the record path (so an inferred deployment and a marker of the same version agree), key
-names through `safe_key`. Pure: data in, data out.
+names through `safe_key`, payload copies through the record path's `redacted_payload` (so our own
+evidence, read back from the evidence topic, is unchanged). Pure: data in, data out.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from signal_factory.enforcer.guard import (
     safe_token,
     stand_in,
 )
+from signal_factory.enforcer.redact import redacted_payload
 from signal_factory.gates.pii_detectors import detect
 from signal_factory.model.evidence import Evidence, GateResult, Lineage, Otel, Producer, Source, Validation
 
@@ -174,7 +176,8 @@ def guard_evidence(ev: Evidence) -> Evidence:
         _opt(ln.dag_run_id), _opt(ln.spark_run_id), _opt(ln.upstream_dataset))
     payload, payload_ref = ev.payload, _opt(ev.payload_ref)
     if payload is not None:
-        payload = _capped(guard_tree(payload), MAX_PAYLOAD_BYTES)
+        # The record path's rule for payload copies (detectors, key names), so our own evidence is unchanged.
+        payload = _capped(redacted_payload(payload, frozenset()), MAX_PAYLOAD_BYTES)
         if isinstance(payload, dict) and payload.get("omitted") == "too-large":
             payload, payload_ref = None, "omitted:too-large"
     return msgspec.structs.replace(

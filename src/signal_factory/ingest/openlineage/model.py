@@ -111,7 +111,8 @@ def event_from_obj(doc: Any, where: str = "the event") -> RunEvent:
         raise OpenLineageEventError(f"{where} is not an OpenLineage RunEvent: {e} "
                                     "(required: eventType, eventTime, run.runId, job.namespace, job.name)") from e
     if event.eventType not in EVENT_TYPES:
-        raise OpenLineageEventError(f"{where}: eventType {safe_text(event.eventType)!r} is not one of {', '.join(EVENT_TYPES)}")
+        raise OpenLineageEventError(f"{where}: eventType {safe_text(event.eventType)!r} is not one of "
+                                    f"{', '.join(EVENT_TYPES)}")
     if parse_iso_ms(event.eventTime) is None:
         raise OpenLineageEventError(f"{where}: eventTime {safe_text(event.eventTime)!r} is not an ISO-8601 time "
                                     "(e.g. 2024-01-15T02:08:45.000Z)")

@@ -50,9 +50,9 @@ import msgspec
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from signal_factory.controlplane.loader import ControlPlane
+from signal_factory.enforcer.inflows import guard_evidence
 from signal_factory.enforcer.pipeline import Enforcer, PassTally
 from signal_factory.graph.writer import GraphWriter
-from signal_factory.enforcer.inflows import guard_evidence
 from signal_factory.model.evidence import Evidence, decode_evidence
 from signal_factory.runtime.replay import ENGINE_STATE, ReplayService
 from signal_factory.stores.sql.checkpoints import SqlCheckpointRepo
