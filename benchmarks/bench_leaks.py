@@ -3,7 +3,8 @@
     .venv/bin/python -m benchmarks.bench_leaks             # default config and `payload: all`, SQLite
     PYTHONPATH=/other/checkout/src .venv/bin/python -m benchmarks.bench_leaks   # the same for other code
 
-Runs the corpus of tests/enforcer/leak_corpus.py through tests/enforcer/leak_outputs.py (the `enforce`
+Runs the corpus of tests/enforcer/leak_corpus.py (records) and leak_inflows.py (OpenLineage events, posted
+evidence, S3 objects, deployment markers) through tests/enforcer/leak_outputs.py (the `enforce`
 CLI, replay into SQLite, API + UI, RCA text/JSON/Markdown, graph export, notification bodies, logs)
 and prints, per mode, the corpus size and a channel x output table: the number of distinct written
 forms of that channel's PII values found in that output (`.` = none). Target: 0 everywhere.
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 
 from tests.enforcer.leak_corpus import CHANNEL_NAMES, corpus, find_leaks, needles
+from tests.enforcer.leak_inflows import deployment_markers, evidence_docs, lineage_events, s3_objects
 from tests.enforcer.leak_outputs import OUTPUTS, collect
 
 import signal_factory
@@ -37,7 +39,10 @@ def main() -> None:
         leaks = find_leaks(out)
         cells = len(CHANNEL_NAMES) * len(OUTPUTS)
         size = sum(len(v) for v in out.values())
-        print(f"\npayload: {mode} - {len(records)} records, {len(CHANNEL_NAMES)} channels x {len(OUTPUTS)} outputs "
+        inflows = (f"{len(lineage_events())} OpenLineage events, {len(evidence_docs())} posted evidence, "
+                   f"{len(s3_objects()[1])} S3 objects, {len(deployment_markers())} deployment markers")
+        print(f"\npayload: {mode} - {len(records)} records + {inflows}, "
+              f"{len(CHANNEL_NAMES)} channels x {len(OUTPUTS)} outputs "
               f"= {cells} cells, {forms} searched forms, {size / 1e6:.1f} MB of output, {seconds:.0f} s")
         print(f"leaking cells: {len(leaks)} of {cells}; leaked forms found: {sum(len(h) for h in leaks.values())}")
         short = [o.split(" (")[0][:12] for o in OUTPUTS]
