@@ -111,6 +111,22 @@ def test_ingest_evidence_and_bad_evidence(writer: httpx.Client) -> None:
     assert writer.post("/api/v1/evidence", content=b"  ").status_code == 400
 
 
+def test_future_dated_evidence_from_elsewhere_is_flagged_clock_skew(writer: httpx.Client) -> None:
+    """Evidence made elsewhere and stamped years ahead of our clock is kept (one evidence) but flagged
+    CLOCK_SKEW:future, so it cannot move a watermark or the freshness clock; an ordinary one is unchanged."""
+    (ev,) = writer.get("/api/v1/evidence", params={"dataset": ORDERS, "result": "FAIL", "limit": 1}).json()
+    future = {**ev, "evidence_id": "evd-from-elsewhere-2030",
+              "source": {**(ev.get("source") or {}), "timestamp": "2030-01-01T00:00:00.000Z"}}
+    ordinary = {**ev, "evidence_id": "evd-from-elsewhere-now"}
+    r = writer.post("/api/v1/evidence", json=[future, ordinary])
+    assert r.status_code == 200, r.text
+    flagged = writer.get("/api/v1/evidence/evd-from-elsewhere-2030").json()
+    assert "CLOCK_SKEW:future" in flagged["validation"]["reason_codes"]
+    assert flagged["validation"]["result"] == "FAIL"  # at least WARN; a FAIL stays FAIL
+    kept = writer.get("/api/v1/evidence/evd-from-elsewhere-now").json()
+    assert kept["validation"]["reason_codes"] == ev["validation"]["reason_codes"]
+
+
 def test_post_deployments(writer: httpx.Client) -> None:
     """A marker (object or array) lands in the graph; a bad marker is a 400 with the fix."""
     marker = {"service": "orders-svc", "version": "v3.18", "at": "2024-01-15T11:30:00Z", "commit": "abc1234"}

@@ -124,3 +124,22 @@ def test_the_clock_skew_code_survives_the_reason_code_cap(control_plane: Control
     assert code == "CLOCK_SKEW:future"
     _, _, out = guard.apply(code, future or 0, NOW, "FAIL", [GateResult(G1_RESOLUTION, PASS)], codes)
     assert (len(out), out[-1]) == (MAX_REASON_CODES, "CLOCK_SKEW:future")
+
+
+def test_evidence_made_elsewhere_is_checked_against_when_we_received_it(control_plane: ControlPlane) -> None:
+    """Evidence from a stream processor or Spark stamped beyond the skew gets CLOCK_SKEW:future (PASS becomes
+    WARN, FAIL stays FAIL); in-bounds evidence and evidence already flagged come back unchanged."""
+    guard = EventTimeGuard(control_plane.settings.event_time)
+    ok = enforce(control_plane, record("2024-01-15T09:59:00.000Z"))
+    assert guard.flag_made_elsewhere(ok, NOW) is ok
+    ahead = msgspec.structs.replace(ok, source=msgspec.structs.replace(ok.source, timestamp="2030-01-01T00:00:00.000Z"))
+    flagged = guard.flag_made_elsewhere(ahead, NOW)
+    assert flagged.validation.result == WARN
+    assert flagged.validation.reason_codes[-1] == "CLOCK_SKEW:future"
+    assert guard.flag_made_elsewhere(flagged, NOW) is flagged
+    failing = enforce(control_plane, record("2024-01-15T09:59:00.000Z", customer=False))
+    failing_ahead = msgspec.structs.replace(
+        failing, source=msgspec.structs.replace(failing.source, timestamp="2030-01-01T00:00:00.000Z"))
+    out = guard.flag_made_elsewhere(failing_ahead, NOW)
+    assert out.validation.result == "FAIL"
+    assert "CLOCK_SKEW:future" in out.validation.reason_codes

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -23,9 +24,10 @@ from signal_factory.api import graph_views
 from signal_factory.api.problems import BadRequestError, ConflictError, NotFoundError
 from signal_factory.controlplane.loader import ControlPlane, load_control_plane
 from signal_factory.controlplane.model import Dataset
+from signal_factory.enforcer.eventtime import EventTimeGuard
 from signal_factory.enforcer.inflows import guard_evidence
 from signal_factory.enforcer.pipeline import EnforceBatch, Enforcer
-from signal_factory.enforcer.timefmt import parse_iso_ms
+from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
 from signal_factory.graph.deployments import DeploymentFileError, parse_marker
 from signal_factory.graph.writer import GraphWriter
 from signal_factory.model.evidence import Evidence, decode_evidence
@@ -270,6 +272,9 @@ class ApiService:
                 evidence.append(guard_evidence(decode_evidence(doc)))  # made elsewhere: guard every string
             except msgspec.DecodeError as e:
                 raise BadRequestError(f"{where} is not evidence (urn:schema:evidence:2): {e}") from e
+        received = iso_ms(int(time.time() * 1000))
+        skew = EventTimeGuard(self.cp.settings.event_time)
+        evidence = [skew.flag_made_elsewhere(ev, received) for ev in evidence]  # its clock is not ours
         return self._ingest(lambda replay: replay.ingest_evidence(evidence))
 
     def _ingest(self, run: Any) -> dict[str, Any]:

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 from datetime import UTC
 
+import msgspec
+
 from signal_factory.controlplane.loader import parse_duration
 from signal_factory.controlplane.model import EventTimeSettings
 from signal_factory.enforcer.guard import MAX_REASON_CODES
 from signal_factory.enforcer.timefmt import parse_iso_ms
-from signal_factory.model.evidence import G1_RESOLUTION, PASS, WARN, GateResult
+from signal_factory.model.evidence import G1_RESOLUTION, PASS, WARN, Evidence, GateResult, Validation
 
 CLOCK_SKEW = "CLOCK_SKEW:"
 CLOCK_SKEW_FUTURE = "CLOCK_SKEW:future"
@@ -64,3 +66,18 @@ class EventTimeGuard:
             codes = [*codes[:MAX_REASON_CODES - 1], code]
         return (WARN if result == PASS else result), gates, codes
 
+
+    def flag_made_elsewhere(self, ev: Evidence, received_at: str) -> Evidence:
+        """Evidence another system made (`POST /api/v1/evidence`, the evidence topic's stream processors and
+        Spark jobs): its event time is that system's word too, so it is checked against the instant we
+        received it. A skewed one gets the same `CLOCK_SKEW:*` code (and at least WARN) as a record would,
+        which keeps it out of watermarks and freshness; otherwise the evidence is returned unchanged."""
+        v = ev.validation
+        if any(c.startswith(CLOCK_SKEW) for c in v.reason_codes):
+            return ev
+        code = self.code_for(parse_iso_ms(ev.event_time()), received_at)
+        if code is None:
+            return ev
+        codes = [*v.reason_codes[:MAX_REASON_CODES - 1], code]
+        return msgspec.structs.replace(ev, validation=Validation(WARN if v.result == PASS else v.result, v.gates,
+                                                                 v.failed_gates, codes))

@@ -47,11 +47,21 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    TIMESTAMP_NOT_AVAILABLE,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
 
 from signal_factory.controlplane.loader import ControlPlane
+from signal_factory.enforcer.eventtime import EventTimeGuard
 from signal_factory.enforcer.inflows import guard_evidence
 from signal_factory.enforcer.pipeline import Enforcer, PassTally
+from signal_factory.enforcer.timefmt import iso_ms
 from signal_factory.graph.writer import GraphWriter
 from signal_factory.model.evidence import Evidence, decode_evidence
 from signal_factory.runtime.replay import ENGINE_STATE, ReplayService
@@ -122,6 +132,7 @@ class SignalsStage:
                  lock: OwnerLock | None = None, partition_locks: PartitionLocks | None = None,
                  flush_when_idle_s: float | None = None, metrics: SignalsMetrics | None = None) -> None:
         self.cp = control_plane
+        self._skew = EventTimeGuard(control_plane.settings.event_time)
         self.metrics = metrics
         self.store = store
         self.cfg = kafka_config
@@ -486,7 +497,11 @@ class SignalsStage:
                     tallies.extend(fresh)
                 else:
                     # Stream processors and Spark write this topic too: guard every string (idempotent on ours).
-                    evidence.append(guard_evidence(decode_evidence(msg.value() or b"")))
+                    ev = guard_evidence(decode_evidence(msg.value() or b""))
+                    kind, ts = msg.timestamp()
+                    if kind != TIMESTAMP_NOT_AVAILABLE:  # the message's own time: a rerun sees the same reference
+                        ev = self._skew.flag_made_elsewhere(ev, iso_ms(ts))
+                    evidence.append(ev)
             except (msgspec.DecodeError, msgspec.ValidationError) as e:
                 rep.poison += 1  # never blocks the partition: its offset still moves on
                 if self.metrics is not None:
