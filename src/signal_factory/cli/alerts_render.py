@@ -17,6 +17,9 @@ STATUS_STYLE = {"OPEN": "bold red", "ACKNOWLEDGED": "yellow", "RESOLVED": "green
 
 def _metric_summary(signal: Signal) -> str:
     m = signal.metrics
+    if "recent_failure_rate" in m:  # an early signal: what tipped it is the rate since the change point
+        return (f"{m['recent_failure_rate']:.0%} of the last {m.get('recent_evidence_count', 0):,} failing "
+                f"(window {m.get('compliance_rate', 0):.3f})")
     if "compliance_rate" in m:
         count = m.get("evidence_count", m.get("records_processed", 0))
         return f"compliance {m['compliance_rate']:.3f} (SLO {m.get('slo_threshold', '?')}) of {count:,}"
