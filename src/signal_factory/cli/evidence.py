@@ -13,23 +13,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from signal_factory.cli.options import ConfigOpt, DbOpt, JsonOpt, open_cli_store
-from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
+from signal_factory.cli.options import ConfigOpt, DbOpt, JsonOpt, open_cli_store, time_option_ms
+from signal_factory.enforcer.timefmt import iso_ms
 from signal_factory.errors import SignalFactoryError
 from signal_factory.model.evidence import Evidence
 
 evidence_app = typer.Typer(no_args_is_help=True, help="Query stored evidence and apply retention.")
 out = Console(width=None if sys.stdout.isatty() else 160, emoji=False)
 _STYLE = {"PASS": "green", "WARN": "yellow", "FAIL": "bold red"}
-
-
-def _ms(text: str | None, flag: str) -> int | None:
-    if text is None:
-        return None
-    ms = parse_iso_ms(text)
-    if ms is None:
-        raise SignalFactoryError(f"{flag} {text!r} is not an ISO-8601 time (e.g. 2024-01-15T09:55:00Z)")
-    return ms
 
 
 def _table(rows: list[Evidence]) -> Table:
@@ -91,7 +82,7 @@ def query(db: DbOpt = None,
             rows, stats = store.evidence.by_run(run, limit=limit), []
         else:
             assert dataset is not None
-            start, end = _ms(since, "--since") or 0, _ms(until, "--until") or 2**62
+            start, end = time_option_ms(since, "--since") or 0, time_option_ms(until, "--until") or 2**62
             rows = store.evidence.by_dataset(dataset, start, end, result=result.upper() if result else None,
                                              limit=limit)
             stats = []
@@ -114,7 +105,7 @@ def purge(db: DbOpt = None, config: ConfigOpt = Path("examples/orders"),
     from signal_factory.controlplane.loader import load_control_plane, parse_duration
 
     if before is not None:
-        cutoff = _ms(before, "--before")
+        cutoff = time_option_ms(before, "--before")
         assert cutoff is not None
     else:
         text = older_than or load_control_plane(config).settings.evidence.retention

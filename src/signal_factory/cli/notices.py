@@ -12,9 +12,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from signal_factory.alerting.notices import Notice, list_notices, notice_json
-from signal_factory.cli.options import DbOpt, JsonOpt, open_cli_store
+from signal_factory.cli.options import DbOpt, JsonOpt, open_cli_store, time_option_ms
 from signal_factory.enforcer.timefmt import parse_iso_ms
-from signal_factory.errors import SignalFactoryError
 
 out = Console(width=None if sys.stdout.isatty() else 160, emoji=False)
 notices_app = typer.Typer(no_args_is_help=True, help="Drift notices: new failure signatures that paged no one.")
@@ -45,11 +44,7 @@ def notices_list(db: DbOpt = None,
                  limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
                  as_json: JsonOpt = False) -> None:
     """Drift notices, newest window first."""
-    since_ms = None
-    if since is not None:
-        since_ms = parse_iso_ms(since)
-        if since_ms is None:
-            raise SignalFactoryError(f"--since {since!r} is not an ISO-8601 time (e.g. 2024-01-15T09:55:00Z)")
+    since_ms = time_option_ms(since, "--since")
     store = open_cli_store(db)
     try:
         rows = list_notices(store.checkpoints, dataset_urn=dataset, since_ms=since_ms, limit=limit)

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from signal_factory.enforcer.timefmt import parse_iso_ms
+from signal_factory.errors import SignalFactoryError
 from signal_factory.settings import Settings
 from signal_factory.stores.ports import Store
 
@@ -24,3 +26,13 @@ def open_cli_store(db: str | None) -> Store:
 
     settings = Settings.from_env(dict(os.environ))
     return open_store(db, home=settings.home)
+
+
+def time_option_ms(text: str | None, flag: str) -> int | None:
+    """An ISO-8601 option value as epoch ms (None if not given); a clear error naming the flag if malformed."""
+    if text is None:
+        return None
+    ms = parse_iso_ms(text)
+    if ms is None:
+        raise SignalFactoryError(f"{flag} {text!r} is not an ISO-8601 time (e.g. 2024-01-15T09:55:00Z)")
+    return ms

@@ -13,8 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from signal_factory.cli.alerts_render import incident_panel, incidents_table, signals_table
-from signal_factory.cli.options import ConfigOpt, DbOpt, JsonOpt, open_cli_store
-from signal_factory.enforcer.timefmt import parse_iso_ms
+from signal_factory.cli.options import ConfigOpt, DbOpt, JsonOpt, open_cli_store, time_option_ms
 from signal_factory.errors import SignalFactoryError
 
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160, emoji=False)
@@ -84,11 +83,7 @@ def signals(
     as_json: JsonOpt = False,
 ) -> None:
     """The emitted signals, newest first."""
-    since_ms = None
-    if since is not None:
-        since_ms = parse_iso_ms(since)
-        if since_ms is None:
-            raise SignalFactoryError(f"--since {since!r} is not an ISO-8601 time (e.g. 2024-01-15T09:55:00Z)")
+    since_ms = time_option_ms(since, "--since")
     store = open_cli_store(db)
     try:
         rows = store.signals.list(dataset_urn=dataset, signal_type=signal_type, since_ms=since_ms, limit=limit)
