@@ -88,6 +88,8 @@ def config_check(directory: Annotated[Path, typer.Argument(help="Control-plane d
 
     cp = load_control_plane(directory)
     err.print(config_summary_table(cp))
+    for notice in cp.notices:  # stated in a contract, not evaluated per record: say so, never skip quietly
+        err.print(f"[yellow]not enforced[/yellow] {escape(notice)}", highlight=False, soft_wrap=True)
     err.print(f"[green]✓[/green] {directory} is valid")
 
 

@@ -18,11 +18,15 @@ evidence and G5 does not flag it.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
-from open_data_contract_standard.model import DataQuality, OpenDataContractStandard, SchemaProperty
+from open_data_contract_standard.model import OpenDataContractStandard, SchemaObject, SchemaProperty
 
-from signal_factory.contracts.rules import FAIL, WARN, CompiledContract, FieldRule
+from signal_factory.contracts.quality import Notice, aggregate_notice, parse, per_record
+from signal_factory.contracts.rules import _FORMATS, FAIL, WARN, CompiledContract, FieldRule
+
+_DATE_TYPES = {"date", "timestamp", "time"}
 
 _WARN_WORDS = {"warning", "warn", "info", "minor", "low"}
 
@@ -51,66 +55,185 @@ def _num(options: dict[str, Any], key: str) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def _quality(rules: list[DataQuality] | None) -> tuple[tuple[Any, ...] | None, str, bool, str]:
-    """(valid values, their severity, not-null required, its severity) from quality rules."""
+_OPTION_KEYS = {"pattern", "format", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum",
+                "exclusiveMaximum"}
+
+
+@dataclass
+class _FromQuality:
+    """What a property's quality rules add to its per-record checks."""
+
     valid: tuple[Any, ...] | None = None
-    valid_sev = FAIL
-    not_null = False
-    null_sev = FAIL
-    for q in rules or []:
-        metric = (q.metric or q.rule or "").strip()
-        if metric in ("invalidValues", "validValues") and q.arguments:
-            values = q.arguments.get("validValues")
-            if isinstance(values, list):
-                valid = tuple(values)
-                valid_sev = _severity(q.severity)
-        elif metric in ("nullValues", "missingValues") and q.mustBe in (0, "0"):
-            not_null = True
-            null_sev = _severity(q.severity)
-    return valid, valid_sev, not_null, null_sev
+    valid_sev: str = FAIL
+    pattern: re.Pattern[str] | None = None
+    pattern_sev: str = FAIL
+    not_null: bool = False
+    null_sev: str = FAIL
+    missing: tuple[Any, ...] = ()
+    missing_sev: str = FAIL
 
 
-def _compile_property(prop: SchemaProperty, display: str, key: str,
-                      inherited_class: str | None) -> FieldRule:
+def _quality(entries: list[dict[str, Any]], key: str, notices: list[Notice]) -> _FromQuality:
+    """Per-record checks from a property's quality rules; the rest become `notices`."""
+    out = _FromQuality()
+    for i, q in enumerate(entries):
+        at = f"{key}.quality[{i}]"
+        parsed = parse(q, at)
+        if parsed is None:
+            continue
+        if isinstance(parsed, Notice):
+            notices.append(parsed)
+            continue
+        if not per_record(parsed):
+            notices.append(aggregate_notice(parsed, at))
+            continue
+        sev = _severity(parsed.severity)
+        if parsed.metric == "invalidValues":
+            if parsed.valid_values is not None:
+                out.valid, out.valid_sev = parsed.valid_values, sev
+            if parsed.pattern is not None:
+                out.pattern, out.pattern_sev = _regex(parsed.pattern, f"{at}.arguments.pattern"), sev
+        elif parsed.metric == "nullValues":
+            out.not_null, out.null_sev = True, sev
+        elif parsed.metric == "missingValues":
+            listed = parsed.missing_values if parsed.missing_values is not None else (None,)
+            if None in listed:
+                out.not_null, out.null_sev = True, sev
+            out.missing, out.missing_sev = tuple(v for v in listed if v is not None and _hashable(v)), sev
+    return out
+
+
+def _regex(text: str, key: str) -> re.Pattern[str]:
+    try:
+        return re.compile(text)
+    except re.error as e:
+        raise ContractCompileError(f"invalid regex {text!r}: {e}", key) from e
+
+
+def _bounds(options: dict[str, Any]) -> tuple[float | None, float | None, float | None, float | None]:
+    """(minimum, maximum, exclusive minimum, exclusive maximum). ODCS writes `exclusiveMinimum: true` to
+    make `minimum` strict; a number there (JSON Schema draft 6 style) is read as the strict bound itself."""
+    low, high = _num(options, "minimum"), _num(options, "maximum")
+    ex_low, ex_high = _num(options, "exclusiveMinimum"), _num(options, "exclusiveMaximum")
+    if options.get("exclusiveMinimum") is True and low is not None:
+        low, ex_low = None, low
+    if options.get("exclusiveMaximum") is True and high is not None:
+        high, ex_high = None, high
+    return low, high, ex_low, ex_high
+
+
+def _option_notices(options: dict[str, Any], logical: str | None, key: str, notices: list[Notice]) -> None:
+    at = f"{key}.logicalTypeOptions"
+    for name in options:
+        if name not in _OPTION_KEYS:
+            notices.append(Notice(f"{at}.{name}", f"logicalTypeOptions.{name} is not checked in stream"))
+    fmt = options.get("format")
+    if isinstance(fmt, str) and fmt not in _FORMATS and not (logical in _DATE_TYPES and _iso_format(fmt)):
+        notices.append(Notice(f"{at}.format", f"format {fmt!r} is not checked in stream; checked formats: "
+                              + ", ".join(sorted(_FORMATS)) + " (dates: ISO-8601)"))
+    for bound in ("minimum", "maximum"):
+        if isinstance(options.get(bound), str):
+            notices.append(Notice(f"{at}.{bound}", f"a {logical} {bound} ({options[bound]!r}) is not "
+                                  "checked in stream"))
+
+
+def _iso_format(fmt: str) -> bool:
+    return fmt.replace("'", "") in ("yyyy-MM-dd", "yyyy-MM-dd HH:mm:ss", "yyyy-MM-ddTHH:mm:ss",
+                                    "yyyy-MM-dd HH:mm:ss.SSS", "yyyy-MM-ddTHH:mm:ss.SSSXXX")
+
+
+def _date_time_ok(api_version: str | None, options: dict[str, Any]) -> bool:
+    """Whether a `date` field may hold a date-time. ODCS v3.0.x has no `timestamp` type: its `date`
+    covers date-times (its own `format` examples include `yyyy-MM-dd HH:mm:ss`), so yes there. From
+    v3.1.0, which adds `timestamp` and `time`, a `date` is a calendar date unless its `format` has a time."""
+    fmt = options.get("format")
+    if isinstance(fmt, str) and "H" in fmt:
+        return True
+    return (api_version or "").lstrip("vV").startswith("3.0")
+
+
+def _raw_quality(prop: SchemaProperty | SchemaObject, raw: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The quality entries as written: the raw mapping keeps v3.0's top-level `validValues`, which the
+    ODCS model drops; without it (a model built in code) the model's fields."""
+    if raw is not None and isinstance(raw.get("quality"), list):
+        return [q if isinstance(q, dict) else {} for q in raw["quality"]]
+    return [q.model_dump(exclude_none=True) for q in prop.quality or []]
+
+
+def _sub(raw: dict[str, Any] | None, *path: str | int) -> dict[str, Any] | None:
+    cur: Any = raw
+    for part in path:
+        if isinstance(part, int):
+            cur = cur[part] if isinstance(cur, list) and part < len(cur) else None
+        else:
+            cur = cur.get(part) if isinstance(cur, dict) else None
+    return cur if isinstance(cur, dict) else None
+
+
+@dataclass
+class _Context:
+    api_version: str | None
+    notices: list[Notice]
+
+
+def _compile_property(prop: SchemaProperty, display: str, key: str, inherited_class: str | None,
+                      raw: dict[str, Any] | None, ctx: _Context) -> FieldRule:
     if not prop.name:
         raise ContractCompileError("property has no `name`", key)
     path = (prop.name,)
     name = f"{display}{prop.name}"
     options = dict(prop.logicalTypeOptions or {})
     own_sev = _severity(_custom(prop, "severity"))
-    valid, valid_sev, not_null, null_sev = _quality(prop.quality)
+    logical = (prop.logicalType or "").lower() or None
+    q = _quality(_raw_quality(prop, raw), key, ctx.notices)
+    _option_notices(options, logical, key, ctx.notices)
+    if prop.unique:
+        ctx.notices.append(Notice(f"{key}.unique", "aggregate rule not evaluated in stream: `unique` needs "
+                                  "every record of a batch; records are checked one by one"))
+    valid = q.valid
     if prop.enum:
         valid = tuple(e.value for e in prop.enum)
-    pattern = None
-    if isinstance(options.get("pattern"), str):
-        try:
-            pattern = re.compile(options["pattern"])
-        except re.error as e:
-            raise ContractCompileError(f"invalid regex {options['pattern']!r}: {e}",
-                                       f"{key}.logicalTypeOptions.pattern") from e
+    pattern = _regex(options["pattern"], f"{key}.logicalTypeOptions.pattern") \
+        if isinstance(options.get("pattern"), str) else None
     classification = prop.classification or inherited_class
-    logical = (prop.logicalType or "").lower() or None
-    required = bool(prop.required) or not_null
+    required = bool(prop.required) or q.not_null
     children: tuple[FieldRule, ...] = ()
     items: tuple[FieldRule, ...] = ()
     if logical == "object" and prop.properties:
-        children = tuple(_compile_property(child, f"{name}.", f"{key}.properties[{i}]", classification)
+        children = tuple(_compile_property(child, f"{name}.", f"{key}.properties[{i}]", classification,
+                                           _sub(raw, "properties", i), ctx)
                          for i, child in enumerate(prop.properties))
     if logical == "array" and prop.items is not None and prop.items.properties:
-        items = tuple(_compile_property(child, f"{name}[].", f"{key}.items.properties[{i}]", classification)
+        items = tuple(_compile_property(child, f"{name}[].", f"{key}.items.properties[{i}]", classification,
+                                        _sub(raw, "items", "properties", i), ctx)
                       for i, child in enumerate(prop.items.properties))
+    low, high, ex_low, ex_high = _bounds(options)
     return FieldRule(
         name=name, path=path, required=required,
-        required_severity=own_sev if prop.required else null_sev,
+        required_severity=own_sev if prop.required else q.null_sev,
         logical_type=logical, type_severity=own_sev,
+        date_time_ok=logical == "date" and _date_time_ok(ctx.api_version, options),
         enum=frozenset(v for v in valid if _hashable(v)) if valid is not None else None,
-        enum_values=valid or (), enum_severity=valid_sev,
+        enum_values=valid or (), enum_severity=q.valid_sev,
         pattern=pattern, fmt=options.get("format") if isinstance(options.get("format"), str) else None,
         min_length=_int_opt(options, "minLength"), max_length=_int_opt(options, "maxLength"),
-        minimum=_num(options, "minimum"), maximum=_num(options, "maximum"),
-        exclusive_minimum=_num(options, "exclusiveMinimum"), exclusive_maximum=_num(options, "exclusiveMaximum"),
-        options_severity=own_sev, classification=classification, items=items, children=children,
+        minimum=low, maximum=high, exclusive_minimum=ex_low, exclusive_maximum=ex_high,
+        options_severity=own_sev, valid_pattern=q.pattern, valid_pattern_severity=q.pattern_sev,
+        missing_values=frozenset(q.missing) if q.missing else None, missing_values_list=q.missing,
+        missing_severity=q.missing_sev,
+        classification=classification, items=items, children=children,
     )
+
+
+def _object_notices(obj: SchemaObject, raw: dict[str, Any] | None, key: str, notices: list[Notice]) -> None:
+    """Schema-level quality rules (rowCount, duplicateValues over columns) need a batch: notices."""
+    for i, q in enumerate(_raw_quality(obj, raw)):
+        at = f"{key}.quality[{i}]"
+        parsed = parse(q, at)
+        if isinstance(parsed, Notice):
+            notices.append(parsed)
+        elif parsed is not None:
+            notices.append(aggregate_notice(parsed, at))
 
 
 def _hashable(value: Any) -> bool:
@@ -126,8 +249,10 @@ def _int_opt(options: dict[str, Any], key: str) -> int | None:
     return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def compile_contract(contract: OpenDataContractStandard, object_name: str | None = None) -> CompiledContract:
-    """Compile the schema object `object_name` (default: the first) of an ODCS contract."""
+def compile_contract(contract: OpenDataContractStandard, object_name: str | None = None,
+                     raw: dict[str, Any] | None = None) -> CompiledContract:
+    """Compile the schema object `object_name` (default: the first) of an ODCS contract. `raw` is the
+    contract as parsed from YAML (it keeps what the model drops, e.g. v3.0's top-level `validValues`)."""
     objects = contract.schema_ or []
     if not objects:
         raise ContractCompileError("contract has no `schema` objects to enforce", "schema")
@@ -139,9 +264,13 @@ def compile_contract(contract: OpenDataContractStandard, object_name: str | None
                 f"no schema object named {object_name!r}; available: {', '.join(map(str, names))}", "schema")
         index = names.index(object_name)
     obj = objects[index]
-    rules = [_compile_property(prop, "", f"schema[{index}].properties[{i}]", None)
+    raw_obj = _sub(raw, "schema", index)
+    ctx = _Context(api_version=contract.apiVersion, notices=[])
+    _object_notices(obj, raw_obj, f"schema[{index}]", ctx.notices)
+    rules = [_compile_property(prop, "", f"schema[{index}].properties[{i}]", None,
+                               _sub(raw_obj, "properties", i), ctx)
              for i, prop in enumerate(obj.properties or [])]
     pii = frozenset(r.name for top in rules for r in top.walk() if r.is_pii)
     return CompiledContract(contract_id=contract.id or contract.name or "unknown",
                             version=contract.version, object_name=obj.name, rules=tuple(rules),
-                            pii_fields=pii)
+                            pii_fields=pii, notices=tuple(ctx.notices))

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from signal_factory.codegen import CodeWriter
+from signal_factory.contracts.quality import Notice
 from signal_factory.enforcer.guard import safe_token
 
 FAIL = "FAIL"
@@ -60,6 +61,7 @@ class FieldRule:
     required_severity: str = FAIL
     logical_type: str | None = None
     type_severity: str = FAIL
+    date_time_ok: bool = False  # a `date` that may hold a date-time (ODCS v3.0, or a format with a time)
     enum: frozenset[Any] | None = None
     enum_values: tuple[Any, ...] = ()
     enum_severity: str = FAIL
@@ -72,6 +74,11 @@ class FieldRule:
     exclusive_minimum: float | None = None
     exclusive_maximum: float | None = None
     options_severity: str = FAIL
+    valid_pattern: re.Pattern[str] | None = None  # quality invalidValues with arguments.pattern
+    valid_pattern_severity: str = FAIL
+    missing_values: frozenset[Any] | None = None  # quality missingValues: values that count as missing
+    missing_values_list: tuple[Any, ...] = ()
+    missing_severity: str = FAIL
     classification: str | None = None
     items: tuple[FieldRule, ...] = ()
     children: tuple[FieldRule, ...] = ()
@@ -100,6 +107,7 @@ class CompiledContract:
     object_name: str | None
     rules: tuple[FieldRule, ...]
     pii_fields: frozenset[str] = field(default_factory=frozenset)
+    notices: tuple[Notice, ...] = ()  # clauses stated but not evaluated per record (reported at load)
 
 
 def _get(payload: Any, path: tuple[str, ...]) -> Any:
@@ -139,7 +147,14 @@ def _type_ok(rule: FieldRule, value: Any) -> bool:
     if not isinstance(value, allowed):
         return False
     if rule.logical_type == "date" and isinstance(value, str):
-        return _DATE_RE.match(value) is not None
+        if _DATE_RE.match(value) is not None:
+            return True
+        if not rule.date_time_ok:
+            return False
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            return False
     if rule.logical_type == "timestamp" and isinstance(value, str):
         try:
             datetime.fromisoformat(value)
@@ -155,6 +170,10 @@ def _options(rule: FieldRule, value: Any, out: list[Violation]) -> None:
         if rule.pattern is not None and rule.pattern.search(value) is None:
             out.append(Violation(sev, f"PATTERN_MISMATCH:{name}", {
                 "field": name, "constraint": "pattern", "expected": rule.pattern.pattern,
+                "actual": safe_actual(value, rule.is_pii)}))
+        if rule.valid_pattern is not None and rule.valid_pattern.search(value) is None:
+            out.append(Violation(rule.valid_pattern_severity, f"PATTERN_MISMATCH:{name}", {
+                "field": name, "constraint": "invalidValues.pattern", "expected": rule.valid_pattern.pattern,
                 "actual": safe_actual(value, rule.is_pii)}))
         if rule.fmt is not None:
             fmt_re = _FORMATS.get(rule.fmt)
@@ -182,9 +201,17 @@ def _options(rule: FieldRule, value: Any, out: list[Violation]) -> None:
 
 
 def _has_options(rule: FieldRule) -> bool:
-    return (rule.pattern is not None or rule.fmt is not None or rule.min_length is not None
+    return (rule.pattern is not None or rule.valid_pattern is not None or rule.fmt is not None or rule.min_length is not None
             or rule.max_length is not None or rule.minimum is not None or rule.maximum is not None
             or rule.exclusive_minimum is not None or rule.exclusive_maximum is not None)
+
+
+def _is_missing_value(missing: frozenset[Any], value: Any) -> bool:
+    try:
+        return value in missing and not (isinstance(value, bool) and not any(
+            isinstance(m, bool) for m in missing))
+    except TypeError:  # unhashable value (object/array) is never a listed missing value
+        return False
 
 
 def check_value(rule: FieldRule, value: Any, out: list[Violation]) -> None:
@@ -194,6 +221,11 @@ def check_value(rule: FieldRule, value: Any, out: list[Violation]) -> None:
         if rule.required:
             out.append(Violation(rule.required_severity, f"MISSING_FIELD:{name}", {
                 "field": name, "constraint": "required", "actual": "null"}))
+        return
+    if rule.missing_values is not None and _is_missing_value(rule.missing_values, value):
+        out.append(Violation(rule.missing_severity, f"MISSING_FIELD:{name}", {
+            "field": name, "constraint": "missingValues", "expected": "not one of "
+            + repr(list(rule.missing_values_list)), "actual": safe_actual(value, rule.is_pii)}))
         return
     if rule.logical_type is not None and not _type_ok(rule, value):
         out.append(Violation(rule.type_severity, f"TYPE_MISMATCH:{name}", {
@@ -270,7 +302,8 @@ _SIMPLE_TYPES = {  # logical type -> condition (on `{v}`) exactly equivalent to 
 
 class _ScreenWriter(CodeWriter):
     def __init__(self) -> None:
-        super().__init__({"_type_ok": _type_ok, "_fromiso": datetime.fromisoformat})
+        super().__init__({"_type_ok": _type_ok, "_fromiso": datetime.fromisoformat,
+                          "_is_missing_value": _is_missing_value})
 
     def lookup(self, indent: int, target: str, source: str, path: tuple[str, ...],
                source_is_dict: bool = False) -> None:
@@ -292,6 +325,9 @@ class _ScreenWriter(CodeWriter):
         self.emit(indent, "else:")
         ind = indent + 1
         known: type | tuple[type, ...] | None = None
+        if rule.missing_values is not None:
+            self.emit(ind, f"if _is_missing_value({self.const(rule.missing_values)}, {v}):")
+            self.emit(ind + 1, fail)
         if rule.logical_type is not None and rule.logical_type in _TYPES:
             cond = _SIMPLE_TYPES.get(rule.logical_type)
             if cond is not None:
@@ -335,8 +371,9 @@ class _ScreenWriter(CodeWriter):
     def _options(self, ind: int, rule: FieldRule, v: str, fail: str,
                  known: type | tuple[type, ...] | None) -> None:
         string_checks: list[str] = []
-        if rule.pattern is not None:
-            string_checks.append(f"{self.const(rule.pattern)}.search({v}) is None")
+        for regex in (rule.pattern, rule.valid_pattern):
+            if regex is not None:
+                string_checks.append(f"{self.const(regex)}.search({v}) is None")
         fmt_re = _FORMATS.get(rule.fmt) if rule.fmt is not None else None
         if fmt_re is not None:
             string_checks.append(f"{self.const(fmt_re)}.match({v}) is None")

@@ -55,6 +55,9 @@ class ControlPlane:
     contracts: dict[str, CompiledContract]
     schemas: LocalSchemaRegistry
     contract_files: dict[str, Path] = field(default_factory=dict)
+    # Contract clauses stated but not evaluated per record ("file:line: message (at `key`)"), for
+    # `config check` to show: aggregate quality rules, sql/custom rules, options we do not check.
+    notices: tuple[str, ...] = ()
 
     def dataset_for_topic(self, topic: str) -> Dataset | None:
         mapping = self.topics.get(topic)
@@ -164,23 +167,22 @@ def load_control_plane(root: Path | str) -> ControlPlane:
         topics[t.topic] = t
 
     compiled: dict[str, CompiledContract] = {}
-    for ds in datasets_file.datasets:
-        if ds.contract:
-            try:
-                compiled[ds.contract] = compile_contract(contracts[ds.contract], ds.contract_object)
-            except ContractCompileError as e:
-                raise ConfigError(str(contract_files[ds.contract]), str(e), key=e.key,
-                                  fix="correct the contract clause named") from e
-    for cid, contract in contracts.items():
-        if cid not in compiled:
-            try:
-                compiled[cid] = compile_contract(contract)
-            except ContractCompileError as e:
-                raise ConfigError(str(contract_files[cid]), str(e), key=e.key,
-                                  fix="correct the contract clause named") from e
+    notices: list[str] = []
+    wanted = [(ds.contract, ds.contract_object) for ds in datasets_file.datasets if ds.contract]
+    wanted += [(cid, None) for cid in contracts if cid not in {w[0] for w in wanted}]
+    for cid, object_name in wanted:  # a contract two datasets share: the last one's object (as before)
+        doc = YamlDoc.load(contract_files[cid])  # again, for the raw clauses the ODCS model drops
+        try:
+            compiled[cid] = compile_contract(contracts[cid], object_name,
+                                             raw=doc.data if isinstance(doc.data, dict) else None)
+        except ContractCompileError as e:
+            raise ConfigError(str(contract_files[cid]), str(e), line=doc.line_of(e.key), key=e.key,
+                              fix="correct the contract clause named") from e
+        notices += [str(ConfigError(str(doc.path), n.message, line=doc.line_of(n.key), key=n.key))
+                    for n in compiled[cid].notices]
     return ControlPlane(root=root, settings=settings, datasets=datasets, topics=topics,
                         producers={p.id: p for p in producers_file.producers}, contracts=compiled,
-                        schemas=schemas, contract_files=contract_files)
+                        schemas=schemas, contract_files=contract_files, notices=tuple(dict.fromkeys(notices)))
 
 
 def _check_dataset(doc: YamlDoc, i: int, ds: Dataset, seen: dict[str, Dataset]) -> None:
