@@ -111,7 +111,8 @@ def parse(q: dict[str, Any], key: str) -> QualityRule | Notice | None:
     unit = str(q.get("unit") or "rows").strip().lower()
     if unit not in ("rows", "percent"):
         return Notice(key, f"quality rule {name!r} has unit {unit!r}; supported: rows, percent")
-    args = q.get("arguments") if isinstance(q.get("arguments"), dict) else {}
+    given = q.get("arguments")
+    args: dict[str, Any] = given if isinstance(given, dict) else {}
     valid = args.get("validValues", q.get("validValues"))
     pattern = args.get("pattern", q.get("pattern"))
     missing = args.get("missingValues", q.get("missingValues"))

@@ -201,8 +201,9 @@ def _options(rule: FieldRule, value: Any, out: list[Violation]) -> None:
 
 
 def _has_options(rule: FieldRule) -> bool:
-    return (rule.pattern is not None or rule.valid_pattern is not None or rule.fmt is not None or rule.min_length is not None
-            or rule.max_length is not None or rule.minimum is not None or rule.maximum is not None
+    return (rule.pattern is not None or rule.valid_pattern is not None or rule.fmt is not None
+            or rule.min_length is not None or rule.max_length is not None or rule.minimum is not None
+            or rule.maximum is not None
             or rule.exclusive_minimum is not None or rule.exclusive_maximum is not None)
 
 

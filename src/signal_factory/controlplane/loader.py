@@ -176,9 +176,9 @@ def load_control_plane(root: Path | str) -> ControlPlane:
             compiled[cid] = compile_contract(contracts[cid], object_name,
                                              raw=doc.data if isinstance(doc.data, dict) else None)
         except ContractCompileError as e:
-            raise ConfigError(str(contract_files[cid]), str(e), line=doc.line_of(e.key), key=e.key,
+            raise ConfigError(str(contract_files[cid]), str(e), line=doc.line_of(f"$.{e.key}"), key=e.key,
                               fix="correct the contract clause named") from e
-        notices += [str(ConfigError(str(doc.path), n.message, line=doc.line_of(n.key), key=n.key))
+        notices += [str(ConfigError(str(doc.path), n.message, line=doc.line_of(f"$.{n.key}"), key=n.key))
                     for n in compiled[cid].notices]
     return ControlPlane(root=root, settings=settings, datasets=datasets, topics=topics,
                         producers={p.id: p for p in producers_file.producers}, contracts=compiled,

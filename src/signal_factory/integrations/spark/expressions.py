@@ -4,9 +4,11 @@ Each clause of a rule becomes one ``when(<violated>, <code>)`` column that is th
 mirroring `signal_factory.contracts.rules.check_value` clause by clause:
 
     null (or column absent)         -> MISSING_FIELD:f if required; no other clause runs
+    a quality missingValues value   -> MISSING_FIELD:f; no other clause runs
     Spark type / string shape wrong -> TYPE_MISMATCH:f; no other clause runs
     enum                            -> UNKNOWN_ENUM:f:<value>   (value shown under the same rules, below)
-    pattern / format / length       -> PATTERN_MISMATCH:f / INVALID_FORMAT:f / LENGTH_OUT_OF_RANGE:f
+    pattern (option or quality invalidValues), format, length
+                                    -> PATTERN_MISMATCH:f / INVALID_FORMAT:f / LENGTH_OUT_OF_RANGE:f
     minimum / maximum (exclusive)   -> OUT_OF_RANGE:f
     object children                 -> the same, on ``struct.child`` (guarded: a null parent adds nothing)
     array items                     -> the same, per element, with ``transform`` (a higher-order function)
@@ -123,9 +125,10 @@ def _type_state(rule: FieldRule, v: Column, dt: DataType | None,
     if logical == "array":
         return (None, v, dt) if isinstance(dt, ArrayType) else (F.lit(False), v, dt)
     if logical == "date":
-        if isinstance(dt, DateType):
+        if isinstance(dt, DateType) or (rule.date_time_ok and isinstance(dt, TimestampType | TimestampNTZType)):
             return None, v, dt
-        return (v.rlike(_DATE_RE), v, dt) if _is_string(dt) else (F.lit(False), v, dt)
+        shape = _ISO_TS_RE if rule.date_time_ok else _DATE_RE
+        return (v.rlike(shape), v, dt) if _is_string(dt) else (F.lit(False), v, dt)
     if logical == "timestamp":
         if isinstance(dt, TimestampType | TimestampNTZType | IntegralType | DateType):
             return None, v, dt
@@ -170,18 +173,23 @@ def _enum_code(rule: FieldRule, v: Column, dt: DataType | None) -> Column:
     return F.when(showable, F.concat(F.lit(prefix + ":"), v)).otherwise(F.lit(prefix))
 
 
-def _enum_member(rule: FieldRule, v: Column, dt: DataType | None) -> Column:
-    assert rule.enum is not None
+def _member(listed: tuple[Any, ...], v: Column, dt: DataType | None) -> Column:
+    """`v` is one of `listed` (only the values of `v`'s own Spark type can match, as in Python)."""
     values: list[Any]
     if _is_string(dt):
-        values = [x for x in rule.enum_values if isinstance(x, str)]
+        values = [x for x in listed if isinstance(x, str)]
     elif isinstance(dt, BooleanType):
-        values = [x for x in rule.enum_values if isinstance(x, bool)]
+        values = [x for x in listed if isinstance(x, bool)]
     elif isinstance(dt, _NUMERIC):
-        values = [x for x in rule.enum_values if isinstance(x, int | float) and not isinstance(x, bool)]
+        values = [x for x in listed if isinstance(x, int | float) and not isinstance(x, bool)]
     else:
         values = []
     return v.isin(values) if values else F.lit(False)
+
+
+def _enum_member(rule: FieldRule, v: Column, dt: DataType | None) -> Column:
+    assert rule.enum is not None
+    return _member(rule.enum_values, v, dt)
 
 
 def _options(rule: FieldRule, v: Column, dt: DataType | None, guard: Column | None, out: _Codes) -> None:
@@ -189,6 +197,9 @@ def _options(rule: FieldRule, v: Column, dt: DataType | None, guard: Column | No
     if _is_string(dt):
         if rule.pattern is not None:
             out.add(guard, ~v.rlike(rule.pattern.pattern), sev, f"PATTERN_MISMATCH:{name}")
+        if rule.valid_pattern is not None:
+            out.add(guard, ~v.rlike(rule.valid_pattern.pattern), rule.valid_pattern_severity,
+                    f"PATTERN_MISMATCH:{name}")
         fmt_re = _FORMATS.get(rule.fmt) if rule.fmt is not None else None
         if fmt_re is not None:
             out.add(guard, ~v.rlike(fmt_re.pattern), sev, f"INVALID_FORMAT:{name}")
@@ -235,6 +246,10 @@ def rule_codes(rule: FieldRule, v: Column, dt: DataType | None, guard: Column | 
         return  # absent or always null: nothing but the required check can fire
     type_ok, value, value_dt = _type_state(rule, v, dt, opts)
     present = _and(guard, v.isNotNull())
+    if rule.missing_values is not None:  # a listed "missing" value (quality missingValues) ends the checks
+        listed = _member(rule.missing_values_list, v, dt)
+        out.add(present, listed, rule.missing_severity, f"MISSING_FIELD:{rule.name}")
+        present = _and(present, ~listed)
     if type_ok is not None:
         out.add(present, ~type_ok, rule.type_severity, f"TYPE_MISMATCH:{rule.name}")
     ok = _and(present, type_ok)
