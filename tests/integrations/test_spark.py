@@ -13,7 +13,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+import yaml
+from open_data_contract_standard.model import OpenDataContractStandard
 
+from signal_factory.contracts.compile import compile_contract
 from signal_factory.contracts.rules import FAIL, WARN, CompiledContract, FieldRule, check_payload
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.ingest.openlineage.facets import observability
@@ -71,7 +74,29 @@ def extended(orders: CompiledContract) -> CompiledContract:
     coupon = FieldRule(name="coupon_code", path=("coupon_code",), logical_type="string", min_length=4,
                        max_length=8, options_severity=WARN)
     priority = FieldRule(name="priority", path=("priority",), logical_type="integer", exclusive_maximum=10.0)
-    return dataclasses.replace(orders, rules=(*orders.rules, shipping, coupon, priority))
+    raw = yaml.safe_load(_QUALITY)
+    quality = compile_contract(OpenDataContractStandard.model_validate(raw), raw=raw).rules
+    return dataclasses.replace(orders, rules=(*orders.rules, shipping, coupon, priority, *quality))
+
+
+# Per-record ODCS quality rules of both generations, compiled as a loaded contract would be.
+_QUALITY = """
+apiVersion: v3.0.2
+kind: DataContract
+id: dc:spark-quality:1
+version: 1.0.0
+status: active
+schema:
+  - name: extra
+    properties:
+      - {name: region, logicalType: string, quality: [{rule: validValues, validValues: [EU, US], severity: warning}]}
+      - {name: ref, logicalType: string,
+         quality: [{metric: invalidValues, arguments: {pattern: '^R-[0-9]+$'}, mustBe: 0, severity: warning}]}
+      - {name: channel, logicalType: string,
+         quality: [{metric: missingValues, arguments: {missingValues: [null, '', N/A]}, mustBeLessThan: 1}]}
+      - {name: ship_date, logicalType: date}
+      - {name: weight, logicalType: number, logicalTypeOptions: {minimum: 0, exclusiveMinimum: true}}
+"""
 
 
 _ITEM = StructType([StructField("sku", StringType()), StructField("qty", LongType()),
@@ -85,6 +110,8 @@ SCHEMA = StructType([
     StructField("shipping_address", StructType([StructField("zip", StringType()),
                                                 StructField("country", StringType())])),
     StructField("coupon_code", StringType()), StructField("priority", LongType()),
+    StructField("region", StringType()), StructField("ref", StringType()), StructField("channel", StringType()),
+    StructField("ship_date", StringType()), StructField("weight", DoubleType()),
 ])
 
 _GOOD: dict[str, Any] = {
@@ -92,6 +119,7 @@ _GOOD: dict[str, Any] = {
     "created_at": "2024-01-14T14:30:00Z", "discount_type": "NONE", "customer_email": "a@example.com",
     "notes": "leave at door", "items": [{"sku": "SKU-1", "qty": 2, "price": 10.0}],
     "shipping_address": {"zip": "94107", "country": "US"}, "coupon_code": "SAVE10", "priority": 3,
+    "region": "EU", "ref": "R-1", "channel": "web", "ship_date": "2024-01-15", "weight": 1.5,
 }
 
 # (label, changes to the good record). Every rule kind appears; None means null / missing.
@@ -124,6 +152,14 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("length WARN long", {"coupon_code": "ABCDEFGHIJ"}),
     ("exclusive max", {"priority": 10}),
     ("exclusive max ok", {"priority": 9}),
+    ("v3.0 validValues (WARN)", {"region": "APAC"}),
+    ("v3.1 invalidValues pattern (WARN)", {"ref": "X-1"}),
+    ("missingValues listed value", {"channel": "N/A"}),
+    ("missingValues empty string", {"channel": ""}),
+    ("missingValues null", {"channel": None}),
+    ("v3.0 date holding a timestamp", {"ship_date": "2024-01-15T09:58:02Z"}),
+    ("v3.0 date not a date", {"ship_date": "soon"}),
+    ("exclusiveMinimum: true boundary", {"weight": 0.0}),
     ("mixed FAIL and WARN", {"discount_type": "BOGO", "total_amount": -1.0, "coupon_code": "X",
                              "items": [{"sku": "S", "qty": -1}]}),
 ]

@@ -5,9 +5,12 @@ What is enforced per record, from each schema property:
   logicalType                            -> TYPE_MISMATCH:<field>
   logicalTypeOptions.pattern / format    -> PATTERN_MISMATCH / INVALID_FORMAT:<field>
   logicalTypeOptions.minLength/maxLength -> LENGTH_OUT_OF_RANGE:<field>
-  logicalTypeOptions.minimum/maximum/... -> OUT_OF_RANGE:<field>
-  enum, or quality invalidValues with arguments.validValues -> UNKNOWN_ENUM:<field>:<value>
-  quality nullValues / missingValues with mustBe 0           -> MISSING_FIELD:<field>
+  logicalTypeOptions.minimum/maximum     -> OUT_OF_RANGE:<field>  (exclusiveMinimum/Maximum: true = strict)
+  enum, v3.0 rule validValues, v3.1 invalidValues + validValues -> UNKNOWN_ENUM:<field>:<value>
+  v3.1 invalidValues + arguments.pattern                      -> PATTERN_MISMATCH:<field>
+  v3.0 nullCheck, v3.1 nullValues / missingValues             -> MISSING_FIELD:<field>
+Quality rules are read per record only when their threshold tolerates no bad record (contracts/quality.py);
+the rest, and every clause we do not check, become `CompiledContract.notices` (shown by `config check`).
 Severity: FAIL, unless the quality rule says `severity: warning` (or info), or the property has the
 custom property `severity: warning`, which makes its required/type/option checks WARN.
 Nested `properties` become dotted fields (`shipping_address.zip`); array `items` become `items[].sku`.
