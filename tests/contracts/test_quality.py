@@ -247,3 +247,22 @@ def test_loader_reports_notices_with_file_and_line(tmp_path: Path) -> None:
     cp = load_control_plane(root)
     (notice,) = [n for n in cp.notices if "duplicateValues" in n]
     assert notice.startswith(f"{path}:{line}: aggregate rule not evaluated in stream")
+
+
+def test_loaded_v30_valid_values_warns_on_flash_sale(tmp_path: Path) -> None:
+    """Through the loader, a v3.0 `rule: validValues` (top-level list) makes FLASH_SALE a WARN, not a pass."""
+    root = tmp_path / "cp"
+    shutil.copytree(EXAMPLE, root)
+    path = root / "contracts" / "orders.created.odcs.yaml"
+    text = path.read_text(encoding="utf-8")
+    v31 = "          - metric: invalidValues\n            arguments:\n              validValues:"
+    assert v31 in text
+    path.write_text(text.replace(v31, "          - rule: validValues\n            validValues:", 1), encoding="utf-8")
+    cp = load_control_plane(root)
+    contract = next(c for c in cp.contracts.values() if any(r.name == "discount_type" for r in c.rules))
+    (rule,) = [r for r in contract.rules if r.name == "discount_type"]
+    assert rule.enum is not None
+    assert "COUPON" in rule.enum
+    codes = [(v.severity, v.reason_code) for v in check_payload(contract, {"discount_type": "FLASH_SALE"})
+             if v.reason_code.startswith("UNKNOWN_ENUM")]
+    assert codes == [(WARN, "UNKNOWN_ENUM:discount_type:FLASH_SALE")]
