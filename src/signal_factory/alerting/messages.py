@@ -24,7 +24,7 @@ from signal_factory.alerting.model import SEV1, SEV2, SEV3, Incident
 from signal_factory.signals.model import DRIFT_DETECTED
 
 if TYPE_CHECKING:
-    from signal_factory.alerting.notices import Notice
+    from signal_factory.alerting.model import Notice
 
 SOURCE = "signal-factory"
 TRIGGER = "trigger"

@@ -92,3 +92,30 @@ class Notification(msgspec.Struct, omit_defaults=True, kw_only=True):
     next_attempt_at: float = 0.0
     last_error: str | None = None
     created_at: str = ""
+
+
+class NoticeSignature(msgspec.Struct, array_like=True):
+    signature: str
+    count: int
+    first_seen: str
+    drift_type: str
+
+
+class Notice(msgspec.Struct, omit_defaults=True, kw_only=True):
+    """The drift notice of one dataset and group window."""
+
+    notice_id: str
+    dataset_urn: str
+    severity: str
+    window_start: str
+    window_end: str
+    link: str
+    signatures: list[NoticeSignature] = msgspec.field(default_factory=list)
+    overflow: int = 0  # new signatures not listed (past max_listed, or folded by the drift engine's cap)
+    notified_total: int = 0  # signatures (listed + overflow) the routes have heard about
+    notified_at: str | None = None
+    routes: list[str] = msgspec.field(default_factory=list)  # the routes the notice was sent to
+
+    @property
+    def total(self) -> int:
+        return len(self.signatures) + self.overflow

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import msgspec
 
 from signal_factory.alerting.messages import NOTICE, NOTICE_UPDATE, notice_body
-from signal_factory.alerting.model import Notification
+from signal_factory.alerting.model import Notice, NoticeSignature, Notification
 from signal_factory.alerting.policy import AlertPolicy
 from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
 from signal_factory.signals.model import Signal
@@ -48,33 +48,6 @@ class StateReader(Protocol):
     """Named blobs by prefix (the store's `CheckpointRepo.states_named`)."""
 
     def states_named(self, prefix: str) -> list[tuple[str, bytes]]: ...
-
-
-class NoticeSignature(msgspec.Struct, array_like=True):
-    signature: str
-    count: int
-    first_seen: str
-    drift_type: str
-
-
-class Notice(msgspec.Struct, omit_defaults=True, kw_only=True):
-    """The drift notice of one dataset and group window."""
-
-    notice_id: str
-    dataset_urn: str
-    severity: str
-    window_start: str
-    window_end: str
-    link: str
-    signatures: list[NoticeSignature] = msgspec.field(default_factory=list)
-    overflow: int = 0  # new signatures not listed (past max_listed, or folded by the drift engine's cap)
-    notified_total: int = 0  # signatures (listed + overflow) the routes have heard about
-    notified_at: str | None = None
-    routes: list[str] = msgspec.field(default_factory=list)  # the routes the notice was sent to
-
-    @property
-    def total(self) -> int:
-        return len(self.signatures) + self.overflow
 
 
 _decoder = msgspec.json.Decoder(Notice)

@@ -1,8 +1,9 @@
 """The run-event store: every OpenLineage run keyed by runId, with its latest state and event history.
 
 `RunRepo` is the port; `MemoryRunRepo` serves tests and the memory store, the SQL one lives in
-`stores/sql/openlineage.py` (tables from migration 0003). `run_repo(store)` picks the one that joins
-the store's transactions.
+`stores/sql/openlineage.py` (tables from migration 0003) and the SQL store carries it as `lineage_runs`.
+`run_repo(store)` picks the one that joins the store's transactions. The SQL adapter imports this module,
+never the other way round.
 """
 
 from __future__ import annotations
@@ -90,11 +91,9 @@ _MEMORY: weakref.WeakKeyDictionary[object, MemoryRunRepo] = weakref.WeakKeyDicti
 def run_repo(store: object) -> RunRepo:
     """The run repository over `store`: SQL tables for the SQL store (same transactions), else one memory
     repository per store object (not rolled back with the store's memory transactions, like its graph)."""
-    db = getattr(store, "_db", None)
-    if db is not None:
-        from signal_factory.stores.sql.openlineage import SqlRunRepo  # noqa: PLC0415 - SQL stack only when used
-
-        return SqlRunRepo(db)
+    own: RunRepo | None = getattr(store, "lineage_runs", None)
+    if own is not None:
+        return own
     repo = _MEMORY.get(store)
     if repo is None:
         repo = _MEMORY[store] = MemoryRunRepo()

@@ -28,6 +28,7 @@ from signal_factory.stores.sql.evidence import SqlEvidenceRepo
 from signal_factory.stores.sql.graph import SqlGraphStore
 from signal_factory.stores.sql.incidents import SqlIncidentRepo
 from signal_factory.stores.sql.migrate import upgrade
+from signal_factory.stores.sql.openlineage import SqlRunRepo
 from signal_factory.stores.sql.outbox import SqlOutboxRepo
 from signal_factory.stores.sql.signals import SqlSignalRepo
 from signal_factory.stores.sql.transactions import Database, sqlite_begin
@@ -55,6 +56,8 @@ class SqlStore:
         self.outbox: OutboxRepo = SqlOutboxRepo(db)
         self.checkpoints: CheckpointRepo = SqlCheckpointRepo(db)
         self.graph: GraphStore = SqlGraphStore(db)
+        #: OpenLineage runs (`ingest.openlineage.runs.run_repo` finds them here).
+        self.lineage_runs = SqlRunRepo(db)
 
     @property
     def url(self) -> str:

@@ -1,13 +1,12 @@
 """Alembic migrations shipped in the package, run programmatically (no alembic.ini needed).
 
 To write the next revision: change `schema.py`, then
-`.venv/bin/python -m signal_factory.stores.sql.migrate revision 0002 "what changed"` against a scratch
+`.venv/bin/python -m signal_factory.stores.sql.revision 0002 "what changed"` against a scratch
 SQLite database at head; edit the generated file until `tests/stores/test_migrations.py` passes.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from alembic import command
@@ -40,23 +39,3 @@ def current_revision(engine: Engine) -> str | None:
 
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
-
-
-def _main(argv: list[str]) -> int:
-    if len(argv) != 3 or argv[0] != "revision":
-        print('usage: python -m signal_factory.stores.sql.migrate revision <rev_id> "<message>"', file=sys.stderr)
-        return 2
-    from signal_factory.stores.sql.database import create_store_engine  # noqa: PLC0415 - avoid an import cycle
-
-    engine = create_store_engine("sqlite://")
-    try:
-        upgrade(engine)
-        with engine.begin() as conn:
-            command.revision(alembic_config(conn), message=argv[2], autogenerate=True, rev_id=argv[1])
-    finally:
-        engine.dispose()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(_main(sys.argv[1:]))
