@@ -14,14 +14,13 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from signal_factory.controlplane.loader import ControlPlane, load_control_plane
-from signal_factory.enforcer.pipeline import EnforceBatch, Enforcer
+from signal_factory.enforcer.factory import build_enforcer
+from signal_factory.enforcer.pipeline import EnforceBatch
 from signal_factory.model.evidence import FAIL, PASS, WARN, encode_evidence_lines
 from signal_factory.model.records import MalformedInput, RawRecord
-from signal_factory.registry.chain import SchemaResolverChain
 from signal_factory.settings import Settings
 from signal_factory.sources.jsonlines import parse_line
 from signal_factory.sources.lines import numbered_lines
-from signal_factory.stores.payloads import FilePayloadStore
 
 _PROGRESS_MIN_BYTES = 2_000_000
 
@@ -73,17 +72,7 @@ class EnforceService:
     def __init__(self, control_plane: ControlPlane, settings: Settings | None = None) -> None:
         self.cp = control_plane
         self.settings = settings or Settings.from_env()
-        remote = None
-        reg = control_plane.settings.schema_registry
-        if reg.url:
-            from signal_factory.registry.cache import CachingSchemaResolver
-            from signal_factory.registry.confluent import ConfluentSchemaRegistry
-
-            remote = CachingSchemaResolver(
-                ConfluentSchemaRegistry(reg.url, timeout_s=reg.timeout_s, auth=self.settings.registry_auth()),
-                cache_dir=self.settings.home / "schema-cache", ttl_s=reg.ttl_s)
-        self.enforcer = Enforcer(control_plane, SchemaResolverChain(control_plane.schemas, remote),
-                                 payload_store=FilePayloadStore(self.settings.home / "payloads"))
+        self.enforcer = build_enforcer(control_plane, self.settings)
 
     @classmethod
     def from_config(cls, config_dir: Path) -> EnforceService:

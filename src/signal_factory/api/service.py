@@ -25,6 +25,7 @@ from signal_factory.api.problems import BadRequestError, ConflictError, NotFound
 from signal_factory.controlplane.loader import ControlPlane, load_control_plane
 from signal_factory.controlplane.model import Dataset
 from signal_factory.enforcer.eventtime import EventTimeGuard
+from signal_factory.enforcer.factory import build_enforcer
 from signal_factory.enforcer.inflows import guard_evidence
 from signal_factory.enforcer.pipeline import EnforceBatch, Enforcer
 from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
@@ -36,7 +37,6 @@ from signal_factory.model.records import MalformedInput, RawRecord
 from signal_factory.rca.analyze import RcaLookupError, analyze
 from signal_factory.rca.report import to_json
 from signal_factory.runtime.replay import ReplayReport, ReplayService
-from signal_factory.service import EnforceService
 from signal_factory.settings import Settings
 from signal_factory.signals.model import CRITICAL, OK, UNKNOWN, WARNING, Signal, SignalState
 from signal_factory.sources.jsonlines import parse_line
@@ -108,7 +108,7 @@ class ApiService:
                  policy: AlertPolicy | None = None) -> None:
         self.cp = cp
         self.store = store
-        self.enforcer = enforcer or Enforcer(cp)
+        self.enforcer = enforcer or build_enforcer(cp)
         self.policy = policy or load_alert_policy(cp)
         self.writes = 0  # bumped by every write, so the change feed sees this process's writes at once
         self._lock = threading.Lock()
@@ -120,7 +120,7 @@ class ApiService:
         store = open_store(db_url, home=home)
         try:
             settings = dataclasses.replace(Settings.from_env(), home=home)
-            service = cls(cp, store, enforcer=EnforceService(cp, settings).enforcer)
+            service = cls(cp, store, enforcer=build_enforcer(cp, settings))
             with store.transaction():
                 GraphWriter(store.graph, cp).write_control_plane()
         except BaseException:

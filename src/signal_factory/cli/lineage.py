@@ -33,7 +33,7 @@ def ingest(
 
     Malformed lines are reported with file:line and skipped; the exit code is then 1."""
     from signal_factory.controlplane.loader import load_control_plane
-    from signal_factory.enforcer.pipeline import Enforcer
+    from signal_factory.enforcer.factory import build_enforcer
     from signal_factory.ingest.openlineage.mapping import load_mapping
     from signal_factory.ingest.openlineage.model import OpenLineageEventError, parse_run_event
     from signal_factory.ingest.openlineage.service import LineageIngest
@@ -47,7 +47,7 @@ def ingest(
     store = open_cli_store(db)
     bad = events = signals = duplicates = 0
     try:
-        lineage = LineageIngest(ReplayService(cp, store, Enforcer(cp)), mapping)
+        lineage = LineageIngest(ReplayService(cp, store, build_enforcer(cp)), mapping)
         for path in files:
             for number, raw in enumerate(path.read_bytes().splitlines(), start=1):
                 if not raw.strip():

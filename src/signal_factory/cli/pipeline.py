@@ -34,8 +34,8 @@ def replay(
     """Run enforce -> signals -> alerting over record files into the store; print what fired."""
     from signal_factory.alerting.dispatcher import OutboxDispatcher
     from signal_factory.controlplane.loader import load_control_plane
+    from signal_factory.enforcer.factory import build_enforcer
     from signal_factory.runtime.replay import ReplayService
-    from signal_factory.service import EnforceService
 
     missing = [str(p) for p in [*files, *(deployments or [])] if not p.exists()]
     if missing:
@@ -43,7 +43,7 @@ def replay(
     cp = load_control_plane(config)
     store = open_cli_store(db)
     try:
-        enforcer = EnforceService(cp).enforcer
+        enforcer = build_enforcer(cp)
         service = ReplayService(cp, store, enforcer)
         if send:
             service.dispatcher = OutboxDispatcher(store.outbox, service.policy)

@@ -101,6 +101,8 @@ def enforcer(
 ) -> None:
     """Consume raw topics, run the five gates, produce evidence; commit offsets only after it is durable."""
     from signal_factory.controlplane.loader import load_control_plane
+    from signal_factory.enforcer.factory import build_enforcer
+    from signal_factory.settings import Settings
     from signal_factory.transports.kafka.config import KafkaConfig
 
     try:
@@ -113,7 +115,8 @@ def enforcer(
              "transactional_id": transactional_id, "batch_size": batch_size, "properties": kafka_property}
     kafka = KafkaConfig.from_sources(flags)
     metrics, server = _metrics(metrics_port, metrics_addr)
-    stage = EnforcerStage(load_control_plane(config), kafka, metrics=metrics)
+    cp = load_control_plane(config)
+    stage = EnforcerStage(cp, kafka, enforcer=build_enforcer(cp, Settings.from_env()), metrics=metrics)
     stop = _stop_on_signals()
     try:
         with _logged_failure():

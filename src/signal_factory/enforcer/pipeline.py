@@ -241,17 +241,9 @@ class Enforcer:
         route = self._routes.get(topic)
         dataset, g1, contract = route if route is not None else self._route(topic)
         headers = rec.headers
-        g3, obj, payload, metadata = self._g3.run_split(headers, rec.value, rec.value_obj, dataset)
+        g3, g4, g5, obj, metadata, violations_codes, classified = self._content(
+            headers, rec.value, rec.value_obj, dataset, contract)
         producer, g2 = self._g2.run(topic, headers, obj if obj is not UNDECODED else None)
-        if obj is UNDECODED:
-            g4, g5 = _G4_SKIP_UNDECODED, _G5_SKIP_UNDECODED
-            violations_codes: list[str] = []
-            classified: frozenset[str] = frozenset()
-        else:
-            g4, violations = self._g4.run(contract, payload)
-            violations_codes = [v.reason_code for v in violations] if violations else []
-            classified = contract.pii_fields if contract is not None else _NOTHING_CLASSIFIED
-            g5 = self._g5.run(payload, metadata, classified)
         gates = [g1, g2, g3, g4, g5]
         failed: list[str]
         codes: list[str]
@@ -280,6 +272,27 @@ class Enforcer:
                 self._payload_mode == "all" or result != PASS):
             self._attach_payload(ev, obj, classified, dataset)
         return ev
+
+    def _content(self, headers: dict[str, str], value: bytes | None, value_obj: Any, dataset: Dataset | None,
+                 contract: CompiledContract | None,
+                 ) -> tuple[GateResult, GateResult, GateResult, Any, Any, list[str], frozenset[str]]:
+        """G3, G4 and G5 of one value: (g3, g4, g5, decoded value, metadata, contract codes, PII fields)."""
+        g3, obj, payload, metadata = self._g3.run_split(headers, value, value_obj, dataset)
+        if obj is UNDECODED:
+            return g3, _G4_SKIP_UNDECODED, _G5_SKIP_UNDECODED, obj, metadata, [], _NOTHING_CLASSIFIED
+        g4, violations = self._g4.run(contract, payload)
+        codes = [v.reason_code for v in violations] if violations else []
+        classified = contract.pii_fields if contract is not None else _NOTHING_CLASSIFIED
+        return g3, g4, self._g5.run(payload, metadata, classified), obj, metadata, codes, classified
+
+    def check_row(self, dataset_urn: str, row: Any) -> tuple[str, list[GateResult], list[str]]:
+        """G3-G5 for one decoded row of a known dataset (a row of an S3 object: no topic to resolve, no
+        producer to identify), by the rules `process` applies: (result, [g3, g4, g5], reason codes)."""
+        dataset = self.cp.datasets[dataset_urn]
+        g3, g4, g5, _, _, contract_codes, _ = self._content({}, None, row, dataset, self._contracts.get(dataset_urn))
+        gates = [g3, g4, g5]
+        result, _, codes = _verdict(gates, contract_codes)
+        return result, gates, codes
 
     def _attach_payload(self, ev: Evidence, obj: Any, classified: frozenset[str],
                         dataset: Dataset | None) -> None:

@@ -1,8 +1,9 @@
 """`S3ObjectIngester`: one evidence per object written straight to S3 (seed 5, "Direct S3 Write").
 
 notification -> objects -> (dataset by bucket/prefix mapping, compiled contract) -> fetch -> rows ->
-`check_payload` per row -> one evidence: FAIL if any row fails, else WARN if any warns, else PASS,
-with the row counts and the most frequent reason codes in the G4 details. The evidence id is keyed by
+the enforcer's G3-G5 per row (`Enforcer.check_row`; the enforcer comes from `build_enforcer`) -> one
+evidence: FAIL if any row fails, else WARN if any warns, else PASS, each gate its worst row's, with the
+row counts and the most frequent reason codes in the G4 details. The evidence id is keyed by
 bucket/key/etag, so a redelivered notification (any shape) yields the same id and stores skip it.
 
 Expected failures (a malformed notification, an object that is gone or does not parse) are FAIL
@@ -18,11 +19,12 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from signal_factory.contracts.rules import FAIL as RULE_FAIL
-from signal_factory.contracts.rules import CompiledContract, check_payload
+from signal_factory.contracts.rules import CompiledContract
 from signal_factory.controlplane.loader import ControlPlane
+from signal_factory.enforcer.factory import build_enforcer
 from signal_factory.enforcer.guard import safe_text
 from signal_factory.enforcer.inflows import guard_evidence
+from signal_factory.enforcer.pipeline import Enforcer
 from signal_factory.enforcer.timefmt import iso_ms
 from signal_factory.errors import SignalFactoryError
 from signal_factory.ingest.s3.notifications import MalformedNotification, ObjectRef, parse_notification
@@ -32,6 +34,7 @@ from signal_factory.model.evidence import (
     G1_RESOLUTION,
     G3_SCHEMA,
     G4_CONTRACT,
+    G5_PII,
     PASS,
     SKIP,
     UNRESOLVED_DATASET,
@@ -62,9 +65,10 @@ class S3Client(Protocol):
 
 class S3ObjectIngester:
     def __init__(self, control_plane: ControlPlane, mapping: Mapping[str, str], s3_client: S3Client, *,
-                 max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES,
+                 enforcer: Enforcer | None = None, max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES,
                  clock: Callable[[], float] = time.time) -> None:
-        """`mapping`: `bucket/prefix` (optionally `s3://`-prefixed) -> dataset URN; the longest match wins."""
+        """`mapping`: `bucket/prefix` (optionally `s3://`-prefixed) -> dataset URN; the longest match wins.
+        `enforcer` (default `build_enforcer(control_plane)`) checks each row's schema, contract and PII."""
         unknown = sorted(urn for urn in mapping.values() if urn not in control_plane.datasets)
         if unknown:
             raise SignalFactoryError(
@@ -76,6 +80,7 @@ class S3ObjectIngester:
         self._s3 = s3_client
         self._max_bytes = max_object_bytes
         self._clock = clock
+        self._enforcer = enforcer or build_enforcer(control_plane)
 
     def handle_notification(self, body: bytes | str) -> list[Evidence]:
         """One evidence per announced object (and one FAIL per unreadable part of the notification)."""
@@ -107,9 +112,10 @@ class S3ObjectIngester:
             code = f"OBJECT_UNREADABLE:{e.reason}"
             g3 = GateResult(G3_SCHEMA, FAIL, code, {"message": str(e)})
             return self._evidence(ref, urn, [g1, g3], FAIL, [code], None)
-        g4, result, codes = _check_rows(contract, rows)
+        gates, result, codes = _check_rows(self._enforcer, urn, contract, rows)
+        g4 = next(g for g in gates if g.gate == G4_CONTRACT)
         g4.details = {**(g4.details or {}), **meta}
-        return self._evidence(ref, urn, [g1, g4], result, codes, meta.get("last_modified_ms"))
+        return self._evidence(ref, urn, [g1, *gates], result, codes, meta.get("last_modified_ms"))
 
     def _fetch(self, ref: ObjectRef, contract: CompiledContract | None) -> tuple[list[Any], dict[str, Any]]:
         from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - boto3 is optional
@@ -141,8 +147,8 @@ class S3ObjectIngester:
         event_ms = modified_ms if modified_ms is not None else ref.event_time_ms
         key = f"{ref.bucket}\x00{ref.key}\x00{ref.etag or ''}".encode()
         present = {g.gate for g in gates}
-        full = gates + [GateResult(g, SKIP, None, {"reason": "not applicable to object writes"})
-                        for g in (G3_SCHEMA, G4_CONTRACT) if g not in present]
+        full = sorted(gates + [GateResult(g, SKIP, None, {"reason": "not applicable to object writes"})
+                               for g in (G3_SCHEMA, G4_CONTRACT, G5_PII) if g not in present], key=lambda g: g.gate)
         return guard_evidence(Evidence(  # object keys, metadata and row values are producer-controlled
             evidence_id="evd-" + keyed_ulid(_id_time(ref, modified_ms), key),
             timestamp=iso_ms(int(self._clock() * 1000)), dataset_urn=urn, producer=_PRODUCER,
@@ -174,35 +180,49 @@ def _id_time(ref: ObjectRef, modified_ms: int | None) -> int:
     return ref.event_time_ms // 1000 * 1000 if ref.event_time_ms is not None else 0
 
 
-def _check_rows(contract: CompiledContract | None, rows: list[Any]) -> tuple[GateResult, str, list[str]]:
-    """G4 over every row: (gate, overall result, reason codes most frequent first)."""
+_RANK = {SKIP: 0, PASS: 1, WARN: 2, FAIL: 3}
+
+
+def _check_rows(enforcer: Enforcer, urn: str, contract: CompiledContract | None,
+                rows: list[Any]) -> tuple[list[GateResult], str, list[str]]:
+    """G3-G5 over every row, by the enforcer's rules: ([g3, g4, g5], overall result, reason codes most
+    frequent first). Each object gate is its worst row's (G4 also counts the rows by verdict)."""
     passed = warned = failed = 0
     counts: Counter[str] = Counter()
+    worst: dict[str, GateResult] = {}
     for row in rows:
         if isinstance(row, BadRow):
             failed += 1
             counts[row.reason_code] += 1
             continue
-        violations = check_payload(contract, row) if contract is not None else []
-        if not violations:
-            passed += 1
-            continue
-        counts.update(dict.fromkeys((v.reason_code for v in violations), 1))
-        if any(v.severity == RULE_FAIL for v in violations):
+        result, gates, codes = enforcer.check_row(urn, row)
+        for g in gates:
+            seen = worst.get(g.gate)
+            if seen is None or _RANK.get(g.result, 0) > _RANK.get(seen.result, 0):
+                worst[g.gate] = g
+        counts.update(dict.fromkeys(codes, 1))
+        if result == FAIL:
             failed += 1
-        else:
+        elif result == WARN:
             warned += 1
+        else:
+            passed += 1
     ranked = counts.most_common(_TOP_CODES)
     top = [{"reason_code": c, "count": n} for c, n in ranked]
     details: dict[str, Any] = {"rows": len(rows), "passed": passed, "warned": warned, "failed": failed,
                                "top_reason_codes": top}
     if contract is not None:
         details["contract_id"] = contract.contract_id
+    g3 = [worst[G3_SCHEMA]] if G3_SCHEMA in worst else []
+    g5 = [worst[G5_PII]] if G5_PII in worst else []
     if not rows:
-        return GateResult(G4_CONTRACT, WARN, "EMPTY_OBJECT", details), WARN, ["EMPTY_OBJECT"]
+        return [GateResult(G4_CONTRACT, WARN, "EMPTY_OBJECT", details)], WARN, ["EMPTY_OBJECT"]
     result = FAIL if failed else WARN if warned else PASS
-    if contract is None and result == PASS:
-        details["reason"] = "no contract configured for this dataset"
-        return GateResult(G4_CONTRACT, SKIP, None, details), PASS, []
-    headline = ranked[0][0] if ranked else None
-    return GateResult(G4_CONTRACT, result, headline, details), result, [c for c, _ in ranked]
+    g4 = worst.get(G4_CONTRACT)
+    g4_result = FAIL if any(isinstance(r, BadRow) for r in rows) else g4.result if g4 is not None else SKIP
+    if g4_result == SKIP:
+        details["reason"] = "no contract configured for this dataset" if contract is None else "no row decoded"
+        return [*g3, GateResult(G4_CONTRACT, SKIP, None, details), *g5], result, [c for c, _ in ranked]
+    g4_codes = [c for c, _ in ranked if g4_result != PASS]
+    headline = g4_codes[0] if g4_codes else None
+    return [*g3, GateResult(G4_CONTRACT, g4_result, headline, details), *g5], result, [c for c, _ in ranked]

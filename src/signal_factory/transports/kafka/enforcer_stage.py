@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from signal_factory.controlplane.loader import ControlPlane
+from signal_factory.enforcer.factory import build_enforcer
 from signal_factory.enforcer.pipeline import EnforceBatch, Enforcer
 from signal_factory.errors import SignalFactoryError
 from signal_factory.model.evidence import encode_evidence
@@ -101,7 +102,7 @@ class EnforcerStage:
                  metrics: StageMetrics | None = None) -> None:
         self.cfg = kafka_config
         self.metrics = metrics
-        self.enforcer = enforcer or Enforcer(control_plane)
+        self.enforcer = enforcer or build_enforcer(control_plane)
         self.on_batch = on_batch
         self.report = StageReport()
         self._deliveries = Deliveries(on_error=None if metrics is None else lambda: metrics.error("delivery"))

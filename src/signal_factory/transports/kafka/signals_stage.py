@@ -59,6 +59,7 @@ from confluent_kafka import (
 
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.enforcer.eventtime import EventTimeGuard
+from signal_factory.enforcer.factory import build_enforcer
 from signal_factory.enforcer.inflows import guard_evidence
 from signal_factory.enforcer.pipeline import Enforcer, PassTally
 from signal_factory.enforcer.timefmt import iso_ms
@@ -213,7 +214,7 @@ class SignalsStage:
     def _service(self, engine_state: str) -> ReplayService:
         # Built only when owned: the engines resume from the snapshot the previous owner committed last.
         if self._enforcer is None:
-            self._enforcer = Enforcer(self.cp)
+            self._enforcer = build_enforcer(self.cp)
         return ReplayService(self.cp, self.store, self._enforcer, engine_state=engine_state, publish=self.publisher)
 
     def _acquire(self, stop: threading.Event) -> bool:
