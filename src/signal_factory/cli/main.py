@@ -90,6 +90,8 @@ def config_check(directory: Annotated[Path, typer.Argument(help="Control-plane d
     err.print(config_summary_table(cp))
     for notice in cp.notices:  # stated in a contract, not evaluated per record: say so, never skip quietly
         err.print(f"[yellow]not enforced[/yellow] {escape(notice)}", highlight=False, soft_wrap=True)
+    for gap in cp.gaps:
+        err.print(f"[bold yellow]gap[/bold yellow] {escape(str(gap))}", highlight=False, soft_wrap=True)
     err.print(f"[green]✓[/green] {directory} is valid")
 
 

@@ -35,11 +35,12 @@ _WARN_WORDS = {"warning", "warn", "info", "minor", "low"}
 
 
 class ContractCompileError(ValueError):
-    """The contract is valid ODCS but cannot be enforced (e.g. a bad regex). `key` says where."""
+    """The contract is valid ODCS but cannot be enforced (e.g. a bad regex). `key` says where, `fix` how."""
 
-    def __init__(self, message: str, key: str) -> None:
+    def __init__(self, message: str, key: str, fix: str | None = None) -> None:
         super().__init__(message)
         self.key = key
+        self.fix = fix
 
 
 def _severity(word: str | None) -> str:
@@ -110,7 +111,8 @@ def _regex(text: str, key: str) -> re.Pattern[str]:
     try:
         return re.compile(text)
     except re.error as e:
-        raise ContractCompileError(f"invalid regex {text!r}: {e}", key) from e
+        raise ContractCompileError(f"invalid regex {text!r}: {e}", key,
+                                   "write a Python `re` pattern (quote it in YAML; escape `\\` as `\\\\`)") from e
 
 
 def _bounds(options: dict[str, Any]) -> tuple[float | None, float | None, float | None, float | None]:
@@ -182,7 +184,8 @@ class _Context:
 def _compile_property(prop: SchemaProperty, display: str, key: str, inherited_class: str | None,
                       raw: dict[str, Any] | None, ctx: _Context) -> FieldRule:
     if not prop.name:
-        raise ContractCompileError("property has no `name`", key)
+        raise ContractCompileError("property has no `name`", key,
+                                   "give the property a `name`: the record field it describes")
     path = (prop.name,)
     name = f"{display}{prop.name}"
     options = dict(prop.logicalTypeOptions or {})
@@ -258,13 +261,16 @@ def compile_contract(contract: OpenDataContractStandard, object_name: str | None
     contract as parsed from YAML (it keeps what the model drops, e.g. v3.0's top-level `validValues`)."""
     objects = contract.schema_ or []
     if not objects:
-        raise ContractCompileError("contract has no `schema` objects to enforce", "schema")
+        raise ContractCompileError("contract has no `schema` objects to enforce", "schema",
+                                   "add a `schema:` list with one object whose `properties` are the record's "
+                                   "fields (see examples/orders/contracts/orders.created.odcs.yaml)")
     index = 0
     if object_name is not None:
         names = [o.name for o in objects]
         if object_name not in names:
             raise ContractCompileError(
-                f"no schema object named {object_name!r}; available: {', '.join(map(str, names))}", "schema")
+                f"no schema object named {object_name!r}; available: {', '.join(map(str, names))}", "schema",
+                f"set `contract_object` in datasets.yaml to one of: {', '.join(map(str, names))}")
         index = names.index(object_name)
     obj = objects[index]
     raw_obj = _sub(raw, "schema", index)

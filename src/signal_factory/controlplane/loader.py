@@ -5,7 +5,7 @@ Layout (see docs/control-plane.md):
     datasets.yaml           datasets: URN, tier, owner, SLOs, schema, contract, FEEDS edges
     topics.yaml             topic -> dataset (and the producer that owns the topic)
     producers.yaml          known producer services (optional)
-    contracts/*.odcs.yaml   ODCS v3 data contracts
+    contracts/*.odcs.yaml   ODCS v3.0.x-v3.2.0 data contracts (checked against their version's JSON Schema)
     schemas/*.json|*.avsc   JSON Schema (`$id`) and Avro (`x-schema-id`) schemas
 """
 
@@ -22,6 +22,7 @@ from open_data_contract_standard.model import OpenDataContractStandard
 
 from signal_factory.contracts.compile import ContractCompileError, compile_contract
 from signal_factory.contracts.rules import CompiledContract
+from signal_factory.contracts.standard import check_standard
 from signal_factory.controlplane.model import (
     URN_PATTERN,
     Dataset,
@@ -44,6 +45,20 @@ _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True)
+class ConfigGap:
+    """Something that loads but does nothing yet (e.g. a contract with no schema): file, line, fix."""
+
+    file: str
+    line: int | None
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.message}\n  fix: {self.fix}"
+
+
+@dataclass(frozen=True)
 class ControlPlane:
     """Everything the pipeline needs to know about the data estate, validated."""
 
@@ -58,6 +73,8 @@ class ControlPlane:
     # Contract clauses stated but not evaluated per record ("file:line: message (at `key`)"), for
     # `config check` to show: aggregate quality rules, sql/custom rules, options we do not check.
     notices: tuple[str, ...] = ()
+    # Contracts that load but enforce nothing yet (`datacontract init` output no dataset uses).
+    gaps: tuple[ConfigGap, ...] = ()
 
     def dataset_for_topic(self, topic: str) -> Dataset | None:
         mapping = self.topics.get(topic)
@@ -143,7 +160,7 @@ def load_control_plane(root: Path | str) -> ControlPlane:
         if producers_doc else ProducersFile()
 
     schemas = LocalSchemaRegistry.from_dir(root / "schemas")
-    contracts, contract_files = _load_contracts(root / "contracts")
+    contracts, contract_docs = _load_contracts(root / "contracts")
 
     datasets: dict[str, Dataset] = {}
     for i, ds in enumerate(datasets_file.datasets):
@@ -166,23 +183,57 @@ def load_control_plane(root: Path | str) -> ControlPlane:
                                    "map each topic to exactly one dataset")
         topics[t.topic] = t
 
+    compiled, notices, gaps = _compile_contracts(ds_doc, datasets_file.datasets, contracts, contract_docs)
+    return ControlPlane(root=root, settings=settings, datasets=datasets, topics=topics,
+                        producers={p.id: p for p in producers_file.producers}, contracts=compiled,
+                        schemas=schemas, contract_files={cid: d.path for cid, d in contract_docs.items()},
+                        notices=notices, gaps=gaps)
+
+
+def _compile_contracts(ds_doc: YamlDoc, datasets: list[Dataset], contracts: dict[str, OpenDataContractStandard],
+                       docs: dict[str, YamlDoc]
+                       ) -> tuple[dict[str, CompiledContract], tuple[str, ...], tuple[ConfigGap, ...]]:
+    """Compile every contract: (compiled, clauses not enforced per record, gaps). A contract no dataset
+    uses may have no schema yet (`datacontract init` makes such files): that is a gap, not an error;
+    any other problem is a `ConfigError` at its line."""
     compiled: dict[str, CompiledContract] = {}
     notices: list[str] = []
-    wanted = [(ds.contract, ds.contract_object) for ds in datasets_file.datasets if ds.contract]
-    wanted += [(cid, None) for cid in contracts if cid not in {w[0] for w in wanted}]
-    for cid, object_name in wanted:  # a contract two datasets share: the last one's object (as before)
-        doc = YamlDoc.load(contract_files[cid])  # again, for the raw clauses the ODCS model drops
-        try:
+    gaps: list[ConfigGap] = []
+    wanted: list[tuple[str, str | None, int | None]] = [
+        (ds.contract, ds.contract_object, i) for i, ds in enumerate(datasets) if ds.contract]
+    used = {w[0] for w in wanted}
+    for cid, contract in contracts.items():
+        if cid in used:
+            continue
+        if contract.schema_:
+            wanted.append((cid, None, None))
+            continue
+        doc = docs[cid]
+        gaps.append(ConfigGap(str(doc.path), doc.line_of(("schema",)),
+                              f"contract {cid!r} has no `schema` objects, so it enforces nothing "
+                              "(and no dataset uses it)",
+                              "add a `schema:` list whose `properties` are the record's fields, "
+                              "then set `contract:` on a dataset in datasets.yaml"))
+    for cid, object_name, i in wanted:  # a contract two datasets share: the last one's object (as before)
+        doc = docs[cid]
+        names = [o.name for o in contracts[cid].schema_ or []]
+        if i is not None and object_name is not None and names and object_name not in names:
+            raise ds_doc.error(f"contract {cid!r} has no schema object named {object_name!r}",
+                               ("datasets", i, "contract_object"), f"use one of: {', '.join(map(str, names))}")
+        try:  # the raw YAML keeps clauses the ODCS model drops (v3.0's top-level `validValues`)
             compiled[cid] = compile_contract(contracts[cid], object_name,
                                              raw=doc.data if isinstance(doc.data, dict) else None)
         except ContractCompileError as e:
-            raise ConfigError(str(contract_files[cid]), str(e), line=doc.line_of(f"$.{e.key}"), key=e.key,
-                              fix="correct the contract clause named") from e
+            raise _compile_error(doc, e) from e
         notices += [str(ConfigError(str(doc.path), n.message, line=doc.line_of(f"$.{n.key}"), key=n.key))
                     for n in compiled[cid].notices]
-    return ControlPlane(root=root, settings=settings, datasets=datasets, topics=topics,
-                        producers={p.id: p for p in producers_file.producers}, contracts=compiled,
-                        schemas=schemas, contract_files=contract_files, notices=tuple(dict.fromkeys(notices)))
+    return compiled, tuple(dict.fromkeys(notices)), tuple(gaps)
+
+
+def _compile_error(doc: YamlDoc, e: ContractCompileError) -> ConfigError:
+    fix = e.fix or (f"correct `{e.key}`; docs/control-plane.md lists what each ODCS clause takes "
+                    "and enforces")
+    return doc.error(str(e), f"$.{e.key}", fix)
 
 
 def _check_dataset(doc: YamlDoc, i: int, ds: Dataset, seen: dict[str, Dataset]) -> None:
@@ -236,30 +287,34 @@ def _check_references(doc: YamlDoc, i: int, ds: Dataset, datasets: dict[str, Dat
                         + (", ".join(schemas.ids()) or "none"))
 
 
-def _load_contracts(folder: Path) -> tuple[dict[str, OpenDataContractStandard], dict[str, Path]]:
+def _load_contracts(folder: Path) -> tuple[dict[str, OpenDataContractStandard], dict[str, YamlDoc]]:
     contracts: dict[str, OpenDataContractStandard] = {}
-    files: dict[str, Path] = {}
+    docs: dict[str, YamlDoc] = {}
     if not folder.is_dir():
-        return contracts, files
+        return contracts, docs
     for path in sorted(folder.glob("*.odcs.yaml")):
         doc = YamlDoc.load(path)
         if not isinstance(doc.data, dict):
             raise ConfigError(str(path), "an ODCS contract must be a YAML mapping", line=1,
                               fix="start from examples/orders/contracts/orders.created.odcs.yaml")
+        violation = check_standard(doc.data)
+        if violation is not None:
+            raise doc.error(violation.message, violation.path, violation.fix)
         try:
             contract = OpenDataContractStandard.model_validate(doc.data)
-        except pydantic.ValidationError as e:
+        except pydantic.ValidationError as e:  # valid per its JSON Schema, yet the v3.2 model disagrees
             err = e.errors()[0]
             loc = tuple(err["loc"])
-            hint = ("this key is not part of ODCS v3; check its spelling"
-                    if err["type"] == "extra_forbidden" else "fix the value to match ODCS v3")
-            raise doc.error(f"not a valid ODCS v3 contract: {err['msg']}", loc, hint) from e
+            raise doc.error(f"valid ODCS {doc.data['apiVersion']}, but the ODCS model cannot read it: "
+                            f"{err['msg']}", loc,
+                            "write this clause as ODCS v3.2.0 does (see its JSON Schema) and set "
+                            "`apiVersion: v3.2.0`") from e
         cid = contract.id
         if not cid:
             raise doc.error("contract has no `id`", ("id",), "add `id: dc:<domain>.<name>:<version>`")
         if cid in contracts:
-            raise doc.error(f"contract id {cid!r} is also used by {files[cid]}", ("id",),
+            raise doc.error(f"contract id {cid!r} is also used by {docs[cid].path}", ("id",),
                             "give each contract a unique id")
         contracts[cid] = contract
-        files[cid] = path
-    return contracts, files
+        docs[cid] = doc
+    return contracts, docs
