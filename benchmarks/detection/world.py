@@ -198,7 +198,7 @@ def contract_yaml(t: Topic) -> dict[str, Any]:
                 {"name": "qty", "logicalType": "integer", "required": True, "logicalTypeOptions": {"minimum": 1}},
                 {"name": "price", "logicalType": "number", "logicalTypeOptions": {"minimum": 0}}]}},
         ]
-    return {"apiVersion": "v3.0.2", "kind": "DataContract", "id": t.contract_id, "name": t.name,
+    return {"apiVersion": "v3.1.0", "kind": "DataContract", "id": t.contract_id, "name": t.name,
             "version": "1.0.0", "status": "active", "domain": t.domain,
             "schema": [{"name": t.name.replace(".", "_").replace("-", "_"), "physicalName": t.name,
                         "logicalType": "object", "properties": props}]}
