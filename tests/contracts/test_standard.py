@@ -165,3 +165,17 @@ def test_contract_object_not_in_the_contract_points_at_datasets_yaml(cfg: Path) 
     assert info.value.file == str(ds)
     assert info.value.line == _line_of(ds, "contract_object: orders_placed")
     assert info.value.fix == "use one of: orders_created"
+
+
+def test_each_v30_patch_is_checked_by_its_own_schema() -> None:
+    """A property `physicalName` (added in v3.0.2) is refused under v3.0.0 and v3.0.1, accepted under v3.0.2."""
+    import yaml
+
+    data = yaml.safe_load(V30_CONTRACT.format(version="v3.0.0"))
+    data["schema"][0]["properties"][0]["physicalName"] = "oid"
+    violation = check_standard(data)
+    assert violation is not None
+    assert violation.path == ("schema", 0, "properties", 0, "physicalName")
+    assert "declare `apiVersion: v3.0.2`" in violation.fix
+    assert check_standard({**data, "apiVersion": "v3.0.1"}) is not None
+    assert check_standard({**data, "apiVersion": "v3.0.2"}) is None

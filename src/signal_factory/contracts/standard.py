@@ -6,7 +6,9 @@ The schemas ship in `odcs_schemas/` (package data: no network at load time). The
   v3.2.0: `open_data_contract_standard/schema.json` from the PyPI package open-data-contract-standard
       3.2.0 (the same package whose pydantic model reads the contract afterwards).
 datacontract-cli 1.2.8 lints v3.0.0/v3.0.1 against its 3.0.2 schema; we use each version's own schema,
-which is stricter only in `apiVersion` (v3.0.0's schema accepts `apiVersion: v3.0.0` alone).
+so keys that arrived later (a property's `physicalName` and team `name`/`description` in v3.0.2, top-level
+`authoritativeDefinitions` in v3.0.1) are refused under the earlier version, with a fix naming the first
+version that has them.
 Validation is `jsonschema` (Draft 2019-09, which fastjsonschema does not implement); it runs once per
 contract file at load time, never per record.
 """
