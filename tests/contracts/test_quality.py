@@ -232,6 +232,15 @@ def test_generated_screen_agrees_on_the_new_clauses(v30: CompiledContract, v31: 
         _assert_same(contract, _payloads(rng, contract, 3000))
 
 
+def _as_v302(text: str) -> str:
+    """The example (ODCS v3.1.0) declared as v3.0.2, which the loader checks against v3.0.2's JSON Schema:
+    `rule:` quality entries are v3.0 grammar, and v3.0 has no `timestamp` (its `date` takes date-times)."""
+    assert "apiVersion: v3.1.0\n" in text
+    assert "logicalType: timestamp\n" in text
+    return text.replace("apiVersion: v3.1.0\n", "apiVersion: v3.0.2\n", 1).replace(
+        "logicalType: timestamp\n", "logicalType: date\n")
+
+
 def test_loader_reports_notices_with_file_and_line(tmp_path: Path) -> None:
     """`load_control_plane` turns each notice into `file:line: message (at key)`."""
     root = tmp_path / "cp"
@@ -240,10 +249,10 @@ def test_loader_reports_notices_with_file_and_line(tmp_path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     anchor = "        quality:\n          - metric: invalidValues"
     assert anchor in text
-    text = text.replace(anchor, "        quality:\n          - {rule: duplicateCount, mustBeLessThan: 3}\n"
+    text = text.replace(anchor, "        quality:\n          - {metric: duplicateValues, mustBeLessThan: 3}\n"
                                 "          - metric: invalidValues", 1)
     path.write_text(text, encoding="utf-8")
-    line = text.splitlines().index("          - {rule: duplicateCount, mustBeLessThan: 3}") + 1
+    line = text.splitlines().index("          - {metric: duplicateValues, mustBeLessThan: 3}") + 1
     cp = load_control_plane(root)
     (notice,) = [n for n in cp.notices if "duplicateValues" in n]
     assert notice.startswith(f"{path}:{line}: aggregate rule not evaluated in stream")
@@ -254,7 +263,7 @@ def test_loaded_v30_valid_values_warns_on_flash_sale(tmp_path: Path) -> None:
     root = tmp_path / "cp"
     shutil.copytree(EXAMPLE, root)
     path = root / "contracts" / "orders.created.odcs.yaml"
-    text = path.read_text(encoding="utf-8")
+    text = _as_v302(path.read_text(encoding="utf-8"))
     v31 = "          - metric: invalidValues\n            arguments:\n              validValues:"
     assert v31 in text
     path.write_text(text.replace(v31, "          - rule: validValues\n            validValues:", 1), encoding="utf-8")
