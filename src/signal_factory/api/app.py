@@ -27,6 +27,7 @@ from signal_factory.api import (
     routes_incidents,
     routes_ingest,
     routes_lineage,
+    routes_otlp,
     routes_system,
     routes_ui,
 )
@@ -80,7 +81,7 @@ def create_app(config_dir: Path, db_url: str | None, *, token: str | None = None
     app.add_exception_handler(StoreFailedError, _store_failed)
     app.add_exception_handler(RequestValidationError, _validation_error)
     for module in (routes_system, routes_datasets, routes_incidents, routes_evidence, routes_graph, routes_ingest,
-                   routes_lineage):
+                   routes_lineage, routes_otlp):
         app.include_router(module.router)
     app.include_router(routes_ui.router)  # last: catch-alls
     return app

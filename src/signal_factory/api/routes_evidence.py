@@ -26,3 +26,10 @@ def query_evidence(service: Service, dataset: str | None = None,
 @router.get("/evidence/{evidence_id}", summary="One evidence record")
 def get_evidence(evidence_id: str, service: Service) -> Response:
     return json_response(service.evidence_one(evidence_id))
+
+
+@router.get("/traces/{trace_id}", summary="The OTLP spans kept of one trace (producer and error spans), earliest "
+            "first; empty when none were kept")
+def get_trace(trace_id: str, service: Service,
+              limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
+    return json_response(service.trace_spans(trace_id.lower(), limit=limit))

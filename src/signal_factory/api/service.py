@@ -31,6 +31,9 @@ from signal_factory.enforcer.pipeline import EnforceBatch, Enforcer
 from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
 from signal_factory.graph.deployments import DeploymentFileError, parse_marker
 from signal_factory.graph.writer import GraphWriter
+from signal_factory.ingest.otlp import service as otlp
+from signal_factory.ingest.otlp.join import span_view, trace_context
+from signal_factory.ingest.otlp.repo import span_repo
 from signal_factory.model.evidence import Evidence, decode_evidence
 from signal_factory.model.nesting import MAX_DEPTH, may_be_too_deep, too_deep
 from signal_factory.model.records import MalformedInput, RawRecord
@@ -181,12 +184,18 @@ class ApiService:
             raise NotFoundError(f"no incident {incident_id!r}; {_LIST_IDS}")
         return incident
 
-    def evidence_one(self, evidence_id: str) -> Evidence:
+    def evidence_one(self, evidence_id: str) -> dict[str, Any]:
+        """The evidence, plus `producing_span` and `error_spans` when OTLP spans join it (docs/otel.md)."""
         ev = self.store.evidence.get(evidence_id)
         if ev is None:
             raise NotFoundError(f"no evidence {evidence_id!r}; GET /api/v1/evidence?dataset=<urn> lists evidence, "
                                 "and signals and incidents name evidence ids")
-        return ev
+        view: dict[str, Any] = msgspec.to_builtins(ev)
+        view.update(trace_context(span_repo(self.store), ev))
+        return view
+
+    def trace_spans(self, trace_id: str, *, limit: int) -> list[dict[str, Any]]:
+        return [span_view(r) for r in span_repo(self.store).by_trace(trace_id, limit=limit)]
 
     def evidence(self, *, dataset: str | None, signature: str | None, run: str | None, since: str | None,
                  until: str | None, result: str | None, limit: int) -> list[Evidence]:
@@ -285,6 +294,13 @@ class ApiService:
         incidents = list(dict.fromkeys(c.incident.incident_id for c in report.changes))
         return {"records": report.records, "evidence": report.new_evidence,
                 "signals": [s.signal_id for s in report.signals], "incidents": incidents}
+
+    def ingest_traces(self, body: bytes, kind: str) -> otlp.TraceAnswer:
+        """One OTLP export (`kind`: its media type) -> kept spans and deployment hints."""
+        with self._lock:
+            answer = otlp.ingest_traces(self.store, self.cp, body, kind)
+            self.writes += 1
+        return answer
 
     def add_deployments(self, body: bytes) -> dict[str, Any]:
         try:

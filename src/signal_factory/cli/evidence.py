@@ -103,6 +103,7 @@ def purge(db: DbOpt = None, config: ConfigOpt = Path("examples/orders"),
           = None) -> None:
     """Retention: delete evidence (and PASS tallies) older than the configured window."""
     from signal_factory.controlplane.loader import load_control_plane, parse_duration
+    from signal_factory.ingest.otlp.repo import span_repo
 
     if before is not None:
         cutoff = time_option_ms(before, "--before")
@@ -118,6 +119,8 @@ def purge(db: DbOpt = None, config: ConfigOpt = Path("examples/orders"),
     try:
         with store.transaction():
             removed = store.evidence.purge_older_than(cutoff)
+            spans = span_repo(store).purge_older_than(cutoff)  # spans live as long as the evidence they explain
     finally:
         store.close()
-    Console(stderr=True).print(f"removed {removed:,} rows with event time before {iso_ms(cutoff)}")
+    Console(stderr=True).print(f"removed {removed:,} rows with event time before {iso_ms(cutoff)}, and {spans:,} "
+                               "OTLP spans that started before it")

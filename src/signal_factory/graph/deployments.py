@@ -7,6 +7,8 @@ A marker file is JSON lines, one deploy per line (see `examples/orders/scenario1
 When no marker exists for a producer version the evidence shows, `infer_deployments` makes one from
 the first evidence carrying it (source "inferred", at = first_seen = that evidence's event time). The
 first version ever seen of a service is its baseline, not a deploy: only a change is inferred.
+A new `service.version` on a service's OTLP spans is the same kind of hint (source "otel", at =
+first_seen = the earliest span start with it); the RCA ranks both alike, and a marker overwrites either.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from signal_factory.errors import SignalFactoryError
 from signal_factory.graph.model import DEPLOYED, DEPLOYMENT, SERVICE, Edge, Node, deployment_key, node_id
 from signal_factory.model.evidence import Evidence
 
-Source = Literal["marker", "inferred"]
+Source = Literal["marker", "inferred", "otel"]
 MARKER: Source = "marker"
 INFERRED: Source = "inferred"
+#: From a new `service.version` resource attribute on OTLP spans (`GraphWriter.on_span_versions`).
+OTEL: Source = "otel"
 #: Producer attributions trusted enough to infer a deploy from (G2: header HIGH, topic owner MEDIUM).
 TRUSTED_CONFIDENCE = frozenset({"HIGH", "MEDIUM"})
 _EXAMPLE = '{"service": "orders-svc", "version": "v3.17", "at": "2024-01-15T09:57:45Z", "commit": "9f3c2d1"}'
@@ -101,7 +105,7 @@ def markers_to_graph(markers: Iterable[DeploymentMarker]) -> tuple[list[Node], l
     edges: list[Edge] = []
     for m in markers:
         props: dict[str, object] = {"service": m.service, "version": m.version, "deployed_at": m.at,
-                                    "source": m.source, "inferred": m.source == INFERRED}
+                                    "source": m.source, "inferred": m.source != MARKER}
         for name in ("commit", "description", "first_seen", "first_evidence"):
             value = getattr(m, name)
             if value is not None:

@@ -18,6 +18,7 @@ from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
 from signal_factory.graph import model as g
 from signal_factory.graph.deployments import (
+    OTEL,
     TRUSTED_CONFIDENCE,
     DeploymentMarker,
     infer_deployments,
@@ -128,6 +129,47 @@ class GraphWriter:
         markers = list(markers)
         self._write(*markers_to_graph(markers))
         self._deployed |= {(m.service, m.version) for m in markers}
+
+    def on_span_versions(self, versions: dict[tuple[str, str], int]) -> list[str]:
+        """(service, version) -> earliest span start (ms) seen with it on OTLP spans: a version the service
+        never showed before becomes a Deployment (source "otel", first_seen); one with a Deployment already
+        is confirmed (`otel_first_seen` added, source and time kept, so a marker still wins); the first
+        version of a service never seen is its baseline. Returns the Deployment ids created."""
+        if not versions:
+            return []
+        services = sorted({s for s, _ in versions})
+        ids = [node_id(g.SERVICE, s) for s in services]
+        existing = self.graph.nodes_by_id([*ids, *(node_id(g.DEPLOYMENT, deployment_key(*p)) for p in versions)])
+        known: dict[str, set[str]] = {s: set() for s in services}
+        for e in self.graph.edges_from(ids, [g.DEPLOYED]):
+            service = e.src.partition(":")[2]
+            known[service].add(e.dst.partition(":")[2][len(service) + 1:])
+        for s in services:
+            node = existing.get(node_id(g.SERVICE, s))
+            props = node.props if node is not None else {}
+            known[s] |= {v for v in (props.get(BASELINE_VERSION), props.get("last_version"), props.get("otel_version"))
+                         if isinstance(v, str)}
+        nodes: list[Node] = []
+        service_props: dict[str, dict[str, Any]] = {}
+        created: list[DeploymentMarker] = []
+        for (service, version), ms in sorted(versions.items(), key=lambda kv: (kv[1], kv[0])):
+            seen = iso_ms(ms)
+            dep = existing.get(node_id(g.DEPLOYMENT, deployment_key(service, version)))
+            if dep is not None:
+                if "otel_first_seen" not in dep.props:
+                    nodes.append(Node(g.DEPLOYMENT, dep.key, {"otel_first_seen": seen}))
+            elif not known[service]:
+                service_props.setdefault(service, {})[BASELINE_VERSION] = version
+            elif version not in known[service]:
+                created.append(DeploymentMarker(service=service, version=version, at=seen, source=OTEL,
+                                                first_seen=seen))
+            known[service].add(version)
+            service_props.setdefault(service, {})["otel_version"] = version
+        nodes += [Node(g.SERVICE, s, {"name": s, **p}) for s, p in sorted(service_props.items())]
+        more, edges = markers_to_graph(created)
+        self._write(nodes + more, edges)
+        self._deployed |= {(m.service, m.version) for m in created}
+        return [f"{g.DEPLOYMENT}:{deployment_key(m.service, m.version)}" for m in created]
 
     # -- evidence ------------------------------------------------------------------------------------
 

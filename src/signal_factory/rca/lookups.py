@@ -133,7 +133,7 @@ def deployment(node: Node) -> Deployment:
     deployed = to_ms(p.get("deployed_at")) or node.ts_ms or to_ms(p.get("first_seen"))
     return Deployment(id=node.id, service=as_str(p.get("service")) or service or node.key,
                       version=as_str(p.get("version")) or version, deployed_ms=deployed,
-                      commit=as_str(p.get("commit")), inferred=p.get("source") == "inferred")
+                      commit=as_str(p.get("commit")), inferred=p.get("source") in ("inferred", "otel"))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,163 @@
+"""What a trace export gives us: the spans that join evidence or explain a failure, and the service
+versions seen. Everything else in the export is counted and dropped (spans are not stored wholesale).
+
+Kept (`SpanRow`, one per span):
+
+* producer spans -- `messaging.system=kafka`, a producer (`kind=PRODUCER`, or a `publish`/`send`
+  operation): they join evidence by trace id and by topic/partition/offset (messaging semantic
+  conventions, current and older attribute names);
+* error spans -- status `ERROR`, any kind: cited near the first failure of an incident.
+
+`versions` maps each (service.name, service.version) resource pair to the earliest span start seen
+with it: a new version is a deployment hint (`graph/deployments.otel_hints`).
+
+A span with a trace id that is not 16 bytes (or all zero), or a span id that is not 8 bytes, is
+rejected (counted in the answer's `partial_success`). Producer-controlled strings pass the inflow
+guard (`enforcer/guard.py`): service, version and topic as tokens (as the record path guards a
+producer's, so they join), operation name, status message and message id as text. Pure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+
+from signal_factory.enforcer.guard import safe_text, safe_token
+
+PRODUCER = "producer"
+ERROR = "error"
+_KINDS = {Span.SPAN_KIND_UNSPECIFIED: "UNSPECIFIED", Span.SPAN_KIND_INTERNAL: "INTERNAL",
+          Span.SPAN_KIND_SERVER: "SERVER", Span.SPAN_KIND_CLIENT: "CLIENT", Span.SPAN_KIND_PRODUCER: "PRODUCER",
+          Span.SPAN_KIND_CONSUMER: "CONSUMER"}
+_STATUS = {Status.STATUS_CODE_UNSET: "UNSET", Status.STATUS_CODE_OK: "OK", Status.STATUS_CODE_ERROR: "ERROR"}
+_SEND_OPERATIONS = frozenset({"publish", "send", "create"})
+#: Semantic-convention names, newest first (messaging semconv 1.24+ then the older ones).
+_TOPIC = ("messaging.destination.name", "messaging.destination")
+_PARTITION = ("messaging.destination.partition.id", "messaging.kafka.destination.partition")
+_OFFSET = ("messaging.kafka.offset", "messaging.kafka.message.offset")
+_OPERATION = ("messaging.operation.type", "messaging.operation")
+_WANTED = frozenset({"messaging.system", "messaging.message.id", *_TOPIC, *_PARTITION, *_OFFSET, *_OPERATION})
+_ZERO_TRACE = bytes(16)
+_ZERO_SPAN = bytes(8)
+_STATUS_TEXT = 512
+
+
+class SpanRow(msgspec.Struct, omit_defaults=True, kw_only=True):
+    """One kept span: who produced what, how it went. Times in epoch ms (start) and ms (duration)."""
+
+    trace_id: str
+    span_id: str
+    role: str  # PRODUCER or ERROR (a failing producer span is a producer span with status ERROR)
+    service: str
+    operation: str
+    kind: str
+    status: str
+    start_ms: int
+    duration_ms: float
+    service_version: str | None = None
+    parent_span_id: str | None = None
+    status_message: str | None = None
+    topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+    message_id: str | None = None
+
+
+@dataclass
+class Extracted:
+    """What one export gave: `rows` to keep, `seen` spans in all, `rejected` spans and why (first reason)."""
+
+    rows: list[SpanRow] = field(default_factory=list)
+    versions: dict[tuple[str, str], int] = field(default_factory=dict)
+    seen: int = 0
+    rejected: int = 0
+    reason: str = ""
+
+
+def _value(any_value: Any) -> Any:
+    which = any_value.WhichOneof("value")
+    return None if which is None else getattr(any_value, which)
+
+
+def _first(attrs: dict[str, Any], names: tuple[str, ...]) -> Any:
+    for name in names:
+        value = attrs.get(name)
+        if value is not None:
+            return value
+    return None
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _resource(attributes: Any) -> tuple[str, str | None]:
+    service, version = "unknown_service", None
+    for kv in attributes:
+        if kv.key == "service.name":
+            service = str(_value(kv.value))
+        elif kv.key == "service.version":
+            version = str(_value(kv.value))
+    return safe_token(service) if service else "unknown_service", safe_token(version) if version else None
+
+
+def extract(request: ExportTraceServiceRequest) -> Extracted:
+    """The kept rows, the versions seen and the rejections of one export request."""
+    out = Extracted()
+    for rs in request.resource_spans:
+        service, version = _resource(rs.resource.attributes)
+        earliest: int | None = None
+        for ss in rs.scope_spans:
+            for span in ss.spans:
+                out.seen += 1
+                trace_id, span_id = span.trace_id, span.span_id
+                if len(trace_id) != 16 or trace_id == _ZERO_TRACE or len(span_id) != 8 or span_id == _ZERO_SPAN:
+                    out.rejected += 1
+                    out.reason = out.reason or ("a span has an invalid trace id or span id (trace ids are 16 bytes, "
+                                                "span ids 8, neither all zero)")
+                    continue
+                start_ms = span.start_time_unix_nano // 1_000_000
+                if earliest is None or start_ms < earliest:
+                    earliest = start_ms
+                row = _keep(span, service, version, start_ms)
+                if row is not None:
+                    out.rows.append(row)
+        if version is not None and earliest is not None:
+            pair = (service, version)
+            have = out.versions.get(pair)
+            out.versions[pair] = earliest if have is None else min(have, earliest)
+    return out
+
+
+def _keep(span: Span, service: str, version: str | None, start_ms: int) -> SpanRow | None:
+    # Hot path (every span of every export): attributes are read once into a dict of the few wanted keys.
+    attrs = {kv.key: _value(kv.value) for kv in span.attributes if kv.key in _WANTED}
+    status_code = span.status.code
+    producer = attrs.get("messaging.system") == "kafka" and (
+        span.kind == Span.SPAN_KIND_PRODUCER or str(_first(attrs, _OPERATION) or "").lower() in _SEND_OPERATIONS)
+    if not producer and status_code != Status.STATUS_CODE_ERROR:
+        return None
+    topic = _first(attrs, _TOPIC)
+    message_id = attrs.get("messaging.message.id")
+    end_ns = max(span.end_time_unix_nano, span.start_time_unix_nano)
+    return SpanRow(
+        trace_id=span.trace_id.hex(), span_id=span.span_id.hex(), role=PRODUCER if producer else ERROR,
+        service=service, service_version=version, operation=safe_text(span.name) if span.name else "",
+        kind=_KINDS.get(span.kind, "UNSPECIFIED"), status=_STATUS.get(status_code, "UNSET"), start_ms=start_ms,
+        duration_ms=(end_ns - span.start_time_unix_nano) / 1e6,
+        parent_span_id=span.parent_span_id.hex() or None,
+        status_message=safe_text(span.status.message, limit=_STATUS_TEXT) if span.status.message else None,
+        topic=safe_token(str(topic)) if producer and topic else None,
+        partition=_int(_first(attrs, _PARTITION)) if producer else None,
+        offset=_int(_first(attrs, _OFFSET)) if producer else None,
+        message_id=safe_text(str(message_id)) if producer and message_id else None)
