@@ -34,6 +34,8 @@ _KINDS = {Span.SPAN_KIND_UNSPECIFIED: "UNSPECIFIED", Span.SPAN_KIND_INTERNAL: "I
           Span.SPAN_KIND_SERVER: "SERVER", Span.SPAN_KIND_CLIENT: "CLIENT", Span.SPAN_KIND_PRODUCER: "PRODUCER",
           Span.SPAN_KIND_CONSUMER: "CONSUMER"}
 _STATUS = {Status.STATUS_CODE_UNSET: "UNSET", Status.STATUS_CODE_OK: "OK", Status.STATUS_CODE_ERROR: "ERROR"}
+#: Kinds that never publish (semconv: a producer is PRODUCER, or CLIENT/INTERNAL with a send operation).
+_NEVER_PRODUCER = frozenset({Span.SPAN_KIND_SERVER, Span.SPAN_KIND_CONSUMER})
 _SEND_OPERATIONS = frozenset({"publish", "send", "create"})
 #: Semantic-convention names, newest first (messaging semconv 1.24+ then the older ones).
 _TOPIC = ("messaging.destination.name", "messaging.destination")
@@ -126,10 +128,11 @@ def extract(request: ExportTraceServiceRequest) -> Extracted:
                     out.reason = out.reason or ("a span has an invalid trace id or span id (trace ids are 16 bytes, "
                                                 "span ids 8, neither all zero)")
                     continue
-                start_ms = span.start_time_unix_nano // 1_000_000
+                start_ns = span.start_time_unix_nano
+                start_ms = start_ns // 1_000_000
                 if earliest is None or start_ms < earliest:
                     earliest = start_ms
-                row = _keep(span, service, version, start_ms)
+                row = _keep(span, trace_id, span_id, start_ns, service, version)
                 if row is not None:
                     out.rows.append(row)
         if version is not None and earliest is not None:
@@ -139,25 +142,36 @@ def extract(request: ExportTraceServiceRequest) -> Extracted:
     return out
 
 
-def _keep(span: Span, service: str, version: str | None, start_ms: int) -> SpanRow | None:
-    # Hot path (every span of every export): attributes are read once into a dict of the few wanted keys.
-    attrs = {kv.key: _value(kv.value) for kv in span.attributes if kv.key in _WANTED}
-    status_code = span.status.code
+def _keep(span: Span, trace_id: bytes, span_id: bytes, start_ns: int, service: str,
+          version: str | None) -> SpanRow | None:
+    # Hot path (every span of every export; each field read on a upb message builds a Python object, so
+    # each is read once): a server or consumer span that did not fail is dropped before its attributes
+    # are read; otherwise only the few wanted attributes are decoded.
+    kind = span.kind
+    status = span.status
+    status_code = status.code
+    if status_code != Status.STATUS_CODE_ERROR and kind in _NEVER_PRODUCER:
+        return None
+    attrs: dict[str, Any] = {}
+    for kv in span.attributes:
+        key = kv.key
+        if key in _WANTED:
+            attrs[key] = _value(kv.value)
     producer = attrs.get("messaging.system") == "kafka" and (
-        span.kind == Span.SPAN_KIND_PRODUCER or str(_first(attrs, _OPERATION) or "").lower() in _SEND_OPERATIONS)
+        kind == Span.SPAN_KIND_PRODUCER or str(_first(attrs, _OPERATION) or "").lower() in _SEND_OPERATIONS)
     if not producer and status_code != Status.STATUS_CODE_ERROR:
         return None
-    topic = _first(attrs, _TOPIC)
-    message_id = attrs.get("messaging.message.id")
-    end_ns = max(span.end_time_unix_nano, span.start_time_unix_nano)
+    end_ns = span.end_time_unix_nano
+    name, message, parent = span.name, status.message, span.parent_span_id
+    topic = _first(attrs, _TOPIC) if producer else None
+    message_id = attrs.get("messaging.message.id") if producer else None
     return SpanRow(
-        trace_id=span.trace_id.hex(), span_id=span.span_id.hex(), role=PRODUCER if producer else ERROR,
-        service=service, service_version=version, operation=safe_text(span.name) if span.name else "",
-        kind=_KINDS.get(span.kind, "UNSPECIFIED"), status=_STATUS.get(status_code, "UNSET"), start_ms=start_ms,
-        duration_ms=(end_ns - span.start_time_unix_nano) / 1e6,
-        parent_span_id=span.parent_span_id.hex() or None,
-        status_message=safe_text(span.status.message, limit=_STATUS_TEXT) if span.status.message else None,
-        topic=safe_token(str(topic)) if producer and topic else None,
+        trace_id=trace_id.hex(), span_id=span_id.hex(), role=PRODUCER if producer else ERROR,
+        service=service, service_version=version, operation=safe_text(name) if name else "",
+        kind=_KINDS.get(kind, "UNSPECIFIED"), status=_STATUS.get(status_code, "UNSET"), start_ms=start_ns // 1_000_000,
+        duration_ms=(max(end_ns, start_ns) - start_ns) / 1e6, parent_span_id=parent.hex() if parent else None,
+        status_message=safe_text(message, limit=_STATUS_TEXT) if message else None,
+        topic=safe_token(str(topic)) if topic else None,
         partition=_int(_first(attrs, _PARTITION)) if producer else None,
         offset=_int(_first(attrs, _OFFSET)) if producer else None,
-        message_id=safe_text(str(message_id)) if producer and message_id else None)
+        message_id=safe_text(str(message_id)) if message_id else None)
