@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -17,6 +18,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from signal_factory.rca.render import chain_lines
+from signal_factory.rca.report import from_json
 
 ORDERS = "urn:dp:orders:created"
 
@@ -177,3 +181,42 @@ def test_protobuf_answer_and_refusals(api_server_token: tuple[str, str]) -> None
     bomb = gzip.compress(b"\x00" * 1_000_000)
     assert httpx.post(f"{url}/v1/traces", content=bomb, headers={**auth, "Content-Encoding": "gzip"}
                       ).status_code == 413
+
+
+def test_rca_cites_the_producing_span_and_error_spans_near_the_first_failure(
+        api_server_token: tuple[str, str]) -> None:
+    """After spans arrive, INC-1's RCA evidence chain shows the span that produced its primary record and
+    orders-svc's error spans shortly before the first failure (not an hour-old one, not another service's);
+    the root cause itself is unchanged."""
+    url, token = api_server_token
+    before = httpx.get(f"{url}/api/v1/rca/incidents/INC-1").json()
+    chain = before["evidence"]
+    assert "producing_span" not in chain
+    src = httpx.get(f"{url}/api/v1/evidence/{chain['primary_evidence_id']}").json()["source"]
+    first_ns = int(datetime.fromisoformat(chain["first_failure"]).timestamp() * 1e9)
+    orders = _provider(url, token, {"service.name": "orders-svc", "service.version": "v3.17"})
+    tracer = orders.get_tracer("orders")
+    with tracer.start_as_current_span("orders publish", kind=SpanKind.PRODUCER, attributes={
+            "messaging.system": "kafka", "messaging.destination.name": src["topic"],
+            "messaging.destination.partition.id": str(src["partition"]), "messaging.kafka.offset": src["offset"]}):
+        pass
+    for name, ago_s in (("build order", 30), ("old failure", 3600)):
+        span = tracer.start_span(name, start_time=first_ns - ago_s * 10**9)
+        span.set_status(Status(StatusCode.ERROR, "customer lookup timed out"))
+        span.end(end_time=first_ns - ago_s * 10**9 + 5_000_000)
+    other = _provider(url, token, {"service.name": "billing-svc"})
+    span = other.get_tracer("billing").start_span("charge", start_time=first_ns - 10**9)
+    span.set_status(Status(StatusCode.ERROR))
+    span.end(end_time=first_ns)
+    for provider in (orders, other):
+        assert provider.force_flush(10_000)
+        provider.shutdown()
+    after = httpx.get(f"{url}/api/v1/rca/incidents/INC-1").json()
+    assert after["root_cause"] == before["root_cause"]
+    shown = after["evidence"]["producing_span"]
+    assert (shown["service"], shown["operation"], shown["offset"]) == ("orders-svc", "orders publish", src["offset"])
+    assert [(s["service"], s["operation"]) for s in after["evidence"]["error_spans"]] == [("orders-svc", "build order")]
+    lines = chain_lines(from_json(json.dumps(after)))
+    assert any(line.startswith("Producing span: orders-svc `orders publish` UNSET") for line in lines)
+    assert any("Error span: orders-svc `build order`" in line and "customer lookup timed out" in line
+               for line in lines)

@@ -23,8 +23,9 @@ from signal_factory.errors import SignalFactoryError
 from signal_factory.graph import model as gm
 from signal_factory.graph.model import Node
 from signal_factory.graph.ports import GraphStore
+from signal_factory.ingest.otlp.repo import span_repo
 from signal_factory.model.evidence import Evidence
-from signal_factory.rca import arrival, assemble, causes, drift, onset, spread
+from signal_factory.rca import arrival, assemble, causes, drift, onset, spread, traces
 from signal_factory.rca.explain import template_explanation
 from signal_factory.rca.lookups import TimedGraph, as_int, as_str, clock, iso, to_ms
 from signal_factory.rca.report import Header, RCAReport, Timing
@@ -44,11 +45,13 @@ def analyze(store: Store, *, incident_id: str | None = None, signature: str | No
     if graph is None:
         raise RcaLookupError(f"{type(store).__name__} has no causal graph; use a store that keeps one")
     if incident_id is not None:
-        return analyze_incident(incident_id, graph=graph, evidence=store.evidence, incidents=store.incidents,
-                                now=now, catalog=catalog, signals=store.signals)
-    if signature is None:
+        report = analyze_incident(incident_id, graph=graph, evidence=store.evidence, incidents=store.incidents,
+                                  now=now, catalog=catalog, signals=store.signals)
+    elif signature is None:
         raise RcaLookupError("nothing to analyse: give an incident id or a failure signature")
-    return analyze_signature(signature, dataset, graph=graph, evidence=store.evidence, now=now, catalog=catalog)
+    else:
+        report = analyze_signature(signature, dataset, graph=graph, evidence=store.evidence, now=now, catalog=catalog)
+    return traces.add_trace_facts(report, span_repo(store), store.evidence)
 
 
 def analyze_incident(incident_id: str, *, graph: GraphStore, evidence: EvidenceRepo, incidents: IncidentRepo,

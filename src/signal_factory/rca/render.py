@@ -103,6 +103,13 @@ def chain_lines(report: RCAReport) -> list[str]:
     if ev.identity_confidence:
         out.append(f"Producer attribution: {ev.identity_confidence} confidence "
                    f"({_IDENTITY.get(ev.identity_confidence, 'unknown')})")
+    if ev.producing_span is not None:
+        sp = ev.producing_span
+        out.append(f"Producing span: {sp.service} `{sp.operation}` {sp.status} in {sp.duration_ms:g} ms "
+                   f"(trace {sp.trace_id})")
+    for sp in ev.error_spans:
+        why = f": {sp.status_message}" if sp.status_message else ""
+        out.append(f"Error span: {sp.service} `{sp.operation}` at {_when(sp.started_at)}{why}")
     out += [f"OpenLineage run: {run_id}" for run_id in ev.run_ids]
     out += [f"DAG run: {dag}" for dag in ev.dag_run_ids]
     return out

@@ -115,6 +115,23 @@ class AffectedRun(msgspec.Struct, omit_defaults=True, kw_only=True):
     outputs: list[str] = msgspec.field(default_factory=list)
 
 
+class SpanFact(msgspec.Struct, omit_defaults=True, kw_only=True):
+    """An OTLP span kept by `/v1/traces` (`ingest/otlp/spans.py`): who ran what, how it went, how long."""
+
+    trace_id: str
+    span_id: str
+    service: str
+    operation: str
+    status: str
+    started_at: str
+    duration_ms: float
+    service_version: str | None = None
+    status_message: str | None = None
+    topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+
+
 class EvidenceChain(msgspec.Struct, omit_defaults=True, kw_only=True):
     primary_evidence_id: str | None = None
     primary_trace_id: str | None = None
@@ -132,6 +149,10 @@ class EvidenceChain(msgspec.Struct, omit_defaults=True, kw_only=True):
     batch_fail_count: int | None = None
     run_ids: list[str] = msgspec.field(default_factory=list)
     dag_run_ids: list[str] = msgspec.field(default_factory=list)
+    #: OTLP spans (`rca/traces.py`): the span that produced the primary evidence's record, and the
+    #: producer's error spans near the first failure (and in that record's trace).
+    producing_span: SpanFact | None = None
+    error_spans: list[SpanFact] = msgspec.field(default_factory=list)
 
 
 class Alternative(msgspec.Struct, kw_only=True):
