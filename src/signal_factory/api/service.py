@@ -296,9 +296,11 @@ class ApiService:
                 "signals": [s.signal_id for s in report.signals], "incidents": incidents}
 
     def ingest_traces(self, body: bytes, kind: str) -> otlp.TraceAnswer:
-        """One OTLP export (`kind`: its media type) -> kept spans and deployment hints."""
+        """One OTLP export (`kind`: its media type) -> kept spans and deployment hints (decoded outside the
+        writer lock: only the store write waits for the other writers)."""
+        found = otlp.read_export(body, kind)
         with self._lock:
-            answer = otlp.ingest_traces(self.store, self.cp, body, kind)
+            answer = otlp.store_export(self.store, self.cp, found)
             self.writes += 1
         return answer
 

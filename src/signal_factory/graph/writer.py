@@ -144,9 +144,11 @@ class GraphWriter:
         for e in self.graph.edges_from(ids, [g.DEPLOYED]):
             service = e.src.partition(":")[2]
             known[service].add(e.dst.partition(":")[2][len(service) + 1:])
+        last: dict[str, object] = {}
         for s in services:
             node = existing.get(node_id(g.SERVICE, s))
             props = node.props if node is not None else {}
+            last[s] = props.get("otel_version")
             known[s] |= {v for v in (props.get(BASELINE_VERSION), props.get("last_version"), props.get("otel_version"))
                          if isinstance(v, str)}
         nodes: list[Node] = []
@@ -164,7 +166,8 @@ class GraphWriter:
                 created.append(DeploymentMarker(service=service, version=version, at=seen, source=OTEL,
                                                 first_seen=seen))
             known[service].add(version)
-            service_props.setdefault(service, {})["otel_version"] = version
+            if last[service] != version:  # most exports repeat the last version: no write then
+                last[service] = service_props.setdefault(service, {})["otel_version"] = version
         nodes += [Node(g.SERVICE, s, {"name": s, **p}) for s, p in sorted(service_props.items())]
         more, edges = markers_to_graph(created)
         self._write(nodes + more, edges)

@@ -156,7 +156,9 @@ def _keep(span: Span, trace_id: bytes, span_id: bytes, start_ns: int, service: s
     for kv in span.attributes:
         key = kv.key
         if key in _WANTED:
-            attrs[key] = _value(kv.value)
+            value = kv.value
+            which = value.WhichOneof("value")
+            attrs[key] = getattr(value, which) if which else None
     producer = attrs.get("messaging.system") == "kafka" and (
         kind == Span.SPAN_KIND_PRODUCER or str(_first(attrs, _OPERATION) or "").lower() in _SEND_OPERATIONS)
     if not producer and status_code != Status.STATUS_CODE_ERROR:

@@ -37,6 +37,9 @@ export function chainLines(r) {
   else if (share && share.value >= 0.999) out.push(["Signature", `All failures have identical signature: ${r.header.failure_signature}`]);
   else if (share) out.push(["Signature share", share.text]);
   if (ev.identity_confidence) out.push(["Producer attribution", `${ev.identity_confidence} confidence (${IDENTITY[ev.identity_confidence] || "unknown"})`]);
+  const sp = ev.producing_span;
+  if (sp) out.push(["Producing span", `${sp.service} \`${sp.operation}\` ${sp.status} in ${sp.duration_ms} ms (trace ${sp.trace_id})`]);
+  (ev.error_spans || []).forEach((e) => out.push(["Error span", `${e.service} \`${e.operation}\` at ${fmtTime(e.started_at)}${e.status_message ? `: ${e.status_message}` : ""}`]));
   (ev.run_ids || []).forEach((id) => out.push(["OpenLineage run", id]));
   (ev.dag_run_ids || []).forEach((id) => out.push(["DAG run", id]));
   return out;
