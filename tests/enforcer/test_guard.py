@@ -11,7 +11,16 @@ import pytest
 
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.enforcer import guard
-from signal_factory.enforcer.guard import MAX_PATH, MAX_TOKEN, safe_key, safe_path, safe_token, set_redaction_key
+from signal_factory.enforcer.guard import (
+    MAX_PATH,
+    MAX_TOKEN,
+    safe_code,
+    safe_key,
+    safe_path,
+    safe_text,
+    safe_token,
+    set_redaction_key,
+)
 from signal_factory.enforcer.pipeline import Enforcer
 from signal_factory.model.evidence import encode_evidence
 from signal_factory.model.records import RawRecord
@@ -59,6 +68,19 @@ def test_stand_ins_are_stable_distinct_and_keyed() -> None:
     assert safe_token("108-18-1008") != a
     set_redaction_key(None)
     assert safe_token("108-18-1008") == a
+
+
+def test_a_new_key_reaches_every_memoised_guard() -> None:
+    """The per-string memos are emptied with the key: no stand-in made under the old key is served after."""
+    guards = [lambda: safe_token("108-18-1008"), lambda: safe_path("extra.108-18-1008"),
+              lambda: safe_key("108-18-1008"), lambda: safe_code("UNKNOWN_ENUM:discount_type:108-18-1008"),
+              lambda: safe_text("call 415-555-2671")]
+    before = [g() for g in guards]
+    set_redaction_key("another-installation")
+    after = [g() for g in guards]
+    set_redaction_key(None)
+    assert all(x != y for x, y in zip(before, after, strict=True))
+    assert [g() for g in guards] == before
 
 
 def test_key_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

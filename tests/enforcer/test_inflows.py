@@ -11,6 +11,7 @@ import pytest
 
 from signal_factory.controlplane.loader import ControlPlane, load_control_plane
 from signal_factory.enforcer.guard import MAX_TEXT, safe_code, safe_text
+from signal_factory.enforcer import inflows
 from signal_factory.enforcer.inflows import MAX_DEPTH, guard_evidence, guard_tree
 from signal_factory.enforcer.pipeline import Enforcer
 from signal_factory.graph.deployments import load_markers, parse_marker
@@ -119,6 +120,34 @@ def test_hostile_evidence_of_the_enforcer_is_unchanged_too(tmp_path: Path) -> No
     records = [parse_line(line, f"corpus:{n}") for n, line in enumerate(corpus_lines(True).splitlines(), 1)]
     for ev in Enforcer(cp).process(records).evidence:
         assert encode_evidence(guard_evidence(ev)) == encode_evidence(ev)
+
+
+def test_guarded_evidence_comes_back_as_the_same_object(control_plane: ControlPlane) -> None:
+    """Evidence our enforcer made passes the guard without a copy, again and again (the memo holds)."""
+    records, _ = load_records([EXAMPLE / "scenario1/traffic.jsonl"])
+    batch = [decode_evidence(encode_evidence(ev)) for ev in Enforcer(control_plane).process(records).evidence]
+    assert all(guard_evidence(ev) is ev for ev in batch)
+    assert all(guard_evidence(ev) is ev for ev in batch)
+
+
+def test_the_memo_trusts_content_not_claims(control_plane: ControlPlane) -> None:
+    """A copy of our evidence with PII only in its validation (same id, producer, source) is guarded, every
+    time it is seen; the memo of unchanged validations stays bounded under a flood of distinct ones."""
+    records, _ = load_records([EXAMPLE / "records/scenario1-record.jsonl"])
+    ours = Enforcer(control_plane).process(records).evidence[0]
+    assert guard_evidence(ours) is ours
+    doc = msgspec.json.decode(encode_evidence(ours))
+    doc["validation"]["gates"][0]["details"]["note"] = "call 415-555-2671"
+    doc["validation"]["reason_codes"].append("UNKNOWN_ENUM:discount_type:108-18-1008")
+    forged = msgspec.json.encode(doc)
+    for _ in range(2):
+        text = encode_evidence(guard_evidence(decode_evidence(forged))).decode()
+        assert "555-2671" not in text and "108-18-1008" not in text
+    for i in range(inflows.MEMO_ENTRIES + 50):
+        doc["validation"] = {"result": "PASS", "gates": [], "failed_gates": [], "reason_codes": [f"CODE_{i}"]}
+        ev = decode_evidence(msgspec.json.encode(doc))
+        assert guard_evidence(ev).validation == ev.validation
+    assert 0 < len(inflows._unchanged) <= inflows.MEMO_ENTRIES
 
 
 def test_posted_evidence_is_guarded_and_capped() -> None:

@@ -62,8 +62,8 @@ def set_redaction_key(key: str | bytes | None) -> None:
     _key.clear()
     if key is not None:
         _key["key"] = key.encode() if isinstance(key, str) else key
-    _classify.cache_clear()
-    _classify_text.cache_clear()
+    for cached in (_classify, _classify_text, _key_name, _path, _code):
+        cached.cache_clear()
 
 
 def _redaction_key() -> bytes:
@@ -120,6 +120,11 @@ def safe_path(path: str) -> str:
         return path
     if len(path) > MAX_PATH:
         return stand_in(path, TEXT)
+    return _path(path)
+
+
+@lru_cache(maxsize=4096)
+def _path(path: str) -> str:
     if _classify(path.replace("[]", ""), False) == path.replace("[]", ""):
         return path
     parts = []
@@ -145,6 +150,11 @@ def safe_key(key: str) -> str:
         return stand_in(key, TEXT)
     if len(key) < 7:
         return key  # 6 characters hold at most 6 digits and no PII the detectors know
+    return _key_name(key)
+
+
+@lru_cache(maxsize=4096)
+def _key_name(key: str) -> str:
     kind = detect(key)
     if kind is not None:
         return stand_in(key, str(kind))
@@ -225,6 +235,11 @@ def safe_code(code: str) -> str:
     names its kind and field (`UNKNOWN_ENUM:discount_type:redacted-SSN-...`) and groups stably."""
     if len(code) > MAX_CODE:
         return stand_in(code, TEXT)
+    return _code(code)
+
+
+@lru_cache(maxsize=4096)
+def _code(code: str) -> str:
     kind, sep, rest = code.partition(":")
     if safe_token(kind, colon=False) != kind:
         return stand_in(code, _kind_of(code))

@@ -51,6 +51,10 @@ _ID = re.compile(r"[a-z]{1,10}-[0-9A-HJKMNP-TV-Z]{26}")
 _SIGNATURE_KEYS = ("reason_code", "reason", "signature")
 _OBSERVABILITY = ("observability_evidence", "observability")
 _encoder = msgspec.json.Encoder()
+#: Memo of validations (their JSON) the guard leaves unchanged: at most this many, each at most this long.
+MEMO_ENTRIES = 1024
+MEMO_BYTES = 4096
+_unchanged: dict[bytes, None] = {}
 
 
 def guard_tree(node: Any, depth: int = 0) -> Any:
@@ -155,32 +159,77 @@ def _hex(value: str | None, length: int) -> str | None:
     return value if value is not None and len(value) == length and _HEX.fullmatch(value) else None
 
 
+def _same(a: Any, b: Any) -> Any:
+    """`a` when the guard left every part of it as it was (no copy made), else `b`."""
+    return a if a == b else b
+
+
+def _full_validation(v: Validation) -> Validation:
+    return Validation(safe_token(v.result), [_gate(g) for g in v.gates], [safe_token(g) for g in v.failed_gates],
+                      list(dict.fromkeys(safe_code(c) for c in v.reason_codes))[:MAX_REASON_CODES])
+
+
+def _validation(v: Validation) -> Validation:
+    """`_full_validation`, skipped for a validation whose JSON the guard already left unchanged.
+
+    Hot path (the signals stage guards every evidence of the topic; validations repeat: the same gates,
+    details and reason codes): a validation is what we write as its JSON, so the memo is keyed by those
+    exact bytes, not by anything the message claims; a hit returns the input, which encodes to bytes
+    the guard itself produced. The memo holds only verdicts "unchanged", which do not depend on the
+    redaction key (a stand-in is a safe token under any key), so changing the key needs no reset.
+    """
+    try:
+        key = _encoder.encode(v)
+    except (TypeError, msgspec.EncodeError):  # not JSON-encodable (made in-process): no memo
+        return _full_validation(v)
+    if key in _unchanged:
+        return v
+    out = _full_validation(v)
+    if len(key) <= MEMO_BYTES and _encoder.encode(out) == key:
+        if len(_unchanged) >= MEMO_ENTRIES:
+            _unchanged.clear()  # a flood of distinct validations costs a full guard each, no memory
+        _unchanged[key] = None
+        return v
+    return out
+
+
+def _producer(p: Producer) -> Producer:
+    return _same(p, Producer(safe_token(p.id), safe_token(p.confidence), _opt(p.version, safe_token), _opt(p.run_id)))
+
+
+def _source(s: Source) -> Source:
+    return _same(s, Source(_opt(s.topic, safe_token), s.partition, s.offset, _opt(s.timestamp_type), _opt(s.timestamp),
+                           _opt(s.origin), _opt(s.input_dataset), _opt(s.source_record_id)))
+
+
+def _lineage(ln: Lineage) -> Lineage:
+    return _same(ln, Lineage(None if ln.upstream_urns is None else [safe_text(u) for u in ln.upstream_urns],
+                             _opt(ln.job_urn), _opt(ln.dag_run_id), _opt(ln.spark_run_id), _opt(ln.upstream_dataset)))
+
+
 def guard_evidence(ev: Evidence) -> Evidence:
     """Evidence as a stream processor, Spark job or the S3 ingester made it, with every string guarded,
-    at most `MAX_REASON_CODES` reason codes, and details and payload copy capped in size."""
-    v = ev.validation
-    validation = Validation(safe_token(v.result), [_gate(g) for g in v.gates], [safe_token(g) for g in v.failed_gates],
-                            list(dict.fromkeys(safe_code(c) for c in v.reason_codes))[:MAX_REASON_CODES])
-    p = ev.producer
-    producer = None if p is None else Producer(safe_token(p.id), safe_token(p.confidence), _opt(p.version, safe_token),
-                                               _opt(p.run_id))
-    s = ev.source
-    source = None if s is None else Source(
-        _opt(s.topic, safe_token), s.partition, s.offset, _opt(s.timestamp_type), _opt(s.timestamp), _opt(s.origin),
-        _opt(s.input_dataset), _opt(s.source_record_id))
+    at most `MAX_REASON_CODES` reason codes, and details and payload copy capped in size.
+
+    Idempotent: evidence our enforcer made (or this function returned) comes back equal, and as the
+    same object when nothing had to change (no copy on the signals stage's hot path)."""
+    validation = _validation(ev.validation)
+    producer = None if ev.producer is None else _producer(ev.producer)
+    source = None if ev.source is None else _source(ev.source)
     o = ev.otel
-    otel = None if o is None else Otel(_hex(o.trace_id, 32), _hex(o.span_id, 16), o.trace_flags)
-    ln = ev.lineage
-    lineage = None if ln is None else Lineage(
-        None if ln.upstream_urns is None else [safe_text(u) for u in ln.upstream_urns], _opt(ln.job_urn),
-        _opt(ln.dag_run_id), _opt(ln.spark_run_id), _opt(ln.upstream_dataset))
+    otel = None if o is None else _same(o, Otel(_hex(o.trace_id, 32), _hex(o.span_id, 16), o.trace_flags))
+    lineage = None if ev.lineage is None else _lineage(ev.lineage)
     payload, payload_ref = ev.payload, _opt(ev.payload_ref)
     if payload is not None:
         # The record path's rule for payload copies (detectors, key names), so our own evidence is unchanged.
-        payload = _capped(redacted_payload(payload, frozenset()), MAX_PAYLOAD_BYTES)
+        payload = _same(payload, _capped(redacted_payload(payload, frozenset()), MAX_PAYLOAD_BYTES))
         if isinstance(payload, dict) and payload.get("omitted") == "too-large":
             payload, payload_ref = None, "omitted:too-large"
+    evidence_id, timestamp, dataset_urn = _evidence_id(ev.evidence_id), safe_text(ev.timestamp), safe_text(ev.dataset_urn)
+    if (validation is ev.validation and producer is ev.producer and source is ev.source and otel is ev.otel
+            and lineage is ev.lineage and payload is ev.payload and payload_ref == ev.payload_ref
+            and evidence_id == ev.evidence_id and timestamp == ev.timestamp and dataset_urn == ev.dataset_urn):
+        return ev
     return msgspec.structs.replace(
-        ev, evidence_id=_evidence_id(ev.evidence_id), timestamp=safe_text(ev.timestamp),
-        dataset_urn=safe_text(ev.dataset_urn), producer=producer, validation=validation, source=source,
-        otel=otel, lineage=lineage, payload=payload, payload_ref=payload_ref)
+        ev, evidence_id=evidence_id, timestamp=timestamp, dataset_urn=dataset_urn, producer=producer,
+        validation=validation, source=source, otel=otel, lineage=lineage, payload=payload, payload_ref=payload_ref)
