@@ -8,6 +8,8 @@ from collections.abc import Iterator
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.enforcer import guard
@@ -155,3 +157,12 @@ def test_many_violations_are_capped(control_plane: ControlPlane) -> None:
     assert g4.details["other_violations_omitted"] > 0
     assert len(ev.validation.reason_codes) <= 32
     assert len(encode_evidence(ev)) < 16_000
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.from_regex(guard._NOT_PII, fullmatch=True),
+                 st.sampled_from(["2024-01-15T09:58:02.135Z", "2024-01-15 108-18-1008", "20240115108181008",
+                                  "2024-01-15T09:58:02+05:00 jane@example.com", "19700101", "00:00:00"])))
+def test_the_date_and_uuid_shortcut_agrees_with_the_full_checks(value: str) -> None:
+    """A lone date, time or UUID skips the digit masking: same verdict as the full checks, whatever it holds."""
+    assert guard._classify_text(value) == guard._text_checks(value)

@@ -10,8 +10,8 @@ import msgspec
 import pytest
 
 from signal_factory.controlplane.loader import ControlPlane, load_control_plane
-from signal_factory.enforcer.guard import MAX_TEXT, safe_code, safe_text
 from signal_factory.enforcer import inflows
+from signal_factory.enforcer.guard import MAX_TEXT, safe_code, safe_text
 from signal_factory.enforcer.inflows import MAX_DEPTH, guard_evidence, guard_tree
 from signal_factory.enforcer.pipeline import Enforcer
 from signal_factory.graph.deployments import load_markers, parse_marker
@@ -142,7 +142,8 @@ def test_the_memo_trusts_content_not_claims(control_plane: ControlPlane) -> None
     forged = msgspec.json.encode(doc)
     for _ in range(2):
         text = encode_evidence(guard_evidence(decode_evidence(forged))).decode()
-        assert "555-2671" not in text and "108-18-1008" not in text
+        assert "555-2671" not in text
+        assert "108-18-1008" not in text
     for i in range(inflows.MEMO_ENTRIES + 50):
         doc["validation"] = {"result": "PASS", "gates": [], "failed_gates": [], "reason_codes": [f"CODE_{i}"]}
         ev = decode_evidence(msgspec.json.encode(doc))

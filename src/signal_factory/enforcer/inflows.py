@@ -225,7 +225,8 @@ def guard_evidence(ev: Evidence) -> Evidence:
         payload = _same(payload, _capped(redacted_payload(payload, frozenset()), MAX_PAYLOAD_BYTES))
         if isinstance(payload, dict) and payload.get("omitted") == "too-large":
             payload, payload_ref = None, "omitted:too-large"
-    evidence_id, timestamp, dataset_urn = _evidence_id(ev.evidence_id), safe_text(ev.timestamp), safe_text(ev.dataset_urn)
+    evidence_id, timestamp = _evidence_id(ev.evidence_id), safe_text(ev.timestamp)
+    dataset_urn = safe_text(ev.dataset_urn)
     if (validation is ev.validation and producer is ev.producer and source is ev.source and otel is ev.otel
             and lineage is ev.lineage and payload is ev.payload and payload_ref == ev.payload_ref
             and evidence_id == ev.evidence_id and timestamp == ev.timestamp and dataset_urn == ev.dataset_urn):
