@@ -57,12 +57,17 @@ def run_ours(enforcer: Enforcer, batches: list[list[bytes]], verdicts: list[str]
     return written
 
 
+#: What `best_of` reads: wall time, or this process's CPU time with `--clock cpu` (single-threaded, so the
+#: same figure without the time other processes take from the shared cores).
+CLOCK: list[Callable[[], float]] = [time.perf_counter]
+
+
 def best_of(fn: Callable[[], object], repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = CLOCK[0]()
         fn()
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, CLOCK[0]() - t0)
     return best
 
 
@@ -98,7 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="timed runs of ours; the best is kept")
     ap.add_argument("--seed", type=int, default=17)
     ap.add_argument("--no-stages", action="store_true", help="skip the per-stage breakdown")
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="time ours by wall time (default) or by CPU time (on a busy machine)")
     args = ap.parse_args(argv)
+    if args.clock == "cpu":
+        CLOCK[0] = time.process_time
     base_n = min(args.baseline_count, args.count)
 
     print(f"python {platform.python_version()} ({platform.python_implementation()}) on "
@@ -140,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'baseline (json+jsonschema+re)':34} {base_n:>9,} {base_s:>8.2f} {base_rate:>11,.0f}   "
           + " / ".join(f"{base_sub[r]:,}" for r in RESULTS))
     print()
-    print(f"speedup: {ours_rate / base_rate:.1f}x   (ours best of {args.repeat} after warm-up, "
+    print(f"speedup: {ours_rate / base_rate:.1f}x   (ours best of {args.repeat} by {args.clock} time after warm-up, "
           f"batches of {args.batch:,}; baseline one run after warm-up)")
     print(f"evidence: ours {written / args.count:.0f} B/record, baseline {len(base_out) / base_n:.0f} B/record")
     print(f"target >= 100,000 records/s/core: {'MET' if ours_rate >= 100_000 else 'NOT met'} "
