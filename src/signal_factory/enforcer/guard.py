@@ -24,6 +24,11 @@ Caps (also in docs/privacy.md): a token is at most 64 characters, a field path a
 (160); longer values become stand-ins, so a reason code is at most ~300 characters whatever the input.
 An evidence keeps at most `MAX_REASON_CODES` reason codes and lists at most `MAX_OTHER_VIOLATIONS`
 further G4 violations (G5 lists at most 10 findings), so without its payload it stays under 16 KB.
+
+Cost: the signals stage guards every evidence it reads, and the strings repeat (reason codes, producer
+ids and versions, dataset URNs, field paths), so each per-string function keeps a memo of at most
+`MEMO_ENTRIES` results (a result depends only on the string and the key; `set_redaction_key` empties
+them all; values over the caps are never memoised). See benchmarks/README.md (the signals stage).
 """
 
 from __future__ import annotations
