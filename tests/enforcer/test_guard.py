@@ -166,3 +166,10 @@ def test_many_violations_are_capped(control_plane: ControlPlane) -> None:
 def test_the_date_and_uuid_shortcut_agrees_with_the_full_checks(value: str) -> None:
     """A lone date, time or UUID skips the digit masking: same verdict as the full checks, whatever it holds."""
     assert guard._classify_text(value) == guard._text_checks(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(guard._EVENT_TIME, fullmatch=True))
+def test_event_times_are_kept_as_the_full_checks_keep_them(value: str) -> None:
+    """The event-time shortcut keeps only what the full checks keep."""
+    assert safe_text(value) == guard._text_checks(value) == value

@@ -200,6 +200,10 @@ _NOT_PII = re.compile(
 _DIGIT_RUN = re.compile(r"\d(?:[ ().\-/_+]{0,2}\d)*")
 _EMAIL = re.compile(r"[^\s@]@[^\s@]+\.[A-Za-z]{2,}")
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+# An ISO-8601 event time as evidence carries it: masked whole by `_NOT_PII`, and a timestamp shape that
+# `detect` skips (a year 19xx/20xx never starts with 0), so `_text_checks` always keeps it.
+_EVENT_TIME = re.compile(r"(?:19|20)\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
+                         r"(?:\.\d{1,9})?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?", re.ASCII)
 _texts: dict[str, str] = {}  # safe_text's memo: value -> what is shown
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -222,6 +226,8 @@ def safe_text(value: str, *, limit: int = MAX_NAME) -> str:
         return stand_in(value, TEXT)
     shown = _texts.get(value)
     if shown is None:
+        if _EVENT_TIME.fullmatch(value):
+            return value  # every evidence has a new one: not memoised (the checks below would keep it too)
         shown = _classify_text(value)
         if len(_texts) >= MEMO_ENTRIES:
             _texts.clear()  # unique values (event times, run ids) fill it: start again, no LRU bookkeeping
