@@ -132,7 +132,10 @@ CHANNELS: list[tuple[str, Callable[[Any], Record], bool]] = [
 #: Inflows beside records (`leak_inflows.py`); their PII values are numbered after the record channels'.
 INFLOW_CHANNELS = ["OpenLineage names", "OpenLineage facets", "POST /evidence", "S3 object key + metadata",
                    "deployment marker"]
-CHANNEL_NAMES = [name for name, _, _ in CHANNELS] + INFLOW_CHANNELS
+#: OTLP/HTTP trace exports (`leak_otlp.py`): one span field each; numbered after the other inflows'.
+OTLP_CHANNELS = ["OTLP service.name", "OTLP service.version", "OTLP span name", "OTLP status message",
+                 "OTLP attribute + event values", "OTLP messaging destination"]
+CHANNEL_NAMES = [name for name, _, _ in CHANNELS] + INFLOW_CHANNELS + OTLP_CHANNELS
 #: Records per channel x form; the schema-id channel's first form gets more, so that its (guarded)
 #: signature tops the CONTRACT_BREACH signal and becomes the incident title.
 REPEAT = 3

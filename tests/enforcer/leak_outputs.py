@@ -4,8 +4,9 @@
 stderr), `replay` into a SQL store, the API and UI over that store, RCA, graph export, notification
 bodies -- and captures every log record on the way. The other inflows (`leak_inflows.py`) go in through
 their own edges: OpenLineage events (`POST /api/v1/lineage` and `lineage ingest`, whose stderr joins the
-summary output), posted evidence, S3 notifications and deployment markers (`--deployments` file and
-`POST /api/v1/deployments`).
+summary output), posted evidence, S3 notifications, deployment markers (`--deployments` file and
+`POST /api/v1/deployments`) and OTLP trace exports (`POST /v1/traces`, and the same service in process
+for a store the API does not serve).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from signal_factory.controlplane.loader import load_control_plane
 from signal_factory.enforcer.pipeline import Enforcer
 from signal_factory.graph.export import to_cypher, to_json
 from signal_factory.ingest.openlineage.model import parse_run_event
+from signal_factory.ingest.otlp.decode import PROTOBUF
 from signal_factory.ingest.s3.ingester import S3ObjectIngester
 from signal_factory.rca.analyze import analyze
 from signal_factory.rca.render import render_rich, to_markdown
@@ -44,6 +46,7 @@ from tests.api.conftest import start_server, stop_server
 from tests.conftest import EXAMPLE
 from tests.enforcer.leak_corpus import corpus_lines
 from tests.enforcer.leak_inflows import S3_MAPPING, deployment_markers, evidence_docs, lineage_events, s3_objects
+from tests.enforcer.leak_otlp import TRACE_ID, export_request
 
 CLI = [sys.executable, "-c", "from signal_factory.cli.main import main; main()"]
 OUTPUTS = ("evidence (enforce stdout)", "enforce summary (stderr)", "database rows", "incident titles", "API JSON",
@@ -110,6 +113,11 @@ def _api_and_ui(db_path: Path, home: Path, config: Path, corpus: bytes) -> tuple
     ui: list[str] = []
     try:
         with httpx.Client(base_url=base, timeout=60) as client:
+            # A second export (new span ids) through the real endpoint, before the reads that show spans.
+            r = client.post("/v1/traces", content=export_request(2), headers={
+                "Authorization": "Bearer leak-token", "Content-Type": PROTOBUF})
+            api.append(f"POST /v1/traces {r.status_code} {r.text}")
+            assert r.status_code == 200, r.text
             def get(path: str, **params: str) -> httpx.Response:
                 r = client.get(path, params=params)
                 api.append(f"GET {path} {r.status_code} {r.text}")
@@ -124,6 +132,7 @@ def _api_and_ui(db_path: Path, home: Path, config: Path, corpus: bytes) -> tuple
                               until="2024-01-16T00:00:00Z").json()[:50]:
                     get(f"/api/v1/evidence/{ev['evidence_id']}")
             get("/api/v1/graph/lineage")
+            get(f"/api/v1/traces/{TRACE_ID}")
             # Contract incidents first (their title is the hostile signature); the drift ones repeat them.
             incidents.sort(key=lambda i: i["signal_type"] != "CONTRACT_BREACH")
             for n, inc in enumerate(incidents):
@@ -182,6 +191,7 @@ def collect(tmp: Path, db_url: str, *, payload: str = "none", cli: bool = True, 
             ingester = S3ObjectIngester(cp, S3_MAPPING, s3)
             for note in notes:
                 replay.ingest_evidence(ingester.handle_notification(note))
+            service.ingest_traces(export_request(1), PROTOBUF)
             incidents = store.incidents.list()
             rca_text, rca_js, rca_md, notes = [], [], [], []
             for inc in incidents:

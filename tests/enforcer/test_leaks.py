@@ -5,9 +5,10 @@ and phone numbers, in forms the detectors recognise and forms they miss, into pa
 names, the four x-obs headers and traceparent, the topic, enum and pattern-checked fields, the Kafka
 key, the envelope and the payload's producer hints; `leak_inflows.py` puts them into the other
 inflows: OpenLineage names and facets, posted evidence, S3 object keys and metadata, deployment
-markers. `leak_outputs.collect` runs it all through the CLI, replay into SQLite and PostgreSQL, the
-API and UI, RCA, graph export and notification bodies, with every log record captured; the search
-looks for each value in all its written forms.
+markers; `leak_otlp.py` into OTLP trace exports: service name and version, span name, status message,
+attribute and event values, messaging destination. `leak_outputs.collect` runs it all through the
+CLI, replay into SQLite and PostgreSQL, the API and UI, RCA, graph export and notification bodies, with
+every log record captured; the search looks for each value in all its written forms.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 
 from tests.enforcer.leak_corpus import CHANNEL_NAMES, corpus_lines, detector_forms_are_detected, find_leaks
 from tests.enforcer.leak_inflows import raw_bodies
+from tests.enforcer.leak_otlp import TRACE_ID, raw_text
 from tests.enforcer.leak_outputs import OUTPUTS, collect
 
 pytestmark = pytest.mark.slow
@@ -26,7 +28,7 @@ pytestmark = pytest.mark.slow
 
 def test_the_search_finds_every_channel_in_raw_input() -> None:
     """Control: searching the raw corpus finds every channel's values (the needles match what is sent)."""
-    found = find_leaks({"raw": corpus_lines().decode() + raw_bodies()})
+    found = find_leaks({"raw": corpus_lines().decode() + raw_bodies() + raw_text()})
     assert {channel for channel, _ in found} == set(CHANNEL_NAMES)
 
 
@@ -60,6 +62,16 @@ def test_no_guarded_value_in_any_output(payload: str, sql_url: str, tmp_path: Pa
     assert '"ol_namespace":"redacted-' in graph  # an OpenLineage dataset namespace
     assert '"description":"redacted-' in graph  # a deployment marker's description
     assert "sales.orders_silver" in graph  # ...while legitimate names stay readable
+    # OTLP spans: stored, and shown on evidence, traces and the graph, as stand-ins.
+    assert "otel_spans: [(" in out["database rows"]
+    assert '"source":"otel"' in graph  # deployment hints from the spans' service versions
+    if sqlite:
+        api_json = out["API JSON"]
+        assert '"producing_span":{' in api_json
+        assert '"error_spans":[' in api_json
+        assert f"GET /api/v1/traces/{TRACE_ID} 200 [{{" in api_json
+        for field in ("service", "service_version", "operation", "status_message", "message_id", "topic"):
+            assert f'"{field}":"redacted-' in api_json, field
     if sqlite:
         codes = {c for ev in _evidence(out) for c in ev["validation"]["reason_codes"]}
         kinds = {c.split(":")[0] for c in codes if "redacted-" in c}
