@@ -4,10 +4,11 @@
     PYTHONPATH=/other/checkout/src .venv/bin/python -m benchmarks.bench_leaks   # the same for other code
 
 Runs the corpus of tests/enforcer/leak_corpus.py (records) and leak_inflows.py (OpenLineage events, posted
-evidence, S3 objects, deployment markers) through tests/enforcer/leak_outputs.py (the `enforce`
-CLI, replay into SQLite, API + UI, RCA text/JSON/Markdown, graph export, notification bodies, logs)
-and prints, per mode, the corpus size and a channel x output table: the number of distinct written
-forms of that channel's PII values found in that output (`.` = none). Target: 0 everywhere.
+evidence, S3 objects, deployment markers) and leak_otlp.py (OTLP trace exports to `POST /v1/traces`)
+through tests/enforcer/leak_outputs.py (the `enforce` CLI, replay into SQLite, API + UI, RCA
+text/JSON/Markdown, graph export, notification bodies, logs) and prints, per mode, the corpus size and a
+channel x output table: the number of distinct written forms of that channel's PII values found in that
+output (`.` = none). Target: 0 everywhere.
 """
 
 from __future__ import annotations
@@ -17,11 +18,19 @@ import tempfile
 import time
 from pathlib import Path
 
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from tests.enforcer.leak_corpus import CHANNEL_NAMES, corpus, find_leaks, needles
 from tests.enforcer.leak_inflows import deployment_markers, evidence_docs, lineage_events, s3_objects
+from tests.enforcer.leak_otlp import export_request
 from tests.enforcer.leak_outputs import OUTPUTS, collect
 
 import signal_factory
+
+
+def _spans() -> int:
+    request = ExportTraceServiceRequest()
+    request.ParseFromString(export_request(0))
+    return sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
 
 
 def main() -> None:
@@ -40,7 +49,8 @@ def main() -> None:
         cells = len(CHANNEL_NAMES) * len(OUTPUTS)
         size = sum(len(v) for v in out.values())
         inflows = (f"{len(lineage_events())} OpenLineage events, {len(evidence_docs())} posted evidence, "
-                   f"{len(s3_objects()[1])} S3 objects, {len(deployment_markers())} deployment markers")
+                   f"{len(s3_objects()[1])} S3 objects, {len(deployment_markers())} deployment markers, "
+                   f"{_spans()} OTLP spans per export")
         print(f"\npayload: {mode} - {len(records)} records + {inflows}, "
               f"{len(CHANNEL_NAMES)} channels x {len(OUTPUTS)} outputs "
               f"= {cells} cells, {forms} searched forms, {size / 1e6:.1f} MB of output, {seconds:.0f} s")
