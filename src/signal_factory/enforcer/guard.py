@@ -8,8 +8,9 @@ or `safe_path`. A value is kept as it is only when it is a *safe token*:
 * at most `MAX_TOKEN` (64) characters of `[A-Za-z0-9._/+-]` (and `:` where a value may hold one, such
   as a schema id at the end of `UNKNOWN_SCHEMA:<id>`; never inside a field path);
 * no PII type found by the detectors (`gates.pii_detectors.detect`);
-* at most `MAX_DIGITS` (6) decimal digits in all. The shortest guarded value we know is a 7-digit local
-  phone number; SSNs have 9 digits, cards 13-19, IBANs 12+. This also catches the formats the
+* at most `MAX_DIGITS` (6) decimal digits in all, in any script (`_fold`: an SSN in fullwidth or
+  Arabic-Indic digits is read as `123-45-6789`, by the detectors too). The shortest guarded value we
+  know is a 7-digit local phone number; SSNs have 9 digits, cards 13-19, IBANs 12+. This also catches the formats the
   detectors do not recognise (`108181008`, `4155552671`, `108_18_1008`). The price: a
   calendar version such as `2024.01.15` is replaced too (stably, so a change is still a change).
 
@@ -36,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import unicodedata
 from functools import lru_cache
 
 from signal_factory.gates.pii_detectors import detect
@@ -89,8 +91,31 @@ def stand_in(value: str, kind: str) -> str:
     return f"{PREFIX}{kind}-{digest.translate(_HASH_LETTERS)}"
 
 
+class _AsciiDigits(dict[int, int | str]):
+    """`str.translate` table: a digit of any script (Arabic-Indic, Devanagari, ...) -> its ASCII digit;
+    other characters unchanged. Filled as characters are met (a full table is 0x110000 lookups)."""
+
+    def __missing__(self, code: int) -> int | str:
+        digit = unicodedata.digit(chr(code), None)
+        value: int | str = code if digit is None else str(digit)
+        self[code] = value
+        return value
+
+
+_ASCII_DIGITS = _AsciiDigits()
+
+
+def _fold(text: str) -> str:
+    """`text` as the checks read it: NFKC (fullwidth, superscript and circled digits, the fullwidth at sign) with every
+    script's decimal digits as ASCII ones. Hot path: an ASCII string (`isascii` is O(1)) is returned
+    as it is, so only non-ASCII values pay for the normalisation."""
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFKC", text).translate(_ASCII_DIGITS)
+
+
 def _digits(text: str) -> int:
-    raw = text.encode("ascii", "ignore")
+    raw = _fold(text).encode("ascii", "ignore")
     return len(raw) - len(raw.translate(None, _DIGIT_CHARS))
 
 
@@ -98,10 +123,11 @@ def _digits(text: str) -> int:
 def _classify(value: str, colon: bool) -> str:
     if len(value) > MAX_TOKEN:
         return stand_in(value, TEXT)  # no detector run over megabytes: long is reason enough
-    kind = detect(value)
+    probe = _fold(value)
+    kind = detect(probe)
     if kind is not None:
         return stand_in(value, str(kind))
-    if _digits(value) > MAX_DIGITS:
+    if _digits(probe) > MAX_DIGITS:
         return stand_in(value, DIGITS)
     if (_VALUE if colon else _TOKEN).fullmatch(value) is None:
         return stand_in(value, TEXT)
@@ -156,23 +182,24 @@ def safe_key(key: str) -> str:
     """
     if len(key) > MAX_TOKEN:
         return stand_in(key, TEXT)
-    if len(key) < 7:
-        return key  # 6 characters hold at most 6 digits and no PII the detectors know
+    if len(key) < 7 and key.isascii():
+        return key  # 6 ASCII characters hold at most 6 digits and no PII the detectors know
     return _key_name(key)
 
 
 @lru_cache(maxsize=MEMO_ENTRIES)
 def _key_name(key: str) -> str:
-    kind = detect(key)
+    probe = _fold(key)
+    kind = detect(probe)
     if kind is not None:
         return stand_in(key, str(kind))
-    if _digits(key) > MAX_DIGITS:
+    if _digits(probe) > MAX_DIGITS:
         return stand_in(key, DIGITS)
     return key
 
 
 def _kind_of(value: str) -> str:
-    kind = detect(value) if len(value) <= MAX_PATH else None
+    kind = detect(_fold(value)) if len(value) <= MAX_PATH else None
     if kind is not None:
         return str(kind)
     return DIGITS if _digits(value) > MAX_DIGITS else TEXT
@@ -210,7 +237,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 def longest_digit_run(text: str) -> int:
     """The most digits in one written number of `text`, dates, times and UUIDs left out."""
-    masked = _NOT_PII.sub("x", text)
+    masked = _NOT_PII.sub("x", _fold(text))
     return max((_digits(m.group()) for m in _DIGIT_RUN.finditer(masked)), default=0)
 
 
@@ -252,12 +279,13 @@ def _classify_text(value: str) -> str:
 def _text_checks(value: str) -> str:
     if _CONTROL.search(value):
         return stand_in(value, TEXT)
-    kind = detect(value)
+    probe = _fold(value)
+    kind = detect(probe)
     if kind is not None:
         return stand_in(value, str(kind))
-    if "@" in value and _EMAIL.search(value):
+    if "@" in probe and _EMAIL.search(probe):
         return stand_in(value, "EMAIL")
-    if longest_digit_run(value) > MAX_DIGITS:
+    if longest_digit_run(probe) > MAX_DIGITS:
         return stand_in(value, DIGITS)
     return value
 
@@ -281,6 +309,6 @@ def _code(code: str) -> str:
     parts = rest.split(":")
     guarded = [safe_path(parts[0]) if parts[0] else ""] + [safe_token(p, colon=False) if p else p for p in parts[1:]]
     kept = ":".join(g for g in guarded if not g.startswith(PREFIX))
-    if _digits(kept) > MAX_DIGITS or detect(kept) is not None:  # digits or PII spread over the parts
+    if _digits(kept) > MAX_DIGITS or detect(_fold(kept)) is not None:  # digits or PII spread over the parts
         return f"{kind}:{stand_in(rest, _kind_of(rest))}"
     return ":".join([kind, *guarded])

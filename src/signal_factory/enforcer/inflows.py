@@ -59,13 +59,19 @@ _unchanged: dict[bytes, None] = {}
 
 def guard_tree(node: Any, depth: int = 0) -> Any:
     """A JSON tree with key names through `safe_key`, strings through `safe_text` (up to `MAX_TEXT`)
-    and integers long enough to be a card number checked by the detectors."""
+    and integers long enough to be a card number checked by the detectors. Lists, tuples and sets are
+    guarded item by item (a tuple stays a tuple, a set a set)."""
     if depth > MAX_DEPTH:
         return "<omitted:too-deep>"
     if isinstance(node, dict):
         return {safe_key(str(k)): guard_tree(v, depth + 1) for k, v in node.items()}
     if isinstance(node, list):
         return [guard_tree(v, depth + 1) for v in node]
+    if isinstance(node, (tuple, set, frozenset)):  # as a list would be, keeping the container's kind
+        items = [guard_tree(v, depth + 1) for v in node]
+        if isinstance(node, tuple):
+            return tuple(items)
+        return frozenset(items) if isinstance(node, frozenset) else set(items)
     if isinstance(node, str):
         return safe_text(node, limit=MAX_TEXT)
     if type(node) is int and abs(node) >= _CARD_MIN:
