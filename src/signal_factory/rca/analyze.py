@@ -88,8 +88,7 @@ def analyze_incident(incident_id: str, *, graph: GraphStore, evidence: EvidenceR
         facts = drift.gather(g, evidence, rc, nodes)
         candidates = causes.dedupe(candidates + _drift_candidates(g, subject, facts))
     chosen, alternatives = causes.choose(candidates, subject)
-    header = Header(subject="incident", title=incident.title, incident_id=incident_id, severity=incident.severity,
-                    status=incident.status, dataset_urn=urn, failure_signature=rc, generated_at=iso(now_ms))
+    header = _incident_header(incident, now_ms)
     findings = assemble.Findings(header=header, subject=subject, chosen=chosen, candidates=candidates,
                                  alternatives=alternatives, now_ms=now_ms, drift=facts, signal_ids=signal_ids,
                                  incident=incident, concurrent_ids=[n for n in fs_nodes if n != own], catalog=catalog)
@@ -140,9 +139,7 @@ def _arrival_report(g: TimedGraph, evidence: EvidenceRepo, signals: SignalRepo |
     subject = arrival.subject(incident, facts)
     candidates = arrival.candidates(g, subject, facts)
     chosen, alternatives = causes.choose(candidates, subject, arrival.unknown(subject, facts))
-    header = Header(subject="incident", title=incident.title, incident_id=incident.incident_id,
-                    severity=incident.severity, status=incident.status, dataset_urn=incident.dataset_urn,
-                    failure_signature=incident.failure_signature, generated_at=iso(now_ms))
+    header = _incident_header(incident, now_ms)
     findings = assemble.Findings(header=header, subject=subject, chosen=chosen, candidates=candidates,
                                  alternatives=alternatives, now_ms=now_ms, signal_ids=signal_ids, incident=incident,
                                  catalog=catalog, arrival=facts)
@@ -159,13 +156,17 @@ def _spread_report(g: TimedGraph, evidence: EvidenceRepo, incident: Incident, si
     chosen, alternatives = causes.choose(candidates, everything, spread.unknown(everything, facts))
     covered = facts.covers.get(chosen.deployment.id, []) if chosen.deployment is not None else []
     subject = spread.subject(incident, facts, covered) if covered else everything
-    header = Header(subject="incident", title=incident.title, incident_id=incident.incident_id,
-                    severity=incident.severity, status=incident.status, dataset_urn=incident.dataset_urn,
-                    failure_signature=incident.failure_signature, generated_at=iso(now_ms))
+    header = _incident_header(incident, now_ms)
     findings = assemble.Findings(header=header, subject=subject, chosen=chosen, candidates=candidates,
                                  alternatives=alternatives, now_ms=now_ms, signal_ids=signal_ids, incident=incident,
                                  catalog=catalog, spread=facts)
     return assemble.report(g, findings)
+
+
+def _incident_header(incident: Incident, now_ms: int) -> Header:
+    return Header(subject="incident", title=incident.title, incident_id=incident.incident_id,
+                  severity=incident.severity, status=incident.status, dataset_urn=incident.dataset_urn,
+                  failure_signature=incident.failure_signature, generated_at=iso(now_ms))
 
 
 def _finish(report: RCAReport, g: TimedGraph, t0: float) -> RCAReport:
