@@ -9,7 +9,6 @@ Expected failures keep their own handlers (`ApiError` -> 4xx, `StoreFailedError`
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import traceback
@@ -17,9 +16,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-log = logging.getLogger(__name__)
+from signal_factory.api.problems import send_problem
 
-PROBLEM_TYPE = "application/problem+json"
+log = logging.getLogger(__name__)
 
 
 def error_id() -> str:
@@ -32,11 +31,11 @@ def frames(exc: BaseException, limit: int = 8) -> str:
     return " <- ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in reversed(tb))
 
 
-def problem_body(eid: str) -> bytes:
-    return json.dumps({"type": "about:blank", "title": "Internal Server Error", "status": 500,
-                       "detail": f"the server failed on this request ({eid}); the error is logged under this id "
-                                 "without the request's values. Retry; if it fails again, report the id",
-                       "error_id": eid}).encode()
+def problem(eid: str) -> dict[str, Any]:
+    return {"type": "about:blank", "title": "Internal Server Error", "status": 500,
+            "detail": f"the server failed on this request ({eid}); the error is logged under this id "
+                      "without the request's values. Retry; if it fails again, report the id",
+            "error_id": eid}
 
 
 class ErrorBoundaryMiddleware:
@@ -65,8 +64,4 @@ class ErrorBoundaryMiddleware:
                       eid, type(exc).__name__, frames(exc))
             if started:  # too late to answer; the server closes the connection
                 return
-            body = problem_body(eid)
-            headers: list[Any] = [(b"content-type", PROBLEM_TYPE.encode()),
-                                  (b"content-length", str(len(body)).encode())]
-            await send({"type": "http.response.start", "status": 500, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
+            await send_problem(send, problem(eid))

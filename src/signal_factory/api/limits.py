@@ -10,11 +10,12 @@ decoded body with no Content-Encoding header. Refusals are RFC 9457 problem+json
 
 from __future__ import annotations
 
-import json
 import zlib
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from signal_factory.api.problems import send_problem
 
 #: What raises the limit, named in every 413.
 LIMIT_SETTING = "signal-factory serve --max-body-bytes (env SIGNAL_FACTORY_MAX_BODY_BYTES)"
@@ -164,12 +165,7 @@ class BodyLimitMiddleware:
                                    "detail": detail}
         if status == 413:
             problem.update(limit_bytes=self.max_body_bytes, setting=LIMIT_SETTING)
-        body = json.dumps(problem).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/problem+json"),
-                                (b"content-length", str(len(body)).encode()), (b"connection", b"close"),
-                                *(extra_headers or [])]})
-        await send({"type": "http.response.body", "body": body})
+        await send_problem(send, problem, [(b"connection", b"close"), *(extra_headers or [])])
 
 
 _TITLES = {400: "Bad Request", 413: "Content Too Large", 415: "Unsupported Media Type"}
