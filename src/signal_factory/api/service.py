@@ -26,7 +26,7 @@ from signal_factory.controlplane.loader import ControlPlane, load_control_plane
 from signal_factory.controlplane.model import Dataset
 from signal_factory.enforcer.eventtime import EventTimeGuard
 from signal_factory.enforcer.factory import build_enforcer
-from signal_factory.enforcer.inflows import guard_evidence
+from signal_factory.enforcer.inflows import foreign_evidence
 from signal_factory.enforcer.pipeline import EnforceBatch, Enforcer
 from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
 from signal_factory.graph.deployments import DeploymentFileError, parse_marker
@@ -34,7 +34,7 @@ from signal_factory.graph.writer import GraphWriter
 from signal_factory.ingest.otlp import service as otlp
 from signal_factory.ingest.otlp.join import span_view, trace_context
 from signal_factory.ingest.otlp.repo import span_repo
-from signal_factory.model.evidence import Evidence, decode_evidence
+from signal_factory.model.evidence import Evidence
 from signal_factory.model.nesting import MAX_DEPTH, may_be_too_deep, too_deep
 from signal_factory.model.records import MalformedInput, RawRecord
 from signal_factory.rca.analyze import RcaLookupError, analyze
@@ -276,14 +276,13 @@ class ApiService:
 
     def ingest_evidence(self, body: bytes) -> dict[str, Any]:
         evidence: list[Evidence] = []
+        received = iso_ms(int(time.time() * 1000))  # its maker's clock is not ours
+        skew = EventTimeGuard(self.cp.settings.event_time)
         for where, doc in body_items(body, "evidence"):
             try:
-                evidence.append(guard_evidence(decode_evidence(doc)))  # made elsewhere: guard every string
+                evidence.append(foreign_evidence(doc, skew, received))
             except msgspec.DecodeError as e:
                 raise BadRequestError(f"{where} is not evidence (urn:schema:evidence:2): {e}") from e
-        received = iso_ms(int(time.time() * 1000))
-        skew = EventTimeGuard(self.cp.settings.event_time)
-        evidence = [skew.flag_made_elsewhere(ev, received) for ev in evidence]  # its clock is not ours
         return self._ingest(lambda replay: replay.ingest_evidence(evidence))
 
     def _ingest(self, run: Any) -> dict[str, Any]:

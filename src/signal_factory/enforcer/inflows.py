@@ -25,6 +25,7 @@ from typing import Any
 
 import msgspec
 
+from signal_factory.enforcer.eventtime import EventTimeGuard
 from signal_factory.enforcer.guard import (
     MAX_REASON_CODES,
     MAX_TEXT,
@@ -37,7 +38,16 @@ from signal_factory.enforcer.guard import (
 )
 from signal_factory.enforcer.redact import redacted_payload
 from signal_factory.gates.pii_detectors import detect
-from signal_factory.model.evidence import Evidence, GateResult, Lineage, Otel, Producer, Source, Validation
+from signal_factory.model.evidence import (
+    Evidence,
+    GateResult,
+    Lineage,
+    Otel,
+    Producer,
+    Source,
+    Validation,
+    decode_evidence,
+)
 
 #: Nesting kept in a facet or evidence details; deeper parts become `<omitted:too-deep>`.
 MAX_DEPTH = 32
@@ -240,3 +250,11 @@ def guard_evidence(ev: Evidence) -> Evidence:
     return msgspec.structs.replace(
         ev, evidence_id=evidence_id, timestamp=timestamp, dataset_urn=dataset_urn, producer=producer,
         validation=validation, source=source, otel=otel, lineage=lineage, payload=payload, payload_ref=payload_ref)
+
+
+def foreign_evidence(doc: bytes, skew: EventTimeGuard, received_at: str | None) -> Evidence:
+    """Evidence another system made, as bytes (`POST /api/v1/evidence`, the evidence topic): decoded (raises
+    msgspec's errors on non-evidence), every string guarded, and its event time checked against
+    `received_at`, the instant we received it by a clock its maker does not control (None: unknown)."""
+    ev = guard_evidence(decode_evidence(doc))
+    return ev if received_at is None else skew.flag_made_elsewhere(ev, received_at)

@@ -60,11 +60,11 @@ from confluent_kafka import (
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.enforcer.eventtime import EventTimeGuard
 from signal_factory.enforcer.factory import build_enforcer
-from signal_factory.enforcer.inflows import guard_evidence
+from signal_factory.enforcer.inflows import foreign_evidence
 from signal_factory.enforcer.pipeline import Enforcer, PassTally
 from signal_factory.enforcer.timefmt import iso_ms
 from signal_factory.graph.writer import GraphWriter
-from signal_factory.model.evidence import Evidence, decode_evidence
+from signal_factory.model.evidence import Evidence
 from signal_factory.runtime.replay import ENGINE_STATE, ReplayService
 from signal_factory.stores.sql.checkpoints import SqlCheckpointRepo
 from signal_factory.stores.sql.database import SqlStore
@@ -498,11 +498,9 @@ class SignalsStage:
                     tallies.extend(fresh)
                 else:
                     # Stream processors and Spark write this topic too: guard every string (idempotent on ours).
-                    ev = guard_evidence(decode_evidence(msg.value() or b""))
-                    kind, ts = msg.timestamp()
-                    if kind != TIMESTAMP_NOT_AVAILABLE:  # the message's own time: a rerun sees the same reference
-                        ev = self._skew.flag_made_elsewhere(ev, iso_ms(ts))
-                    evidence.append(ev)
+                    kind, ts = msg.timestamp()  # the message's own time: a rerun sees the same reference
+                    received = iso_ms(ts) if kind != TIMESTAMP_NOT_AVAILABLE else None
+                    evidence.append(foreign_evidence(msg.value() or b"", self._skew, received))
             except (msgspec.DecodeError, msgspec.ValidationError) as e:
                 rep.poison += 1  # never blocks the partition: its offset still moves on
                 if self.metrics is not None:
