@@ -85,3 +85,31 @@ def test_missing_input_file_is_a_message(tmp_path: Path) -> None:
                str(EXAMPLE / "records/scenario1-record.jsonl")])
     assert ok.returncode == 0, ok.stderr.decode()
     assert (tmp_path / "new/dir/ev.jsonl").read_text().count("\n") == 1
+
+
+def test_version_and_help_are_clean(tmp_path: Path) -> None:
+    """--version prints the package version; help has no emoji substitution and shows completion install."""
+    from signal_factory import __version__
+
+    version = _run(["--version"], cwd=tmp_path)
+    assert version.returncode == 0
+    assert version.stdout.decode().strip() == f"signal-factory {__version__}"
+    helped = _run(["--help"], cwd=tmp_path).stdout.decode()
+    assert "--install-completion" in helped
+    assert "--version" in helped
+    replay = _run(["replay", "--help"], cwd=tmp_path).stdout.decode()
+    assert "FILE..." in replay
+    assert "list[" not in replay
+    assert "<bool>" not in replay
+
+
+def test_default_config_outside_a_checkout_names_the_fix(tmp_path: Path) -> None:
+    """Run outside the source tree without --config: a config error naming --config and SIGNAL_FACTORY_CONFIG."""
+    env_free = {k: v for k, v in os.environ.items() if k != "SIGNAL_FACTORY_CONFIG"}
+    proc = subprocess.run([*CLI, "enforce", "-"], input=b"", capture_output=True, timeout=120, cwd=tmp_path,
+                          env={**env_free, "COLUMNS": "200"}, check=False)
+    assert proc.returncode == 2
+    err = proc.stderr.decode()
+    assert "--config" in err
+    assert "SIGNAL_FACTORY_CONFIG" in err
+    assert "Traceback" not in err

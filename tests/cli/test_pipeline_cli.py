@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from signal_factory.stores.sql.database import open_store
 from tests.cli.test_cli import _run
 from tests.conftest import EXAMPLE
 
@@ -48,6 +49,7 @@ def test_replay_then_query_then_ack_and_resolve(tmp_path: Path) -> None:
 def test_unknown_incident_and_bad_since_are_messages(tmp_path: Path) -> None:
     """Asking for a missing incident or a malformed --since explains itself, exit 1, no traceback."""
     db = f"sqlite:///{tmp_path}/sf.db"
+    open_store(db).close()  # an empty store: the incident, not the store, is what is missing
     missing = _run(["incidents", "show", "INC-404", "--db", db], cwd=tmp_path)
     assert missing.returncode == 1
     assert "incidents list" in missing.stderr.decode()
@@ -74,3 +76,15 @@ def test_evidence_queries_and_retention(tmp_path: Path) -> None:
     purged = _run(["evidence", "purge", "--db", db, "--config", str(EXAMPLE)], cwd=tmp_path)
     assert purged.returncode == 0, purged.stderr.decode()
     assert "removed 1,247 rows" in purged.stderr.decode()  # 2024 data is far past the 30d retention
+
+
+def test_read_commands_refuse_a_missing_store_and_create_nothing(tmp_path: Path) -> None:
+    """A mistyped --db on a read command is an error naming the fix; no database or folder appears."""
+    db = f"sqlite:///{tmp_path}/typo/sf.db"
+    for argv in (["signals", "--db", db], ["incidents", "list", "--db", db], ["notices", "list", "--db", db],
+                 ["evidence", "query", "--dataset", "urn:dp:orders:created", "--db", db], ["rca", "INC-1", "--db", db]):
+        done = _run(argv, cwd=tmp_path)
+        assert done.returncode == 1, argv
+        assert "no store at" in done.stderr.decode(), argv
+        assert "--db" in done.stderr.decode(), argv
+    assert not (tmp_path / "typo").exists()

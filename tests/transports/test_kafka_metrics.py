@@ -88,7 +88,8 @@ def test_observe_batch_counts_records_verdicts_and_latency() -> None:
 def test_registries_are_per_instance() -> None:
     a, b = StageMetrics(), StageMetrics(CollectorRegistry())
     a.error("consumer")
-    assert _value(b, "signal_factory_errors_total", kind="consumer") is None
+    assert _value(a, "signal_factory_errors_total", kind="consumer") == 1
+    assert _value(b, "signal_factory_errors_total", kind="consumer") == 0  # present at 0, not a's count
 
 
 def test_lag_prefers_committed_offsets_and_is_rate_limited() -> None:
@@ -180,4 +181,30 @@ def test_enforcer_stage_metrics_scraped_over_http(kafka_bootstrap: str, scenario
     assert samples[("signal_factory_gate_latency_seconds_count", ())] == stage.report.batches
     assert len(lag) == 8, f"lag sampled for partitions {sorted(lag)} only"
     assert set(lag.values()) == {0}
-    assert not any(name == "signal_factory_errors_total" for name, _ in samples)
+    errors = [v for (name, _), v in samples.items() if name == "signal_factory_errors_total"]
+    assert errors  # every kind is exported ...
+    assert set(errors) == {0}  # ... and none happened
+
+
+def test_every_stage_exports_process_build_info_and_zeroed_errors() -> None:
+    """Each stage's registry has process_* and build_info, and every known error kind at 0 before any error."""
+    from signal_factory.transports.kafka.metrics import AlertsMetrics, SignalsMetrics
+
+    for metrics, component in ((StageMetrics(), "enforcer"), (SignalsMetrics(), "signals"),
+                               (AlertsMetrics(), "alerts")):
+        from prometheus_client import generate_latest
+
+        samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+                   for f in text_string_to_metric_families(generate_latest(metrics.registry).decode())
+                   for s in f.samples}
+        builds = [labels for name, labels in samples if name == "signal_factory_build_info"]
+        assert builds
+        assert ("component", component) in builds[0]
+        assert any(name == "process_cpu_seconds_total" for name, _ in samples), component
+        if component != "alerts":
+            errors = {dict(labels)["kind"]: v for (name, labels), v in samples.items()
+                      if name == "signal_factory_errors_total"}
+            assert errors
+            assert set(errors.values()) == {0.0}
+            assert "fatal" in errors
+            assert "consumer" in errors

@@ -15,9 +15,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from signal_factory import __version__
 from signal_factory.api import (
@@ -34,7 +35,9 @@ from signal_factory.api import (
 from signal_factory.api.errorboundary import ErrorBoundaryMiddleware
 from signal_factory.api.events import ChangeFeed
 from signal_factory.api.limits import BodyLimitMiddleware
+from signal_factory.api.metrics import CONTENT_TYPE, ApiMetrics, MetricsMiddleware
 from signal_factory.api.problems import ApiError
+from signal_factory.api.security import SecurityHeadersMiddleware
 from signal_factory.api.service import ApiService
 from signal_factory.errors import StoreFailedError
 from signal_factory.settings import Secret
@@ -56,6 +59,7 @@ def create_app(config_dir: Path, db_url: str | None, *, token: str | None = None
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = ApiService.open(config_dir, db_url, home=home)
+        service.metrics = app.state.metrics
         app.state.service = service
         change_feed: ChangeFeed = app.state.feed
         change_feed.marker = service.change_marker
@@ -69,20 +73,29 @@ def create_app(config_dir: Path, db_url: str | None, *, token: str | None = None
                 await poller
             service.close()
 
-    app = FastAPI(title="Signal Factory API", version=__version__, lifespan=lifespan,
+    # FastAPIOffline: Swagger UI and ReDoc from assets in the fastapi-offline wheel, not a CDN (/docs works offline).
+    app = FastAPIOffline(title="Signal Factory API", version=__version__, lifespan=lifespan,
                   description="Datasets, signals, incidents, evidence, root cause and the causal graph. "
                               "Writes need `Authorization: Bearer <SIGNAL_FACTORY_API_TOKEN>`.")
     app.state.token = _secret(token)
     app.state.static_dir = static_dir or STATIC_DIR
     app.state.feed = feed or ChangeFeed()
+    metrics = app.state.metrics = ApiMetrics()
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)
-    app.add_middleware(ErrorBoundaryMiddleware)  # outermost of ours: a bug answers problem+json 500
+    app.add_middleware(ErrorBoundaryMiddleware)  # a bug answers problem+json 500
+    app.add_middleware(SecurityHeadersMiddleware)  # on every answer, the error boundary's 500s included
+    app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: counts every answer
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StoreFailedError, _store_failed)
     app.add_exception_handler(RequestValidationError, _validation_error)
     for module in (routes_system, routes_datasets, routes_incidents, routes_evidence, routes_graph, routes_ingest,
                    routes_lineage, routes_otlp):
         app.include_router(module.router)
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus_metrics() -> Response:
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE)
+
     app.include_router(routes_ui.router)  # last: catch-alls
     return app
 

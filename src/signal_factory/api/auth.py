@@ -20,5 +20,6 @@ def require_writer(request: Request) -> None:
     if scheme.lower() != "bearer" or not given:
         raise HTTPException(401, "missing bearer token: send `Authorization: Bearer <token>`",
                             headers={"WWW-Authenticate": "Bearer"})
-    if not secrets.compare_digest(given.strip().encode(), token.reveal().encode()):
+    # Exact bytes: a token with stray whitespace or another case is a different token, never trimmed.
+    if not secrets.compare_digest(given.encode(), token.reveal().encode()):
         raise HTTPException(401, "wrong bearer token", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})

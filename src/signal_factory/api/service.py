@@ -21,6 +21,7 @@ from signal_factory.alerting.model import ACKNOWLEDGED, OPEN, Incident
 from signal_factory.alerting.notices import list_notices, notice_json
 from signal_factory.alerting.policy import AlertPolicy, load_alert_policy
 from signal_factory.api import graph_views
+from signal_factory.api.metrics import ApiMetrics
 from signal_factory.api.problems import BadRequestError, ConflictError, NotFoundError
 from signal_factory.controlplane.loader import ControlPlane, load_control_plane
 from signal_factory.controlplane.model import Dataset
@@ -114,6 +115,7 @@ class ApiService:
         self.enforcer = enforcer or build_enforcer(cp)
         self.policy = policy or load_alert_policy(cp)
         self.writes = 0  # bumped by every write, so the change feed sees this process's writes at once
+        self.metrics: ApiMetrics | None = None  # set by create_app: ingest counts for GET /metrics
         self._lock = threading.Lock()
 
     @classmethod
@@ -270,7 +272,7 @@ class ApiService:
         where_docs = list(body_items(body, "records"))
         records: list[RawRecord | MalformedInput] = [parse_line(doc, f"request {where}") for where, doc in where_docs]
         batches: list[EnforceBatch] = []
-        answer = self._ingest(lambda replay: replay.ingest(records, on_batch=batches.append))
+        answer = self._ingest(lambda replay: replay.ingest(records, on_batch=batches.append), "records")
         answer["results"] = _results([w for w, _ in where_docs], batches[-1] if batches else None)
         return answer
 
@@ -283,13 +285,15 @@ class ApiService:
                 evidence.append(foreign_evidence(doc, skew, received))
             except msgspec.DecodeError as e:
                 raise BadRequestError(f"{where} is not evidence (urn:schema:evidence:2): {e}") from e
-        return self._ingest(lambda replay: replay.ingest_evidence(evidence))
+        return self._ingest(lambda replay: replay.ingest_evidence(evidence), "evidence")
 
-    def _ingest(self, run: Any) -> dict[str, Any]:
+    def _ingest(self, run: Any, kind: str) -> dict[str, Any]:
         with self._lock:
             replay = ReplayService(self.cp, self.store, self.enforcer, policy=self.policy)
             report: ReplayReport = run(replay)
             self.writes += 1
+        if self.metrics is not None:
+            self.metrics.ingested(kind, report.records, report.new_evidence)
         incidents = list(dict.fromkeys(c.incident.incident_id for c in report.changes))
         return {"records": report.records, "evidence": report.new_evidence,
                 "signals": [s.signal_id for s in report.signals], "incidents": incidents}

@@ -47,7 +47,8 @@ def _emit(rows: list[Evidence], as_json: bool) -> None:
 
 
 @evidence_app.command("show")
-def show(evidence_id: str, db: DbOpt = None) -> None:
+def show(evidence_id: Annotated[str, typer.Argument(metavar="EVIDENCE", help="Evidence id (evd-...).")],
+         db: DbOpt = None) -> None:
     """One evidence record, as stored (JSON)."""
     store = open_cli_store(db)
     try:
@@ -122,5 +123,6 @@ def purge(db: DbOpt = None, config: ConfigOpt = Path("examples/orders"),
             spans = span_repo(store).purge_older_than(cutoff)  # spans live as long as the evidence they explain
     finally:
         store.close()
-    Console(stderr=True).print(f"removed {removed:,} rows with event time before {iso_ms(cutoff)}, and {spans:,} "
-                               "OTLP spans that started before it")
+    Console(stderr=True, emoji=False).print(
+        f"removed {removed:,} rows with event time before {iso_ms(cutoff)}, and {spans:,} "
+        "OTLP spans that started before it")

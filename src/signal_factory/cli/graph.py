@@ -137,7 +137,7 @@ def deploy(service: Annotated[str | None, typer.Option("--service", "-s", help="
             if m.service not in producers:
                 err.print(f"[yellow]warning[/yellow] {escape(m.service)} is not a producer in {config} "
                           f"(known: {', '.join(sorted(producers)) or 'none'}); recording it anyway")
-    store = open_cli_store(db)
+    store = open_cli_store(db, create=True)
     try:
         with store.transaction():
             if cp is not None:

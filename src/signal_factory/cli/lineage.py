@@ -24,7 +24,8 @@ def _group() -> None:
 
 @lineage_app.command("ingest")
 def ingest(
-    files: Annotated[list[Path], typer.Argument(help="RunEvent JSON-lines files, replayed in file order.")],
+    files: Annotated[list[Path], typer.Argument(
+        metavar="FILE...", help="RunEvent JSON-lines files, replayed in file order.")],
     config: ConfigOpt = Path("examples/orders"),
     db: DbOpt = None,
     as_json: JsonOpt = False,
@@ -44,7 +45,7 @@ def ingest(
         raise SignalFactoryError(f"input file not found: {', '.join(missing)}")
     cp = load_control_plane(config)
     mapping = load_mapping(config)
-    store = open_cli_store(db)
+    store = open_cli_store(db, create=True)
     bad = events = signals = duplicates = 0
     try:
         lineage = LineageIngest(ReplayService(cp, store, build_enforcer(cp)), mapping)

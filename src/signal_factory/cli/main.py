@@ -22,7 +22,7 @@ from signal_factory.cli.serve import serve
 from signal_factory.errors import ConfigError, SignalFactoryError
 
 # show_locals=False: a crash report must never print variables (they may hold secrets or record values).
-app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
+app = typer.Typer(no_args_is_help=True, add_completion=True, rich_markup_mode="rich",
                   pretty_exceptions_show_locals=False,
                   help="Signal Factory: per-record evidence, signals, incidents and root cause for data.")
 config_app = typer.Typer(no_args_is_help=True, help="Validate and inspect a control-plane directory.")
@@ -47,10 +47,29 @@ ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Control-plane d
                                          envvar="SIGNAL_FACTORY_CONFIG")]
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            shown = version("signal-factory")
+        except PackageNotFoundError:  # run from a source tree without `pip install -e .`
+            shown = "unknown (not installed)"
+        typer.echo(f"signal-factory {shown}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option(
+        "--version", "-V", callback=_print_version, is_eager=True, help="Print the version and exit.")] = False,
+          ) -> None:
+    """Signal Factory: per-record evidence, signals, incidents and root cause for data."""
+
+
 @app.command()
 def enforce(
     files: Annotated[list[Path] | None, typer.Argument(
-        help="JSON-lines record files (kcat -J or plain form). `-` or none reads stdin.")] = None,
+        metavar="FILE...", help="JSON-lines record files (kcat -J or plain form). `-` or none reads stdin.")] = None,
     config: ConfigOpt = Path("examples/orders"),
     out: Annotated[Path | None, typer.Option(
         "--out", "-o", help="Write evidence JSON lines here (default: stdout; `-` is stdout).")] = None,
@@ -82,7 +101,7 @@ def enforce(
 
 
 @config_app.command("check")
-def config_check(directory: Annotated[Path, typer.Argument(help="Control-plane directory.")]) -> None:
+def config_check(directory: Annotated[Path, typer.Argument(metavar="DIR", help="Control-plane directory.")]) -> None:
     """Load and validate every file; print what was found, or the first problem and its fix."""
     from signal_factory.controlplane.loader import load_control_plane
 

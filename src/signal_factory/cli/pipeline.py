@@ -16,13 +16,16 @@ from signal_factory.cli.alerts_render import incident_panel, incidents_table, si
 from signal_factory.cli.options import ConfigOpt, DbOpt, JsonOpt, open_cli_store, time_option_ms
 from signal_factory.errors import SignalFactoryError
 
+IncidentArg = Annotated[str, typer.Argument(metavar="INCIDENT", help="Incident id, e.g. INC-1.")]
+
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160, emoji=False)
 out = Console(width=None if sys.stdout.isatty() else 160, emoji=False)
 incidents_app = typer.Typer(no_args_is_help=True, help="List, show, acknowledge and resolve incidents.")
 
 
 def replay(
-    files: Annotated[list[Path], typer.Argument(help="JSON-lines record files, replayed in event-time order.")],
+    files: Annotated[list[Path], typer.Argument(
+        metavar="FILE...", help="JSON-lines record files, replayed in event-time order.")],
     config: ConfigOpt = Path("examples/orders"),
     db: DbOpt = None,
     batch_size: Annotated[int, typer.Option(help="Records per transaction.")] = 1000,
@@ -41,7 +44,7 @@ def replay(
     if missing:
         raise SignalFactoryError(f"input file not found: {', '.join(missing)}")
     cp = load_control_plane(config)
-    store = open_cli_store(db)
+    store = open_cli_store(db, create=True)
     try:
         enforcer = build_enforcer(cp)
         service = ReplayService(cp, store, enforcer)
@@ -122,7 +125,7 @@ def _get(store: object, incident_id: str) -> object:
 
 
 @incidents_app.command("show")
-def incidents_show(incident_id: str, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+def incidents_show(incident_id: IncidentArg, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """One incident in full."""
     store = open_cli_store(db)
     try:
@@ -166,7 +169,7 @@ def _transition(incident_id: str, db: str | None, config: Path, action: str, by:
 
 
 @incidents_app.command("ack")
-def incidents_ack(incident_id: str, db: DbOpt = None, config: ConfigOpt = Path("examples/orders"),
+def incidents_ack(incident_id: IncidentArg, db: DbOpt = None, config: ConfigOpt = Path("examples/orders"),
                   by: Annotated[str, typer.Option(help="Who acknowledges.", envvar="USER")] = "on-call",
                   as_json: JsonOpt = False) -> None:
     """Acknowledge: OPEN -> ACKNOWLEDGED (PagerDuty gets an acknowledge event)."""
@@ -174,7 +177,7 @@ def incidents_ack(incident_id: str, db: DbOpt = None, config: ConfigOpt = Path("
 
 
 @incidents_app.command("resolve")
-def incidents_resolve(incident_id: str, db: DbOpt = None, config: ConfigOpt = Path("examples/orders"),
+def incidents_resolve(incident_id: IncidentArg, db: DbOpt = None, config: ConfigOpt = Path("examples/orders"),
                       by: Annotated[str, typer.Option(help="Who resolves.", envvar="USER")] = "on-call",
                       note: Annotated[str | None, typer.Option(help="Resolution note.")] = None,
                       as_json: JsonOpt = False) -> None:

@@ -173,7 +173,7 @@ def _stop_on_signals() -> threading.Event:
 def _sql_store(db: str | None, stage: str) -> SqlStore:
     from signal_factory.stores.sql.database import SqlStore
 
-    store = open_cli_store(db)
+    store = open_cli_store(db, create=True)
     if not isinstance(store, SqlStore):
         store.close()
         raise typer.BadParameter(f"the {stage} stage needs a SQL store (--db)")

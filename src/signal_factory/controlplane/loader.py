@@ -139,8 +139,9 @@ def load_control_plane(root: Path | str) -> ControlPlane:
     root = Path(root)
     if not root.is_dir():
         raise ConfigError(str(root), "config directory does not exist",
-                          fix="pass --config pointing at a folder with datasets.yaml and topics.yaml "
-                              "(e.g. examples/orders)")
+                          fix="pass --config DIR (or set SIGNAL_FACTORY_CONFIG) naming a folder with "
+                              "datasets.yaml and topics.yaml; the default, examples/orders, exists only "
+                              "in a source checkout")
     settings_doc = _load_optional(root, "signal-factory.yaml")
     settings = _decode(settings_doc, PlatformSettings, "docs/control-plane.md") if settings_doc \
         else PlatformSettings()

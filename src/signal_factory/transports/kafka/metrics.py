@@ -42,6 +42,8 @@ from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from signal_factory.runtime.procmetrics import add_process_metrics
+
 PREFIX = "signal_factory_"
 BATCH_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 GATE_BUCKETS = (1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.1)
@@ -63,9 +65,13 @@ class _Record(Protocol):
 class _ConsumerMetrics:
     """What every consuming stage exports: consumed, errors, batch latency and consumer lag."""
 
+    COMPONENT = "stage"
+    ERROR_KINDS: tuple[str, ...] = ()
+
     def __init__(self, registry: CollectorRegistry | None = None, *, lag_interval_s: float = 5.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
+        add_process_metrics(self.registry, self.COMPONENT)
         self.lag_interval_s = lag_interval_s
         self._clock = clock
         self._last_lag_sample: float | None = None
@@ -79,6 +85,8 @@ class _ConsumerMetrics:
                                        buckets=BATCH_BUCKETS, registry=r)
         self.lag = Gauge(f"{PREFIX}consumer_lag", "High watermark minus committed offset.",
                          ["topic", "partition"], registry=r)
+        for kind in self.ERROR_KINDS:  # every known kind present at 0 from the start, so rate() and alerts work
+            self.errors.labels(kind=kind)
 
     def error(self, kind: str, count: int = 1) -> None:
         self.errors.labels(kind=kind).inc(count)
@@ -113,6 +121,9 @@ class _ConsumerMetrics:
 
 class StageMetrics(_ConsumerMetrics):
     """The metrics of one enforcer process, in their own registry."""
+
+    COMPONENT = "enforcer"
+    ERROR_KINDS = ("consumer", "delivery", "commit_rebalance", "txn_abort", "enforcer_internal", "fatal")
 
     def __init__(self, registry: CollectorRegistry | None = None, *, lag_interval_s: float = 5.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -151,6 +162,9 @@ class StageMetrics(_ConsumerMetrics):
 
 class SignalsMetrics(_ConsumerMetrics):
     """The metrics of one signals-stage process (engines, alerting, graph writer), in their own registry."""
+
+    COMPONENT = "signals"
+    ERROR_KINDS = ("consumer", "poison", "fatal", "lock_lost", "fenced")
 
     def __init__(self, registry: CollectorRegistry | None = None, *, lag_interval_s: float = 5.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -202,6 +216,7 @@ class AlertsMetrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
+        add_process_metrics(self.registry, "alerts")
         r = self.registry
         self.notifications = Counter(f"{PREFIX}notifications", "Outbox rows tried, by outcome (SENT, RETRY, "
                                      "DEAD, HELD).", ["outcome"], registry=r)
