@@ -111,6 +111,47 @@ def test_grid_incident_rca_and_graph(api_server: str, ui: tuple[Any, Console]) -
     console.check()
 
 
+def test_health_tiles_show_their_measure_with_units_and_at_risk_paths(api_server: str,
+                                                                      ui: tuple[Any, Console]) -> None:
+    """Each tile shows the measure its state comes from with its unit (never a lag or a count as a
+    percentage); datasets downstream of a breach say "at risk" with the FEEDS path."""
+    page, console = ui
+    page.goto(api_server + "/")
+    created = page.get_by_test_id(f"tile-{URN}")
+    expect(created.get_by_test_id("tile-measure")).to_contain_text("% compliant")
+    for text in page.get_by_test_id("tile-measure").all_inner_texts():
+        pct = re.search(r"([\d,.]+)%", text)
+        assert pct is None or float(pct.group(1).replace(",", "")) <= 100, text
+    gold = page.get_by_test_id("tile-urn:dp:orders:gold_daily")
+    expect(gold).to_have_attribute("data-at-risk", "true")
+    risk = gold.get_by_test_id("tile-at-risk")
+    expect(risk).to_contain_text("→ orders:gold_daily")
+    source = risk.get_attribute("title").split(" → ")[0]  # the path starts at a breached dataset
+    expect(page.get_by_test_id(f"tile-{source}")).to_have_attribute("data-state", re.compile("CRITICAL|WARNING"))
+    dashboard = page.get_by_test_id("tile-urn:dp:dashboards:executive_revenue")
+    expect(dashboard).to_have_attribute("data-at-risk", "true")
+    inventory = page.get_by_test_id("tile-urn:dp:inventory:updated")
+    expect(inventory).to_have_attribute("data-at-risk", "false")
+    console.check()
+
+
+def test_incident_graph_draws_every_blast_radius_asset(api_server: str, ui: tuple[Any, Console]) -> None:
+    """Every dataset the blast-radius table lists is drawn in the incident's causal graph, and vice versa."""
+    page, console = ui
+    page.goto(api_server + "/incidents/INC-1")
+    table = page.get_by_test_id("blast-radius")
+    expect(table.locator("tbody tr").first).to_be_visible()
+    listed = {u.strip() for u in table.locator(".urn").all_inner_texts()}
+    assert "urn:dp:dashboards:executive_revenue" in listed
+    graph = page.get_by_test_id("causal-graph")
+    expect(graph).to_be_visible()
+    drawn = {i.removeprefix("Dataset:") for i in
+             graph.locator("[data-kind='Dataset']").evaluate_all("els => els.map(e => e.dataset.id)")}
+    assert listed <= drawn, f"in the table, not the graph: {sorted(listed - drawn)}"
+    assert drawn - listed == {URN}, "the graph draws only the failing dataset beyond the blast radius"
+    console.check()
+
+
 def test_incidents_list_and_dataset_page(api_server: str, ui: tuple[Any, Console]) -> None:
     page, console = ui
     page.goto(api_server + "/incidents")

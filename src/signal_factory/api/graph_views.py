@@ -9,11 +9,11 @@ import msgspec
 
 from signal_factory.graph import model as gm
 from signal_factory.graph.model import Edge, Node
-from signal_factory.graph.ports import GraphStore, traverse
+from signal_factory.graph.ports import GraphStore
+from signal_factory.rca.impact import downstream
 
 MAX_DEPTH = 4
 MAX_NODES = 500
-DOWNSTREAM_HOPS = 3
 
 
 def node_json(node: Node) -> dict[str, Any]:
@@ -65,7 +65,7 @@ def lineage(graph: GraphStore) -> dict[str, Any]:
 
 def incident_chain(graph: GraphStore, incident_id: str, dataset_urn: str) -> dict[str, Any]:
     """Incident <-TRIGGERED- Signal <-CAUSED- FailureSignature <-INTRODUCED- Deployment <-DEPLOYED- Service,
-    the Signal -AFFECTS-> Dataset, and FEEDS downstream of the dataset up to DOWNSTREAM_HOPS."""
+    the Signal -AFFECTS-> Dataset, and the datasets downstream of it that the RCA's blast radius lists."""
     inc = gm.node_id(gm.INCIDENT, incident_id)
     edges = graph.edges_from([inc], [gm.TRIGGERED], "in")
     signals = [e.src for e in edges]
@@ -76,8 +76,9 @@ def incident_chain(graph: GraphStore, incident_id: str, dataset_urn: str) -> dic
     deployments = sorted({e.src for e in introduced})
     deployed = graph.edges_from(deployments, [gm.DEPLOYED], "in") if deployments else []
     dataset = gm.node_id(gm.DATASET, dataset_urn)
-    downstream = traverse(graph, [dataset], [gm.FEEDS], "out", DOWNSTREAM_HOPS)
-    all_edges = [*edges, *caused, *affects, *introduced, *deployed, *(e for _, _, e in downstream)]
+    # The RCA's own blast-radius walk (a STREAM landing is not a hop), so the drawing and the table agree.
+    reached = [r.edge for r in downstream(graph, [dataset_urn]) if r.edge is not None]
+    all_edges = [*edges, *caused, *affects, *introduced, *deployed, *reached]
     ids = {inc, dataset, *signals, *signatures, *deployments, *(e.src for e in deployed),
-           *(n for n, _, _ in downstream)}
+           *(e.dst for e in reached)}
     return subgraph(graph, ids, all_edges)

@@ -20,7 +20,7 @@ from signal_factory.alerting.engine import AlertingEngine, IncidentNotFoundError
 from signal_factory.alerting.model import ACKNOWLEDGED, OPEN, Incident
 from signal_factory.alerting.notices import list_notices, notice_json
 from signal_factory.alerting.policy import AlertPolicy, load_alert_policy
-from signal_factory.api import graph_views
+from signal_factory.api import graph_views, health_view
 from signal_factory.api.metrics import ApiMetrics
 from signal_factory.api.problems import BadRequestError, ConflictError, NotFoundError
 from signal_factory.controlplane.loader import ControlPlane, load_control_plane
@@ -146,13 +146,19 @@ class ApiService:
         for s in self.store.signals.states():
             states.setdefault(s.dataset_urn, []).append(s)
         open_counts = self._open_counts()
-        return [self._dataset_view(ds, states.get(urn, []), open_counts[urn]) for urn, ds in self.cp.datasets.items()]
+        views = [self._dataset_view(ds, states.get(urn, []), open_counts[urn]) for urn, ds in self.cp.datasets.items()]
+        risk = health_view.at_risk(self.store.graph, views)
+        for view in views:
+            view["at_risk"] = risk.get(view["urn"])
+        return views
 
     def dataset(self, urn: str) -> dict[str, Any]:
         ds = self.cp.datasets.get(urn)
         if ds is None:
             raise NotFoundError(f"no dataset {urn!r}; known: {', '.join(sorted(self.cp.datasets))}")
-        return self._dataset_view(ds, self.store.signals.states(urn), self._open_counts(urn)[urn])
+        view = self._dataset_view(ds, self.store.signals.states(urn), self._open_counts(urn)[urn])
+        view["at_risk"] = next((v["at_risk"] for v in self.datasets() if v["urn"] == urn), None)
+        return view
 
     def _open_counts(self, urn: str | None = None) -> Counter[str]:
         found = [i for status in (OPEN, ACKNOWLEDGED)
@@ -164,7 +170,9 @@ class ApiService:
         return {"urn": ds.urn, "name": ds.name, "tier": ds.tier, "type": ds.type, "owner": ds.owner,
                 "classification": ds.classification, "consumers": list(ds.consumers),
                 "feeds": [{"to": f.to, "type": f.type} for f in ds.feeds],
-                "states": {s.signal_type: msgspec.to_builtins(s) for s in states},
+                "states": {s.signal_type: {**msgspec.to_builtins(s),
+                                           "measure": health_view.measure(s.score_metric, s.score, s.signal_type)}
+                           for s in states},
                 "worst_state": worst_state(states), "open_incidents": open_incidents}
 
     def signals(self, *, dataset: str | None, signal_type: str | None, since: str | None, limit: int) -> list[Signal]:

@@ -87,6 +87,7 @@ class SignalState(msgspec.Struct, omit_defaults=True, kw_only=True):
     signal_type: str
     state: str
     score: float | None = None
+    score_metric: str | None = None  # which of the signal's metrics `score` is (compliance_rate, lag_s, ...)
     breach_start: str | None = None
     last_updated: str
     window_end: str | None = None

@@ -42,21 +42,27 @@ def apply(states: dict[str, dict[str, SignalState]], sig: Signal, contract_windo
     if not sig.provisional:
         streak = streak + 1 if sig.state == OK else 0 if not healthy else streak
     top = sig.top_failures[0] if sig.top_failures else None
+    score, score_metric = _score(sig)
     per_urn[key] = SignalState(
         dataset_urn=sig.dataset_urn, state_key=key, signal_type=sig.signal_type, state=sig.state,
-        score=_score(sig), breach_start=breach_start, last_updated=sig.timestamp, window_end=window_end,
+        score=score, score_metric=score_metric, breach_start=breach_start, last_updated=sig.timestamp,
+        window_end=window_end,
         failure_signature=top.signature if top else None, top_producer=top.producer if top else None,
         top_producer_version=top.producer_version if top else None,
         evidence_sample=sig.evidence_refs[:sample_size], last_signal_id=sig.signal_id, ok_streak=streak)
 
 
-def _score(sig: Signal) -> float | None:
-    """The number the state is about: compliance, observed count, cost, or freshness lag in seconds."""
-    for name in ("compliance_rate", "observed_count", "cost_units", "duration_s", "lag_s", "count"):
+SCORE_METRICS = ("compliance_rate", "observed_count", "cost_units", "duration_s", "lag_s", "count")
+
+
+def _score(sig: Signal) -> tuple[float | None, str | None]:
+    """The number the state is about and which metric it is: compliance, observed count, cost, run
+    duration, freshness lag in seconds, or a count (new signatures)."""
+    for name in SCORE_METRICS:
         value = sig.metrics.get(name)
-        if isinstance(value, int | float):
-            return float(value)
-    return None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value), name
+    return None, None
 
 
 def listing(states: dict[str, dict[str, SignalState]]) -> list[SignalState]:

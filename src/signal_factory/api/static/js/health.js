@@ -1,5 +1,5 @@
 // Health grid: one tile per dataset, worst first, then tier.
-import { h, api, link, stateBadge, tierBadge, stateClass, shortUrn, datasetHref, fmtPct, fmtTime,
+import { h, api, link, stateBadge, tierBadge, stateClass, shortUrn, datasetHref, fmtTime,
   SIGNAL_TYPES, SIGNAL_SHORT, STATE_RANK, enc, empty } from "./util.js";
 
 function openIncidentsFor(urn, incidents) {
@@ -9,7 +9,7 @@ function openIncidentsFor(urn, incidents) {
 function chip(type, st) {
   const state = st ? st.state || "UNKNOWN" : null;
   const title = st
-    ? `${type}: ${state}${st.score !== null && st.score !== undefined ? ` (score ${fmtPct(st.score)})` : ""}` +
+    ? `${type}: ${state}${st.measure ? ` (${st.measure.text})` : ""}` +
       `${st.last_updated ? ` · updated ${fmtTime(st.last_updated)}` : ""}` +
       `${st.failure_signature ? ` · ${st.failure_signature}` : ""}`
     : `${type}: no signal`;
@@ -17,21 +17,29 @@ function chip(type, st) {
     "data-state": state || "ABSENT" }, SIGNAL_SHORT[type] || type);
 }
 
-function score(ds) {
-  const c = ds.states && ds.states.CONTRACT_BREACH;
-  if (c && c.score !== null && c.score !== undefined) return c.score;
-  for (const t of SIGNAL_TYPES) {
-    const st = ds.states && ds.states[t];
-    if (st && st.score !== null && st.score !== undefined) return st.score;
-  }
-  return null;
+// The measure the tile's state comes from: the worst state's signal (contract first among equals),
+// shown with its own unit ("10.2% compliant", "4 min behind", "1,247 records in window"), never a
+// lag or a cost as a percentage.
+function headline(ds) {
+  const states = ds.states || {};
+  const types = [...SIGNAL_TYPES, ...Object.keys(states).filter((t) => !SIGNAL_TYPES.includes(t))];
+  const ranked = types.filter((t) => states[t] && states[t].measure)
+    .sort((a, b) => (STATE_RANK[states[a].state] ?? 2) - (STATE_RANK[states[b].state] ?? 2));
+  return ranked.length ? { type: ranked[0], measure: states[ranked[0]].measure } : null;
+}
+
+function riskLine(ds) {
+  const path = ds.at_risk.path.map((u) => shortUrn(u)).join(" → ");
+  return h("div", { class: "tile-risk", "data-testid": "tile-at-risk", title: ds.at_risk.path.join(" → ") },
+    h("b", null, "At risk"), ` · downstream of a breach: ${path}`);
 }
 
 function tile(ds, incidents) {
   const worst = ds.worst_state || "UNKNOWN";
+  const risky = ds.at_risk && (worst === "UNKNOWN" || worst === "OK");
   const open = openIncidentsFor(ds.urn, incidents);
   const nOpen = ds.open_incidents ?? open.length;
-  const sc = score(ds);
+  const top = headline(ds);
   const extra = Object.keys(ds.states || {}).filter((t) => !SIGNAL_TYPES.includes(t));
   const breach = SIGNAL_TYPES.map((t) => ds.states && ds.states[t]).find((st) => st && st.state === worst && st.failure_signature);
   let incLink = h("span", { class: "inc-none" }, "No open incidents");
@@ -40,12 +48,13 @@ function tile(ds, incidents) {
     const label = open.length === 1 ? `${open[0].incident_id} · ${open[0].severity}` : `${nOpen} open incidents`;
     incLink = link(href, { class: "inc-link", "data-testid": "tile-incident-link" }, "⚠ ", label, " →");
   }
-  return h("article", { class: `tile ${stateClass(worst)}`, "data-testid": `tile-${ds.urn}`, "data-state": worst },
+  return h("article", { class: `tile ${stateClass(worst)}${risky ? " at-risk" : ""}`, "data-testid": `tile-${ds.urn}`,
+    "data-state": worst, "data-at-risk": risky ? "true" : "false" },
     h("div", { class: "tile-head" },
       h("div", { class: "tile-name" },
         link(datasetHref(ds.urn), { class: "tile-title" }, ds.name || shortUrn(ds.urn)),
         h("div", { class: "urn", title: ds.urn }, ds.urn)),
-      stateBadge(worst)),
+      risky ? h("span", { class: "badge st-risk" }, "AT RISK") : stateBadge(worst)),
     h("div", { class: "tile-meta" },
       tierBadge(ds.tier),
       h("span", { class: "meta" }, ds.type || "dataset"),
@@ -53,20 +62,27 @@ function tile(ds, incidents) {
     h("div", { class: "chips" }, SIGNAL_TYPES.map((t) => chip(t, ds.states && ds.states[t])),
       extra.map((t) => chip(t, ds.states[t]))),
     breach ? h("div", { class: "tile-sig", title: breach.failure_signature }, breach.failure_signature) : null,
+    risky ? riskLine(ds) : null,
     h("div", { class: "tile-foot" },
-      h("span", { class: "score" }, sc !== null ? [h("b", null, fmtPct(sc)), " compliance"] : h("span", { class: "muted" }, "no score")),
+      h("span", { class: "score", "data-testid": "tile-measure", title: top ? `${top.type}: ${top.measure.metric}` : "" },
+        top ? [h("b", null, top.measure.text), ` · ${SIGNAL_SHORT[top.type] || top.type}`]
+          : h("span", { class: "muted" }, "no measure yet")),
       incLink));
 }
 
 function summary(datasets, incidents) {
   const counts = { CRITICAL: 0, WARNING: 0, OK: 0, UNKNOWN: 0 };
-  datasets.forEach((d) => { counts[d.worst_state || "UNKNOWN"] = (counts[d.worst_state || "UNKNOWN"] || 0) + 1; });
+  const isRisky = (d) => d.at_risk && ["UNKNOWN", "OK"].includes(d.worst_state || "UNKNOWN");
+  datasets.filter((d) => !isRisky(d))
+    .forEach((d) => { counts[d.worst_state || "UNKNOWN"] = (counts[d.worst_state || "UNKNOWN"] || 0) + 1; });
+  const risky = datasets.filter(isRisky).length;
   const open = incidents.filter((i) => i.status !== "RESOLVED");
   const sev1 = open.filter((i) => i.severity === "SEV-1").length;
   const stat = (label, value, cls) => h("div", { class: `stat ${cls || ""}` }, h("b", null, value), h("span", null, label));
   return h("div", { class: "summary" },
     stat("critical", counts.CRITICAL, counts.CRITICAL ? "st-critical" : ""),
     stat("warning", counts.WARNING, counts.WARNING ? "st-warning" : ""),
+    stat("at risk", risky, risky ? "st-warning" : ""),
     stat("healthy", counts.OK, "st-ok"),
     stat("unknown", counts.UNKNOWN, ""),
     h("div", { class: "stat-sep" }),
