@@ -271,6 +271,8 @@ def _signature_subject(reason_code: str, urn: str, node: Node | None, facts: dri
                           to_ms(p.get("first_seen"))) if t is not None]
     first_ms = min(firsts) if firsts else None
     run_failed = sum(r.run.failed or 0 for r in facts.runs)
+    if count == 0:  # no evidence of it kept (the job reported through OpenLineage only): the runs' count is it
+        count = run_failed
     subject = causes.Subject(
         reason_code=reason_code, dataset_urn=urn, fs_id=node.id if node is not None else "", first_ms=first_ms,
         first_evidence_id=first_id, failing=failing, signature_count=count,

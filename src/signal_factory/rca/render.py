@@ -151,7 +151,7 @@ def _why(report: RCAReport) -> list[RenderableType]:
 
 
 def _timeline(report: RCAReport) -> list[RenderableType]:
-    tl = _grid("time (UTC)", "actor", "event")
+    tl = _grid("event time (UTC)", "actor", "event")
     for e in report.timeline:
         tl.add_row(e.time.replace("T", " ")[:19], e.actor, e.event)
     return [*_section("TIMELINE"), tl]
@@ -261,7 +261,7 @@ def to_markdown(report: RCAReport) -> str:
                   "explained by the cause |", "|---|---|---|---|---|"]
         lines += [f"| `{s.reason_code}` | {s.count:,} | {s.first_failure or '?'} | {s.producer or 'unknown'} "
                   f"{s.producer_version or ''} | {'yes' if s.explained else 'no'} |" for s in report.signatures]
-    lines += ["", "## Timeline", "", "| time (UTC) | actor | event |", "|---|---|---|"]
+    lines += ["", "## Timeline", "", "| event time (UTC) | actor | event |", "|---|---|---|"]
     lines += [f"| {e.time} | {e.actor} | {e.event} |" for e in report.timeline]
     if report.data_flow:
         lines += ["", "## Data flow", "", f"`{flow_line(report)}`", ""]

@@ -1,4 +1,12 @@
-"""The report's timeline: deployments weighed, first failures, runs, signals, incidents, the analysis."""
+"""The report's timeline: deployments weighed, first failures, runs, signals, incidents, the analysis.
+
+One time base: event time (when things happened in the data's world). Two rows are stamped by a wall clock
+instead: the enforcer seeing the real-time evidence (its processing time) and the analysis itself. Live,
+both sit within moments of the events and are shown as the seed's timeline does. When old data is replayed
+or analysed later, they would land years after the events and mix two clocks in one column: a wall-clock
+row more than `WALL_CLOCK_SLACK_MS` after the last event is left out (the report's `generated_at` still
+says when the analysis ran).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +24,7 @@ ENFORCER = "policy-enforcer"
 SIGNAL_ENGINE = "signal-engine"
 ALERTING = "alerting"
 RCA = "rca"
+WALL_CLOCK_SLACK_MS = 24 * 3600 * 1000
 
 
 def _who(ev: Evidence | None) -> str:
@@ -29,6 +38,7 @@ def build(*, subject: Subject, chosen: Candidate, candidates: Sequence[Candidate
           signals: Sequence[Node], incident: Incident | None, incidents: Sequence[Node],
           now_ms: int) -> list[TimelineEntry]:
     rows: list[tuple[int, int, str, str]] = []
+    wall: list[tuple[int | None, str, str]] = []  # wall-clock stamped rows, added last if they fit (see above)
 
     def add(ms: int | None, actor: str, event: str) -> None:
         if ms is not None:
@@ -50,8 +60,8 @@ def build(*, subject: Subject, chosen: Candidate, candidates: Sequence[Candidate
         add(src_ms or drift.warn_ms, drift.service, f"First emitted {value or subject.reason_code} "
             f"({subject.reason_code}) on {drift.realtime_dataset}")
         seen_ms = to_ms(warn.timestamp) if warn is not None else None
-        add(seen_ms if seen_ms is not None else drift.warn_ms, ENFORCER,
-            f"Real-time {warn.result if warn else 'WARN'} evidence {drift.warn_id or '?'} ({_who(warn)})")
+        wall.append((seen_ms if seen_ms is not None else drift.warn_ms, ENFORCER,
+                     f"Real-time {warn.result if warn else 'WARN'} evidence {drift.warn_id or '?'} ({_who(warn)})"))
     if drift is not None:
         for r in drift.runs:
             dag = f" (DAG run {r.dag_run_id})" if r.dag_run_id else ""
@@ -78,6 +88,10 @@ def build(*, subject: Subject, chosen: Candidate, candidates: Sequence[Candidate
         if incident is None or n.key != incident.incident_id:
             add(n.ts_ms or to_ms(n.props.get("created_at")), ALERTING,
                 f"Incident {n.key} opened ({as_str(n.props.get('severity')) or '?'})")
-    add(now_ms, RCA, "Root-cause analysis")
+    wall.append((now_ms, RCA, "Root-cause analysis"))
+    last_event = max((ms for ms, *_ in rows), default=None)
+    for ms, actor, event in wall:
+        if ms is not None and (last_event is None or ms <= last_event + WALL_CLOCK_SLACK_MS):
+            add(ms, actor, event)
     rows.sort()
     return [TimelineEntry(time=iso(ms) or "", actor=actor, event=event) for ms, _, actor, event in rows]

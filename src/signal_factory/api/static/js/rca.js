@@ -108,7 +108,7 @@ function timeline(r) {
   const rows = (r.timeline || []).map((e) => h("tr", null,
     h("td", { class: "mono nowrap" }, fmtTime(e.time)), h("td", null, h("span", { class: "actor" }, e.actor)), h("td", null, e.event)));
   return section("Timeline", { "data-testid": "timeline" },
-    rows.length ? table(["time", "actor", "event"], rows) : empty("No timeline."));
+    rows.length ? table(["event time (UTC)", "actor", "event"], rows) : empty("No timeline."));
 }
 
 function flow(r) {
