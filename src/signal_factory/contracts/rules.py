@@ -39,6 +39,8 @@ _FORMATS: dict[str, re.Pattern[str]] = {
     "uuid": re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"),
     "uri": re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s]+$"),
     "ulid": re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$"),
+    # RFC 3339 (JSON Schema's `date-time`, as datacontract-cli checks it): a date, `T`, a time, an offset
+    "date-time": re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"),
 }
 
 
@@ -148,6 +150,10 @@ def _type_ok(rule: FieldRule, value: Any) -> bool:
         return False
     if rule.logical_type == "date" and isinstance(value, str):
         if _DATE_RE.match(value) is not None:
+            try:  # the shape is not enough: 2024-02-30 is no date
+                date.fromisoformat(value)
+            except ValueError:
+                return False
             return True
         if not rule.date_time_ok:
             return False
