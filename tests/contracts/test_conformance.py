@@ -65,8 +65,9 @@ def test_v30_exclusive_minimum_flag_is_refused_by_datacontract_cli_not_by_us(tmp
     contract["servers"][0]["path"] = str(tmp_path / "records.jsonl")
     (tmp_path / "records.jsonl").write_text('{"id": "ID1", "count": 1, "amount": 0}\n')
     assert check_standard(contract) is None
-    _, verdicts = run_ours(contract, [{"id": "ID1", "count": 1, "amount": 0}, {"id": "ID2", "count": 1,
-                                                                               "amount": 0.5}])
+    rows = [{"id": "ID1", "count": 1, "owner": "t", "amount": 0}, {"id": "ID2", "count": 1, "owner": "t",
+                                                                  "amount": 0.5}]
+    _, verdicts = run_ours(contract, rows)
     assert [[v.reason_code for v in vs] for vs in verdicts] == [["OUT_OF_RANGE:amount"], []]
     run = DataContract(data_contract_str=yaml.safe_dump(contract)).test()
     assert any("exclusiveMinimum" in (c.reason or "") and "not of type 'number'" in (c.reason or "")

@@ -31,6 +31,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812
 from pyspark.sql.types import (
     ArrayType,
+    BooleanType,
     DoubleType,
     LongType,
     StringType,
@@ -96,6 +97,9 @@ schema:
          quality: [{metric: missingValues, arguments: {missingValues: [null, '', N/A]}, mustBeLessThan: 1}]}
       - {name: ship_date, logicalType: date}
       - {name: weight, logicalType: number, logicalTypeOptions: {minimum: 0, exclusiveMinimum: true}}
+      - {name: owner, logicalType: string, quality: [{rule: nullCheck}]}
+      - {name: seen_at, logicalType: string, logicalTypeOptions: {format: date-time}}
+      - {name: flag, logicalType: boolean}
 """
 
 
@@ -112,6 +116,7 @@ SCHEMA = StructType([
     StructField("coupon_code", StringType()), StructField("priority", LongType()),
     StructField("region", StringType()), StructField("ref", StringType()), StructField("channel", StringType()),
     StructField("ship_date", StringType()), StructField("weight", DoubleType()),
+    StructField("owner", StringType()), StructField("seen_at", StringType()), StructField("flag", BooleanType()),
 ])
 
 _GOOD: dict[str, Any] = {
@@ -120,6 +125,7 @@ _GOOD: dict[str, Any] = {
     "notes": "leave at door", "items": [{"sku": "SKU-1", "qty": 2, "price": 10.0}],
     "shipping_address": {"zip": "94107", "country": "US"}, "coupon_code": "SAVE10", "priority": 3,
     "region": "EU", "ref": "R-1", "channel": "web", "ship_date": "2024-01-15", "weight": 1.5,
+    "owner": "team", "seen_at": "2024-01-15T09:58:02.5+01:00", "flag": False,
 }
 
 # (label, changes to the good record). Every rule kind appears; None means null / missing.
@@ -160,6 +166,12 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("v3.0 date holding a timestamp", {"ship_date": "2024-01-15T09:58:02Z"}),
     ("v3.0 date not a date", {"ship_date": "soon"}),
     ("exclusiveMinimum: true boundary", {"weight": 0.0}),
+    ("date that is no calendar date", {"ship_date": "2024-02-30"}),
+    ("timestamp that is no calendar date", {"created_at": "2024-02-30T10:00:00Z"}),
+    ("v3.0 nullCheck", {"owner": None}),
+    ("format date-time without offset", {"seen_at": "2024-01-15T09:58:02"}),
+    ("format date-time, a date", {"seen_at": "2024-01-15"}),
+    ("boolean", {"flag": True}),
     ("mixed FAIL and WARN", {"discount_type": "BOGO", "total_amount": -1.0, "coupon_code": "X",
                              "items": [{"sku": "S", "qty": -1}]}),
 ]

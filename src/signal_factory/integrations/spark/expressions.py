@@ -19,8 +19,9 @@ turns it into the reason-code array and the PASS/WARN/FAIL result.
 Type checks. Spark columns are typed, so TYPE_MISMATCH is decided from the column's Spark type where it
 can be: e.g. a ``number`` rule on a DoubleType/DecimalType column always holds, on a StringType column it
 never does (the stream enforcer sees a JSON string there too). Two logical types are checked per value
-on string columns: ``date`` (``^\\d{4}-\\d{2}-\\d{2}$``, as the stream) and ``timestamp`` (an ISO-8601
-regex: an approximation of Python's ``datetime.fromisoformat``; it does not range-check month/day).
+on string columns: ``date`` (``^\\d{4}-\\d{2}-\\d{2}$`` and a real calendar date, as the stream) and ``timestamp`` (an ISO-8601
+regex: an approximation of Python's ``datetime.fromisoformat``; its date part is a real calendar date,
+its time is not range-checked).
 ``coerce_strings=True`` (for all-string bronze data such as CSV) checks string columns for integer /
 number / boolean rules with ``try_cast`` instead, and range-checks the cast value.
 
@@ -128,12 +129,18 @@ def _type_state(rule: FieldRule, v: Column, dt: DataType | None,
         if isinstance(dt, DateType) or (rule.date_time_ok and isinstance(dt, TimestampType | TimestampNTZType)):
             return None, v, dt
         shape = _ISO_TS_RE if rule.date_time_ok else _DATE_RE
-        return (v.rlike(shape), v, dt) if _is_string(dt) else (F.lit(False), v, dt)
+        return (v.rlike(shape) & _real_date(v), v, dt) if _is_string(dt) else (F.lit(False), v, dt)
     if logical == "timestamp":
         if isinstance(dt, TimestampType | TimestampNTZType | IntegralType | DateType):
             return None, v, dt
-        return (v.rlike(_ISO_TS_RE), v, dt) if _is_string(dt) else (F.lit(False), v, dt)
+        return (v.rlike(_ISO_TS_RE) & _real_date(v), v, dt) if _is_string(dt) else (F.lit(False), v, dt)
     return None, v, dt  # unknown logical types are not checked (as the stream)
+
+
+def _real_date(v: Column) -> Column:
+    """The leading `yyyy-MM-dd` of an ISO string is a calendar date (2024-02-30 is not), as Python's
+    `date.fromisoformat` / `datetime.fromisoformat` in the stream check it."""
+    return F.try_to_date(F.substring(v, 1, 10), "yyyy-MM-dd").isNotNull()
 
 
 class _Codes:
