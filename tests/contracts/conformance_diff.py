@@ -195,7 +195,7 @@ def _kind(check_type: str, name: str, compiled: CompiledContract) -> str:
 
 def run_datacontract(contract: dict[str, Any], compiled: CompiledContract) -> tuple[Side, int, list[str]]:
     """(datacontract-cli's verdicts, number of per-record checks it ran, checks it did not run and why)."""
-    from datacontract.data_contract import DataContract  # noqa: PLC0415 - heavy import, only for these tests
+    from datacontract.data_contract import DataContract
 
     run = DataContract(data_contract_str=yaml.safe_dump(contract, sort_keys=False),
                        include_failed_samples=True).test()

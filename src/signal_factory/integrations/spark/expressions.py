@@ -19,9 +19,9 @@ turns it into the reason-code array and the PASS/WARN/FAIL result.
 Type checks. Spark columns are typed, so TYPE_MISMATCH is decided from the column's Spark type where it
 can be: e.g. a ``number`` rule on a DoubleType/DecimalType column always holds, on a StringType column it
 never does (the stream enforcer sees a JSON string there too). Two logical types are checked per value
-on string columns: ``date`` (``^\\d{4}-\\d{2}-\\d{2}$`` and a real calendar date, as the stream) and ``timestamp`` (an ISO-8601
-regex: an approximation of Python's ``datetime.fromisoformat``; its date part is a real calendar date,
-its time is not range-checked).
+on string columns: ``date`` (``^\\d{4}-\\d{2}-\\d{2}$`` and a real calendar date, as the stream) and
+``timestamp`` (an ISO-8601 regex: an approximation of Python's ``datetime.fromisoformat``; its date part
+is a real calendar date, its time is not range-checked).
 ``coerce_strings=True`` (for all-string bronze data such as CSV) checks string columns for integer /
 number / boolean rules with ``try_cast`` instead, and range-checks the cast value.
 
