@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote_plus
@@ -20,7 +21,8 @@ from signal_factory.ingest.s3 import S3ObjectIngester, S3TransportError, parse_n
 from signal_factory.model.evidence import UNRESOLVED_DATASET, Evidence
 from signal_factory.runtime.replay import ReplayService
 from signal_factory.stores.memory import MemoryStore
-from tests.conftest import order_payload
+from tests.conftest import envelope, order_payload, record
+from tests.contracts.conformance_cases import CASES, records
 
 boto3 = pytest.importorskip("boto3")
 moto_server = pytest.importorskip("moto.server")
@@ -310,3 +312,28 @@ def test_sqs_poller_handles_and_deletes_messages(ingester: S3ObjectIngester, s3:
     assert handled == 2
     assert sorted(e.validation.result for e in got) == ["FAIL", "PASS"]
     assert sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0).get("Messages", []) == []
+
+
+def test_same_verdicts_as_the_stream_enforcer_on_seeded_records(ingester: S3ObjectIngester, s3: Any,
+                                                                 full_enforcer: Enforcer) -> None:
+    """200 seeded orders (every rule of the orders contract broken somewhere) as one JSONL object: the row
+    counts and reason-code counts equal what the stream enforcer says record by record (G3-G5)."""
+    rows = [{k: v for k, v in r.items() if k != "_row"} for r in records(CASES[0], 200, seed=15)]
+    stream = full_enforcer.process([record(envelope(r), offset=i) for i, r in enumerate(rows)]).evidence
+    assert len(stream) == len(rows)
+    verdicts: Counter[str] = Counter()
+    codes: Counter[str] = Counter()
+    for ev in stream:
+        gates = [g for g in ev.validation.gates if g.gate in ("G3_SCHEMA", "G4_CONTRACT", "G5_PII")]
+        results = {g.result for g in gates}
+        verdicts["failed" if "FAIL" in results else "warned" if "WARN" in results else "passed"] += 1
+        codes.update(c for c in dict.fromkeys(ev.validation.reason_codes)
+                     if not c.startswith(("UNKNOWN_PRODUCER", "UNKNOWN_TOPIC")))
+    key = "orders/conformance.jsonl"
+    ev = _one(ingester.handle_notification(direct(key, _put(s3, key, _jsonl(rows)))))
+    details = _g4(ev)
+    assert {k: details[k] for k in ("passed", "warned", "failed")} == dict(verdicts)
+    assert min(verdicts["failed"], verdicts["warned"], verdicts["passed"]) > 0
+    top = {t["reason_code"]: t["count"] for t in details["top_reason_codes"]}
+    assert top == {c: codes[c] for c in top}
+    assert len(top) == min(10, len(codes))

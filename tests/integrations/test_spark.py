@@ -100,6 +100,7 @@ schema:
       - {name: owner, logicalType: string, quality: [{rule: nullCheck}]}
       - {name: seen_at, logicalType: string, logicalTypeOptions: {format: date-time}}
       - {name: flag, logicalType: boolean}
+      - {name: memo, logicalType: string, quality: [{metric: nullValues, mustBe: 0, severity: warning}]}
 """
 
 
@@ -117,6 +118,7 @@ SCHEMA = StructType([
     StructField("region", StringType()), StructField("ref", StringType()), StructField("channel", StringType()),
     StructField("ship_date", StringType()), StructField("weight", DoubleType()),
     StructField("owner", StringType()), StructField("seen_at", StringType()), StructField("flag", BooleanType()),
+    StructField("memo", StringType()),
 ])
 
 _GOOD: dict[str, Any] = {
@@ -125,7 +127,7 @@ _GOOD: dict[str, Any] = {
     "notes": "leave at door", "items": [{"sku": "SKU-1", "qty": 2, "price": 10.0}],
     "shipping_address": {"zip": "94107", "country": "US"}, "coupon_code": "SAVE10", "priority": 3,
     "region": "EU", "ref": "R-1", "channel": "web", "ship_date": "2024-01-15", "weight": 1.5,
-    "owner": "team", "seen_at": "2024-01-15T09:58:02.5+01:00", "flag": False,
+    "owner": "team", "seen_at": "2024-01-15T09:58:02.5+01:00", "flag": False, "memo": "m",
 }
 
 # (label, changes to the good record). Every rule kind appears; None means null / missing.
@@ -172,6 +174,7 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("format date-time without offset", {"seen_at": "2024-01-15T09:58:02"}),
     ("format date-time, a date", {"seen_at": "2024-01-15"}),
     ("boolean", {"flag": True}),
+    ("v3.1 nullValues (WARN)", {"memo": None}),
     ("mixed FAIL and WARN", {"discount_type": "BOGO", "total_amount": -1.0, "coupon_code": "X",
                              "items": [{"sku": "S", "qty": -1}]}),
 ]
