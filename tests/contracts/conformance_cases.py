@@ -9,12 +9,15 @@ known and reproducible. The values are neither labelled good nor bad: the two to
 from __future__ import annotations
 
 import random
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import ROOT
+import yaml
+
+from tests.conftest import EXAMPLE, ROOT
 
 DATA = ROOT / "tests/data"
 ABSENT = object()  # the field is left out of the record
@@ -115,3 +118,26 @@ CASES = [
          "population": [None, 9_999, 10_000, 5_000_000, 5_000_001, "big", 12.5]},
     ),
 ]
+
+
+# The cases whose contracts a control plane can carry next to the orders world (ours), by dataset and topic.
+WORLD_CASES = {CASES[0].name: ("urn:dp:orders:created", "raw.orders.events"),
+               CASES[1].name: ("urn:dp:conformance:every_rule_new", "raw.conformance.v31"),
+               CASES[2].name: ("urn:dp:conformance:every_rule_old", "raw.conformance.v30")}
+
+
+def conformance_world(target: Path) -> Path:
+    """The example control plane plus a dataset and a topic for each of our every-rule contracts."""
+    shutil.copytree(EXAMPLE, target)
+    datasets = (target / "datasets.yaml").read_text()
+    topics = (target / "topics.yaml").read_text()
+    for case in CASES[1:3]:
+        urn, topic = WORLD_CASES[case.name]
+        shutil.copy(case.contract, target / "contracts" / case.contract.name)
+        contract_id = yaml.safe_load(case.contract.read_text())["id"]
+        datasets += (f"\n  - {{urn: {urn}, name: {contract_id}, type: kafka_topic, tier: 1, owner: data-platform,"
+                     f" contract: {contract_id}}}\n")
+        topics += f"  - {{topic: {topic}, dataset: {urn}, producer: orders-svc}}\n"
+    (target / "datasets.yaml").write_text(datasets)
+    (target / "topics.yaml").write_text(topics)
+    return target

@@ -14,15 +14,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from signal_factory.controlplane.loader import ControlPlane
+from signal_factory.controlplane.loader import ControlPlane, load_control_plane
 from signal_factory.enforcer.pipeline import Enforcer
 from signal_factory.errors import SignalFactoryError
 from signal_factory.ingest.s3 import S3ObjectIngester, S3TransportError, parse_notification, poll_sqs
 from signal_factory.model.evidence import UNRESOLVED_DATASET, Evidence
 from signal_factory.runtime.replay import ReplayService
 from signal_factory.stores.memory import MemoryStore
-from tests.conftest import envelope, order_payload, record
-from tests.contracts.conformance_cases import CASES, records
+from tests.conftest import envelope, order_payload, record, without_sampling
+from tests.contracts.conformance_cases import CASES, WORLD_CASES, Case, conformance_world, records
 
 boto3 = pytest.importorskip("boto3")
 moto_server = pytest.importorskip("moto.server")
@@ -314,26 +314,35 @@ def test_sqs_poller_handles_and_deletes_messages(ingester: S3ObjectIngester, s3:
     assert sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0).get("Messages", []) == []
 
 
-def test_same_verdicts_as_the_stream_enforcer_on_seeded_records(ingester: S3ObjectIngester, s3: Any,
-                                                                 full_enforcer: Enforcer) -> None:
-    """200 seeded orders (every rule of the orders contract broken somewhere) as one JSONL object: the row
-    counts and reason-code counts equal what the stream enforcer says record by record (G3-G5)."""
-    rows = [{k: v for k, v in r.items() if k != "_row"} for r in records(CASES[0], 200, seed=15)]
-    stream = full_enforcer.process([record(envelope(r), offset=i) for i, r in enumerate(rows)]).evidence
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> ControlPlane:
+    """The example control plane plus datasets for the every-rule conformance contracts, without sampling."""
+    return without_sampling(load_control_plane(conformance_world(tmp_path_factory.mktemp("s3") / "world")))
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.name in WORLD_CASES], ids=lambda c: c.name)
+def test_same_verdicts_as_the_stream_enforcer_on_seeded_records(world: ControlPlane, s3: Any, case: Case) -> None:
+    """200 seeded records (every per-record rule of the contract broken somewhere) as one JSONL object: the
+    row counts and reason-code counts equal what the stream enforcer says record by record (G3-G5)."""
+    urn, topic = WORLD_CASES[case.name]
+    rows = [{k: v for k, v in r.items() if k != "_row"} for r in records(case, 200, seed=15)]
+    headers = {"x-obs-producer-service": "orders-svc"}  # no schema id: G3 uses the dataset's, as S3 does
+    stream = Enforcer(world).process([record(envelope(r), topic=topic, offset=i, headers=headers)
+                                      for i, r in enumerate(rows)]).evidence
     assert len(stream) == len(rows)
     verdicts: Counter[str] = Counter()
     codes: Counter[str] = Counter()
     for ev in stream:
-        gates = [g for g in ev.validation.gates if g.gate in ("G3_SCHEMA", "G4_CONTRACT", "G5_PII")]
-        results = {g.result for g in gates}
+        results = {g.result for g in ev.validation.gates if g.gate in ("G3_SCHEMA", "G4_CONTRACT", "G5_PII")}
         verdicts["failed" if "FAIL" in results else "warned" if "WARN" in results else "passed"] += 1
         codes.update(c for c in dict.fromkeys(ev.validation.reason_codes)
                      if not c.startswith(("UNKNOWN_PRODUCER", "UNKNOWN_TOPIC")))
-    key = "orders/conformance.jsonl"
-    ev = _one(ingester.handle_notification(direct(key, _put(s3, key, _jsonl(rows)))))
-    details = _g4(ev)
-    assert {k: details[k] for k in ("passed", "warned", "failed")} == dict(verdicts)
-    assert min(verdicts["failed"], verdicts["warned"], verdicts["passed"]) > 0
+    key = f"{urn.split(':')[-1]}/conformance.jsonl"
+    ingester = S3ObjectIngester(world, {f"{BUCKET}/{urn.split(':')[-1]}/": urn}, s3, clock=lambda: 1705312800.0)
+    details = _g4(_one(ingester.handle_notification(direct(key, _put(s3, key, _jsonl(rows))))))
+    assert {k: details[k] for k in ("passed", "warned", "failed")} == {k: verdicts[k] for k in
+                                                                       ("passed", "warned", "failed")}
+    assert min(verdicts["failed"], verdicts["passed"]) > 0
     top = {t["reason_code"]: t["count"] for t in details["top_reason_codes"]}
     assert top == {c: codes[c] for c in top}
     assert len(top) == min(10, len(codes))

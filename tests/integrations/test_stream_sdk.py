@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from signal_factory.controlplane.loader import ControlPlane
+from signal_factory.controlplane.loader import ControlPlane, load_control_plane
 from signal_factory.enforcer.pipeline import Enforcer
 from signal_factory.integrations.stream import (
     AGGREGATED_WITH,
@@ -31,7 +31,8 @@ from signal_factory.integrations.stream import (
 from signal_factory.model.evidence import G4_CONTRACT, decode_evidence
 from signal_factory.runtime.replay import ReplayService
 from signal_factory.stores.memory import MemoryStore
-from tests.conftest import envelope, order_payload, record
+from tests.conftest import envelope, order_payload, record, without_sampling
+from tests.contracts.conformance_cases import CASES, WORLD_CASES, Case, conformance_world, records
 
 URN = "urn:dp:orders:created"
 T0 = 1705312682127
@@ -245,3 +246,24 @@ def test_replay_service_ingests_stream_evidence(control_plane: ControlPlane) -> 
     stored = store.evidence.get(sink.items[1].evidence_id)
     assert stored is not None
     assert stored.validation.reason_codes == ["MISSING_FIELD:customer_id"]
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.name in WORLD_CASES], ids=lambda c: c.name)
+def test_verdicts_equal_enforcer_g4_on_seeded_records(tmp_path: Path, case: Case) -> None:
+    """On 200 seeded records breaking every per-record rule of the contract, the emitter's G4 gate equals
+    the enforcer's, record by record."""
+    cp = without_sampling(load_control_plane(conformance_world(tmp_path / "world")))
+    urn, topic = WORLD_CASES[case.name]
+    rows = [{k: v for k, v in r.items() if k != "_row"} for r in records(case, 200, seed=15)]
+    raws = [record(envelope(r), topic=topic, offset=i, headers={"x-obs-producer-service": "orders-svc"})
+            for i, r in enumerate(rows)]
+    enforced = Enforcer(cp).process(raws).evidence
+    emitter = EvidenceEmitter(cp.contract_for(cp.datasets[urn]), urn, "conformance", "validator", ListSink(),
+                              clock=lambda: 1705312700.0)
+    mismatches = []
+    for i, (row, raw, ev) in enumerate(zip(rows, raws, enforced, strict=True)):
+        g4 = next(g for g in ev.validation.gates if g.gate == G4_CONTRACT)
+        if emitter.validate(row, input_record=raw, event_time_ms=T0).validation.gates != [g4]:
+            mismatches.append(i)
+    assert mismatches == []
+    assert {g.result for ev in enforced for g in ev.validation.gates if g.gate == G4_CONTRACT} >= {"PASS", "FAIL"}
