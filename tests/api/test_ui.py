@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -211,6 +212,27 @@ def test_ack_with_token(api_server_token: tuple[str, str], ui: tuple[Any, Consol
     expect(page.get_by_test_id("token-input")).to_have_value(token)
     assert page.evaluate("sessionStorage.getItem('sf.token')") == token
     shot(page, "incident-acknowledged")
+    console.check()
+
+
+def test_mute_dataset_from_the_incident_page(api_server_token: tuple[str, str], ui: tuple[Any, Console]) -> None:
+    """Muting the dataset for 4h shows who muted it, why and until when, on the incident and in the list."""
+    base, token = api_server_token
+    page, console = ui
+    page.goto(base + "/incidents/INC-1")
+    page.get_by_test_id("token-input").fill(token)
+    page.get_by_test_id("by-input").fill("alice")
+    page.get_by_test_id("mute-duration").select_option("4h")
+    page.get_by_test_id("mute-reason").fill("planned backfill")
+    page.get_by_test_id("mute-dataset-button").click()
+    banner = page.get_by_test_id("muted-banner")
+    expect(banner).to_contain_text(f"dataset {URN}")
+    expect(banner).to_contain_text("by alice: planned backfill")
+    until = page.request.get(f"{base}/api/v1/incidents/INC-1").json()["muted_by"]["until"]
+    hours = (datetime.fromisoformat(until.replace("Z", "+00:00")) - datetime.now(UTC)).total_seconds() / 3600
+    assert 3.9 < hours <= 4.0
+    page.goto(base + "/incidents")
+    expect(page.get_by_test_id("incident-row-INC-1").get_by_test_id("muted-badge")).to_have_text("MUTED")
     console.check()
 
 

@@ -20,6 +20,7 @@ import httpx
 
 from signal_factory.alerting.messages import ACKNOWLEDGE, NOTICE, NOTICE_UPDATE, RESOLVE, TRIGGER, UPDATE
 from signal_factory.alerting.model import Notification
+from signal_factory.alerting.mutes import MuteBook
 from signal_factory.alerting.notify import DEAD, RETRY, SENT, UNCONFIGURED, HttpSender, SendResult
 from signal_factory.alerting.policy import AlertPolicy
 from signal_factory.stores.ports import OutboxRepo
@@ -31,13 +32,14 @@ PENDING_SCAN = 10_000
 
 
 HELD = "HELD"
+MUTED = "MUTED"
 
 
 @dataclass
 class DispatchReport:
     """What one `run_once` (or a whole `drain`) did: counts, and the last outcome of every row touched."""
 
-    outcomes: dict[str, str] = field(default_factory=dict)  # notification_id -> SENT | RETRY | DEAD | HELD
+    outcomes: dict[str, str] = field(default_factory=dict)  # notification_id -> SENT|RETRY|DEAD|HELD|MUTED
     pending: int = 0  # PENDING rows left after the run
     next_due_at: float | None = None  # when the next row can go (None: nothing pending)
 
@@ -61,6 +63,11 @@ class DispatchReport:
         """Due, but waiting behind an earlier row of the same (route, incident) or for a missing secret."""
         return self._count(HELD)
 
+    @property
+    def muted(self) -> int:
+        """Due, but covered by a mute: marked MUTED, not sent."""
+        return self._count(MUTED)
+
     def merge(self, other: DispatchReport) -> None:
         self.outcomes.update(other.outcomes)
         self.pending = other.pending
@@ -70,8 +77,9 @@ class DispatchReport:
 class OutboxDispatcher:
     def __init__(self, outbox: OutboxRepo, policy: AlertPolicy, client: httpx.Client | None = None,
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
-                 rng: Callable[[], float] = random.random, batch: int = 100) -> None:
+                 rng: Callable[[], float] = random.random, batch: int = 100, mutes: MuteBook | None = None) -> None:
         self.outbox = outbox
+        self.mutes = mutes  # None: nothing is muted (the caller has no store to read mutes from)
         self.policy = policy
         self.sender = HttpSender(client)
         self.clock = clock
@@ -102,7 +110,7 @@ class OutboxDispatcher:
                 n = rows.pop(queue.pop(0).notification_id)
                 outcome = self._deliver(n, now)
                 report.outcomes[n.notification_id] = HELD if outcome == UNCONFIGURED else outcome
-                if outcome not in (SENT, DEAD):
+                if outcome not in (SENT, DEAD, MUTED):
                     break
             for notification_id in rows:  # due, but behind a row of the same (route, incident) still pending
                 report.outcomes[notification_id] = HELD
@@ -125,6 +133,12 @@ class OutboxDispatcher:
     # --- internals --------------------------------------------------------------------------------------
 
     def _deliver(self, n: Notification, now: float) -> str:
+        mute = self.mutes.covering(n.dataset_urn, n.signature, int(now * 1000)) if self.mutes is not None else None
+        if mute is not None:
+            why = f"muted by {mute.mute_id} ({mute.kind} {mute.target}) until {mute.until}: {mute.reason}"
+            self.outbox.mark_muted(n.notification_id, why)
+            log.info("notification %s (%s %s) not sent: %s", n.notification_id, n.event, n.incident_id, why)
+            return MUTED
         route = self.policy.route(n.target)
         attempts = n.attempts + 1
         if route is None:

@@ -342,7 +342,7 @@ class AlertingEngine:
             notification_id=notification_id, channel=channel, target=route, incident_id=incident.incident_id,
             event=event, dedup_key=incident.incident_id,
             body=body_for(channel, incident, event, previous_severity=previous_severity),
-            created_at=incident.updated_at))
+            created_at=incident.updated_at, dataset_urn=incident.dataset_urn, signature=incident.failure_signature))
         return notification_id
 
 

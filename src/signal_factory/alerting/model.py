@@ -87,11 +87,13 @@ class Notification(msgspec.Struct, omit_defaults=True, kw_only=True):
     event: str  # trigger | acknowledge | resolve | update
     dedup_key: str
     body: dict[str, Any]
-    status: str = "PENDING"  # PENDING | SENT | DEAD
+    status: str = "PENDING"  # PENDING | SENT | DEAD | MUTED
     attempts: int = 0
     next_attempt_at: float = 0.0
     last_error: str | None = None
     created_at: str = ""
+    dataset_urn: str | None = None  # what it is about, so a mute can cover it at delivery time
+    signature: str | None = None
 
 
 class NoticeSignature(msgspec.Struct, array_like=True):

@@ -112,7 +112,7 @@ class NoticeBook:
             self.outbox.enqueue(Notification(
                 notification_id=notification_id, channel=route.type, target=route.name,
                 incident_id=notice.notice_id, event=event, dedup_key=notice.notice_id,
-                body=notice_body(route.type, notice, event), created_at=at))
+                body=notice_body(route.type, notice, event), created_at=at, dataset_urn=notice.dataset_urn))
             ids.append(notification_id)
             if route.name not in notice.routes:
                 notice.routes.append(route.name)

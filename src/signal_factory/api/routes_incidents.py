@@ -27,7 +27,7 @@ class ResolveBody(BaseModel):
 def list_incidents(service: Service, status: Annotated[str | None, Query(description="OPEN, ACKNOWLEDGED, RESOLVED")]
                    = None, dataset: str | None = None,
                    limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> Response:
-    return json_response(service.incidents(status=status, dataset=dataset, limit=limit))
+    return json_response(service.incidents_view(status=status, dataset=dataset, limit=limit))
 
 
 @router.get("/notices", summary="Drift notices (new failure signatures that paged no one), newest first")
@@ -40,7 +40,7 @@ def list_notices(service: Service, dataset: Annotated[str | None, Query(descript
 
 @router.get("/incidents/{incident_id}", summary="One incident")
 def get_incident(incident_id: str, service: Service) -> Response:
-    return json_response(service.incident(incident_id))
+    return json_response(service.incident_view(incident_id))
 
 
 @router.post("/incidents/{incident_id}/ack", summary="OPEN -> ACKNOWLEDGED", dependencies=[Depends(require_writer)])

@@ -14,6 +14,7 @@ from signal_factory.cli import pipeline as pipeline_cmds
 from signal_factory.cli.evidence import evidence_app
 from signal_factory.cli.graph import deploy, graph_app
 from signal_factory.cli.lineage import lineage_app
+from signal_factory.cli.mutes import mute_app
 from signal_factory.cli.notices import notices_app
 from signal_factory.cli.rca import rca
 from signal_factory.cli.render import config_summary_table, enforce_summary_table
@@ -31,6 +32,7 @@ app.command()(pipeline_cmds.replay)
 app.command()(pipeline_cmds.signals)
 app.add_typer(pipeline_cmds.incidents_app, name="incidents")
 app.add_typer(notices_app, name="notices")
+app.add_typer(mute_app, name="mute")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(graph_app, name="graph")
 app.command()(deploy)

@@ -36,6 +36,7 @@ def replay(
 ) -> None:
     """Run enforce -> signals -> alerting over record files into the store; print what fired."""
     from signal_factory.alerting.dispatcher import OutboxDispatcher
+    from signal_factory.alerting.mutes import MuteBook
     from signal_factory.controlplane.loader import load_control_plane
     from signal_factory.enforcer.factory import build_enforcer
     from signal_factory.runtime.replay import ReplayService
@@ -49,7 +50,7 @@ def replay(
         enforcer = build_enforcer(cp)
         service = ReplayService(cp, store, enforcer)
         if send:
-            service.dispatcher = OutboxDispatcher(store.outbox, service.policy)
+            service.dispatcher = OutboxDispatcher(store.outbox, service.policy, mutes=MuteBook(store.checkpoints))
         with Progress(TextColumn("[bold]replaying[/bold]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=err, transient=True) as progress:
             task = progress.add_task("", total=None)
@@ -142,6 +143,7 @@ def _transition(incident_id: str, db: str | None, config: Path, action: str, by:
                 as_json: bool) -> None:
     from signal_factory.alerting.dispatcher import OutboxDispatcher
     from signal_factory.alerting.engine import AlertingEngine
+    from signal_factory.alerting.mutes import MuteBook
     from signal_factory.alerting.policy import load_alert_policy
     from signal_factory.controlplane.loader import load_control_plane
 
@@ -157,7 +159,7 @@ def _transition(incident_id: str, db: str | None, config: Path, action: str, by:
                 incident = engine.acknowledge(incident_id, by, at=now)
             else:
                 incident = engine.resolve(incident_id, by, note, at=now)
-        dispatcher = OutboxDispatcher(store.outbox, policy)
+        dispatcher = OutboxDispatcher(store.outbox, policy, mutes=MuteBook(store.checkpoints))
         dispatcher.run_once(datetime.now(UTC).timestamp())
         dispatcher.close()
     finally:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from signal_factory.alerting.dispatcher import DispatchReport, OutboxDispatcher
+from signal_factory.alerting.mutes import MuteBook
 from signal_factory.alerting.policy import AlertPolicy
 from signal_factory.stores.sql.database import SqlStore
 from signal_factory.stores.sql.locks import OwnerLock, OwnerLockLostError, owner_lock_for
@@ -57,7 +58,8 @@ class AlertsStage:
         try:
             if not self._acquire(stop):
                 return self.report
-            dispatcher = self.dispatcher or OutboxDispatcher(self.store.outbox, self.policy)
+            dispatcher = self.dispatcher or OutboxDispatcher(self.store.outbox, self.policy,
+                                                            mutes=MuteBook(self.store.checkpoints))
             try:
                 self._loop(dispatcher, stop, idle_exit_s)
             finally:

@@ -291,6 +291,9 @@ class MemoryOutboxRepo:
         self._update(notification_id, status="DEAD" if dead else "PENDING", attempts=attempts,
                      next_attempt_at=next_attempt_at, last_error=error)
 
+    def mark_muted(self, notification_id: str, why: str) -> None:
+        self._update(notification_id, status="MUTED", last_error=why)
+
     def list(self, *, status: str | None = None, limit: int = 100) -> list[Notification]:
         rows = [r for r in self._s.tables.outbox.values() if status is None or r.status == status]
         return [docs.decode_notification_doc(*r) for r in rows[:limit]]

@@ -129,6 +129,10 @@ class OutboxRepo(Protocol):
     def mark_failed(self, notification_id: str, attempts: int, next_attempt_at: float, error: str,
                     dead: bool = False) -> None: ...
 
+    def mark_muted(self, notification_id: str, why: str) -> None:
+        """Not sent, on purpose: a mute covered it when it was due (final, like SENT)."""
+        ...
+
     def list(self, *, status: str | None = None, limit: int = 100) -> list[Notification]: ...
 
 

@@ -14,6 +14,7 @@ from signal_factory.stores.sql.transactions import Database
 PENDING = "PENDING"
 SENT = "SENT"
 DEAD = "DEAD"
+MUTED = "MUTED"
 
 _COLUMNS = (out_t.c.doc, out_t.c.status, out_t.c.attempts, out_t.c.next_attempt_at, out_t.c.last_error)
 
@@ -45,6 +46,9 @@ class SqlOutboxRepo:
         """Back to PENDING for a retry at `next_attempt_at`, or DEAD when `dead`."""
         self._update(notification_id, status=DEAD if dead else PENDING, attempts=attempts,
                      next_attempt_at=next_attempt_at, last_error=error)
+
+    def mark_muted(self, notification_id: str, why: str) -> None:
+        self._update(notification_id, status=MUTED, last_error=why)
 
     def _update(self, notification_id: str, **values: object) -> None:
         with self._db.write() as conn:

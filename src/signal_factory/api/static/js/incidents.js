@@ -27,7 +27,8 @@ export async function renderIncidents() {
     h("td", null, link(href, { class: "mono strong" }, i.incident_id)),
     h("td", { class: "title-cell" }, link(href, null, i.title), h("div", { class: "urn" }, i.failure_signature || "")),
     h("td", null, link(datasetHref(i.dataset_urn), { class: "mono small" }, shortUrn(i.dataset_urn))),
-    h("td", null, statusBadge(i.status)),
+    h("td", null, statusBadge(i.status), i.muted_by ? h("span", { class: "badge st-unknown", "data-testid": "muted-badge",
+      title: `muted until ${fmtTime(i.muted_by.until)}: ${i.muted_by.reason}` }, "MUTED") : null),
     h("td", null, sp.service ? `${sp.service} ${sp.version || ""}` : "—"),
     h("td", { class: "nowrap" }, fmtTime(i.created_at)));
   });
@@ -87,9 +88,37 @@ function actionPanel(inc) {
   ack.addEventListener("click", () => write("ack", { by: who() }));
   res.addEventListener("click", () => write("resolve", { by: who(), note: note.value.trim() }));
 
+  // Mute / snooze: pages stop for the dataset or the signature until the time is up; the incident stays.
+  const duration = h("select", { class: "input", "data-testid": "mute-duration" },
+    ["1h", "4h", "12h", "1d"].map((d) => h("option", { value: d }, d)));
+  const reason = h("input", { type: "text", class: "input wide", placeholder: "why mute (shown on the incident)",
+    "data-testid": "mute-reason" });
+  async function mute(kind) {
+    const t = token.value.trim();
+    if (!reason.value.trim()) { show("error", "Say why you mute (the next engineer reads it)."); return; }
+    show("info", "Muting…");
+    try {
+      const headers = { "Content-Type": "application/json" };
+      if (t) headers.Authorization = `Bearer ${t}`;
+      const target = kind === "dataset" ? inc.dataset_urn : inc.failure_signature;
+      const m = await api("/mutes", { method: "POST", headers, body: JSON.stringify({ kind, target,
+        duration: duration.value, reason: reason.value.trim(), by: who() }) });
+      show("ok", `Muted ${kind} until ${fmtTime(m.until)}.`);
+      window.dispatchEvent(new Event("sf:refresh"));
+    } catch (err) {
+      const status = err instanceof ApiError ? ` (HTTP ${err.status})` : "";
+      show("error", `Mute refused${status}: ${err.detail || err.message}`);
+    }
+  }
+  const muteDs = h("button", { class: "btn", "data-testid": "mute-dataset-button" }, "Mute dataset");
+  const muteSig = h("button", { class: "btn", "data-testid": "mute-signature-button" }, "Mute signature");
+  muteDs.addEventListener("click", () => mute("dataset"));
+  muteSig.addEventListener("click", () => mute("signature"));
+
   const el = h("div", { class: "action-panel", "data-testid": "action-panel" },
     h("div", { class: "row" }, token, by),
     h("div", { class: "row" }, ack, res, note),
+    h("div", { class: "row" }, muteDs, muteSig, duration, reason),
     msg);
   const update = (cur) => {
     ack.disabled = cur.status !== "OPEN";
@@ -113,7 +142,10 @@ function header(inc, ds) {
         h("h1", { "data-testid": "incident-title" }, inc.title),
         h("div", { class: "muted small" }, `Opened ${fmtTime(inc.created_at)} · updated ${fmtTime(inc.updated_at)}`,
           inc.acknowledged_at ? ` · acknowledged ${fmtTime(inc.acknowledged_at)} by ${inc.acknowledged_by || "?"}` : "",
-          inc.resolved_at ? ` · resolved ${fmtTime(inc.resolved_at)}` : "")),
+          inc.resolved_at ? ` · resolved ${fmtTime(inc.resolved_at)}` : ""),
+        inc.muted_by ? h("div", { class: "mute-banner", "data-testid": "muted-banner" },
+          h("b", null, "Muted"), ` · ${inc.muted_by.kind} ${inc.muted_by.target} until ${fmtTime(inc.muted_by.until)}`,
+          ` by ${inc.muted_by.created_by}: ${inc.muted_by.reason} (no pages are sent; the incident still updates)`) : null),
       actionPanel(inc)),
     h("dl", { class: "facts" },
       fact("Dataset", link(datasetHref(inc.dataset_urn), { class: "mono" }, inc.dataset_urn)),
