@@ -47,6 +47,7 @@ from signal_factory.alerting.model import (
     OPEN,
     RESOLVED,
     SEV3,
+    Activity,
     EvidenceSummary,
     Incident,
     Notification,
@@ -65,6 +66,7 @@ log = logging.getLogger(__name__)
 CREATED = "created"
 UPDATED = "updated"
 AUTO_RESOLVED = "auto_resolved"
+SIGNAL_ENGINE = "signal-engine"  # the actor of automatic changes on an incident's activity
 #: How many recent incidents of a dataset are searched to recognise a replayed signal.
 REPLAY_LOOKBACK = 50
 #: Signal types whose incidents say an SLO is at risk from failing records (drift attaches to them).
@@ -249,9 +251,11 @@ class AlertingEngine:
                 self.incidents.put(updated)
                 changes.append(IncidentChange(UPDATED, updated))
                 continue
+            why = f"auto-resolved after {need} consecutive OK {signal.signal_type} windows"
             updated = msgspec.structs.replace(
-                updated, status=RESOLVED, resolved_at=signal.timestamp,
-                resolution=f"auto-resolved after {need} consecutive OK {signal.signal_type} windows")
+                updated, status=RESOLVED, resolved_at=signal.timestamp, resolved_by=SIGNAL_ENGINE, resolution=why,
+                activity=[*updated.activity, Activity(at=signal.timestamp, actor=SIGNAL_ENGINE,
+                                                      action="auto_resolved", note=why)])
             self.incidents.put(updated)
             ids = self._notify_all(updated, RESOLVE)
             log.info("incident %s auto-resolved after %d OK windows", incident.incident_id, need)
@@ -296,8 +300,9 @@ class AlertingEngine:
                 f"cannot acknowledge {incident_id}: it is {incident.status}, and only OPEN incidents can be "
                 "acknowledged" + (" (a new failure opens a new incident)" if incident.status == RESOLVED else ""))
         when = at or self._now()
+        done = Activity(at=when, actor=by, action="acknowledged")
         updated = msgspec.structs.replace(incident, status=ACKNOWLEDGED, acknowledged_at=when, acknowledged_by=by,
-                                          updated_at=when)
+                                          updated_at=when, activity=[*incident.activity, done])
         self.incidents.put(updated)
         self._notify_all(updated, ACKNOWLEDGE)
         return updated
@@ -310,8 +315,10 @@ class AlertingEngine:
                 f"cannot resolve {incident_id}: it is already RESOLVED ({incident.resolution}); "
                 "a new failure opens a new incident")
         when = at or self._now()
-        updated = msgspec.structs.replace(incident, status=RESOLVED, resolved_at=when, updated_at=when,
-                                          resolution=f"resolved by {by}" + (f": {note}" if note else ""))
+        updated = msgspec.structs.replace(incident, status=RESOLVED, resolved_at=when, updated_at=when, resolved_by=by,
+                                          resolution=f"resolved by {by}" + (f": {note}" if note else ""),
+                                          activity=[*incident.activity,
+                                                    Activity(at=when, actor=by, action="resolved", note=note)])
         self.incidents.put(updated)
         self._notify_all(updated, RESOLVE)
         return updated

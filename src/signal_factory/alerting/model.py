@@ -45,6 +45,15 @@ class Notified(msgspec.Struct, omit_defaults=True):
     total_events: int = 0
 
 
+class Activity(msgspec.Struct, omit_defaults=True, kw_only=True):
+    """One thing a person (or the engine) did to an incident: who, what, when (wall clock), and a note."""
+
+    at: str
+    actor: str
+    action: str  # acknowledged | resolved | auto_resolved
+    note: str | None = None
+
+
 class Incident(msgspec.Struct, omit_defaults=True, kw_only=True):
     """One open problem per (dataset, failure signature). Repeats update it; they never page again."""
 
@@ -75,6 +84,9 @@ class Incident(msgspec.Struct, omit_defaults=True, kw_only=True):
     new_signatures: list[str] = msgspec.field(default_factory=list)
     new_signatures_overflow: int = 0
     notified: Notified | None = None
+    resolved_by: str | None = None
+    #: Who did what to it, oldest first: the named actors of the incident's own timeline.
+    activity: list[Activity] = msgspec.field(default_factory=list)
 
 
 class Notification(msgspec.Struct, omit_defaults=True, kw_only=True):
