@@ -20,6 +20,7 @@ import uvicorn
 from signal_factory.api.app import create_app
 from signal_factory.api.events import ChangeFeed
 from signal_factory.api.server import ApiServer
+from signal_factory.api.session import Users, hash_password
 from signal_factory.controlplane.loader import load_control_plane
 from signal_factory.enforcer.pipeline import Enforcer
 from signal_factory.runtime.replay import ReplayService
@@ -45,13 +46,14 @@ def scenario1_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def start_server(db_path: Path | None, home: Path, token: str | None = None,
-                 static_dir: Path | None = None, config_dir: Path = EXAMPLE) -> tuple[ApiServer, threading.Thread, str]:
+                 static_dir: Path | None = None, config_dir: Path = EXAMPLE,
+                 users: Users | None = None) -> tuple[ApiServer, threading.Thread, str]:
     """The real app (store `db_path`, or the default SQLite file under `home`; control plane `config_dir`)
     on uvicorn on a free port, in a daemon thread; returns once it accepts connections."""
     feed = ChangeFeed(interval_s=0.2, ping_s=15.0, tick_s=0.05)
     db_url = f"sqlite:///{db_path}" if db_path is not None else None
     app = create_app(config_dir, db_url, token=token, max_body_bytes=64_000, home=home, feed=feed,
-                     static_dir=static_dir)
+                     static_dir=static_dir, users=users)
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, log_level="warning",
                             timeout_graceful_shutdown=5)
     server = ApiServer(config, on_shutdown=feed.stop)
@@ -98,5 +100,25 @@ def api_server_token(scenario1_db: Path, tmp_path: Path) -> Iterator[tuple[str, 
     server, thread, url = start_server(db, tmp_path, token=API_TOKEN)
     try:
         yield url, API_TOKEN
+    finally:
+        stop_server(server, thread)
+
+
+USERS = {"alice": "correct horse battery", "bob": "staple paperclip 42"}
+
+
+@pytest.fixture(scope="session")
+def team_users() -> Users:
+    """Two named users (hashing is slow on purpose: once per session)."""
+    return Users({name: hash_password(pw) for name, pw in USERS.items()})
+
+
+@pytest.fixture
+def api_server_team(scenario1_db: Path, tmp_path: Path, team_users: Users) -> Iterator[str]:
+    """Server over a fresh copy of Scenario 1 with named sign-in and no API token."""
+    db = _copy_db(scenario1_db, tmp_path)
+    server, thread, url = start_server(db, tmp_path, users=team_users)
+    try:
+        yield url
     finally:
         stop_server(server, thread)

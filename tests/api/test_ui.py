@@ -236,6 +236,28 @@ def test_mute_dataset_from_the_incident_page(api_server_token: tuple[str, str], 
     console.check()
 
 
+def test_sign_in_then_acknowledge_without_a_token(api_server_team: str, ui: tuple[Any, Console]) -> None:
+    """A named user signs in from the top bar, acknowledges with no token pasted, and the incident's activity
+    names them; signing out brings the sign-in form back."""
+    from tests.api.conftest import USERS
+
+    page, console = ui
+    page.goto(api_server_team + "/incidents/INC-1")
+    page.get_by_test_id("session-name").fill("alice")
+    page.get_by_test_id("session-password").fill(USERS["alice"])
+    page.get_by_test_id("session-submit").click()
+    expect(page.get_by_test_id("session-user")).to_have_text("alice")
+    expect(page.get_by_test_id("acting-as")).to_contain_text("alice")
+    expect(page.get_by_test_id("token-input")).to_have_count(0)
+    page.get_by_test_id("ack-button").click()
+    expect(page.get_by_test_id("incident-status").first).to_have_text("ACKNOWLEDGED")
+    expect(page.get_by_test_id("activity")).to_contain_text("alice acknowledged")
+    shot(page, "incident-signed-in")
+    page.get_by_test_id("session-signout").click()
+    expect(page.get_by_test_id("session-submit")).to_be_visible()
+    console.check()
+
+
 def test_live_refresh_on_change_keeps_scroll_and_token(api_server_token: tuple[str, str],
                                                        ui: tuple[Any, Console]) -> None:
     """A write made elsewhere reaches the open page through the SSE `change` event."""

@@ -26,3 +26,19 @@ def test_mute_add_list_cancel(tmp_path: Path) -> None:
     assert bad.returncode == 1
     assert "not a duration" in bad.stderr.decode()
     assert "Traceback" not in bad.stderr.decode()
+
+
+def test_users_hash_makes_a_hash_that_signs_in(tmp_path: Path) -> None:
+    """`users hash --stdin` prints a scrypt hash that checks the password and a users.yaml loads it."""
+    from signal_factory.api.session import check_password, load_users
+
+    done = _run(["users", "hash", "--stdin"], stdin=b"correct horse battery\n", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr.decode()
+    stored = done.stdout.decode().strip()
+    assert check_password("correct horse battery", stored)
+    assert b"correct horse" not in done.stdout
+    (tmp_path / "users.yaml").write_text(f"users:\n  - name: alice\n    password_hash: '{stored}'\n")
+    assert load_users(tmp_path / "users.yaml").check("alice", "correct horse battery")
+    short = _run(["users", "hash", "--stdin"], stdin=b"short\n", cwd=tmp_path)
+    assert short.returncode == 1
+    assert "12 characters" in short.stderr.decode()

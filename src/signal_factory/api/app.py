@@ -30,6 +30,7 @@ from signal_factory.api import (
     routes_lineage,
     routes_mutes,
     routes_otlp,
+    routes_session,
     routes_system,
     routes_ui,
 )
@@ -40,6 +41,7 @@ from signal_factory.api.metrics import CONTENT_TYPE, ApiMetrics, MetricsMiddlewa
 from signal_factory.api.problems import ApiError
 from signal_factory.api.security import SecurityHeadersMiddleware
 from signal_factory.api.service import ApiService
+from signal_factory.api.session import Sessions, Users
 from signal_factory.errors import StoreFailedError
 from signal_factory.settings import Secret
 
@@ -50,7 +52,8 @@ _WHERE = {"query": "query parameter", "path": "path parameter", "body": "body fi
 
 def create_app(config_dir: Path, db_url: str | None, *, token: str | None = None, max_body_bytes: int = 10_000_000,
                home: Path = Path(".signal-factory"), static_dir: Path | None = None,
-               feed: ChangeFeed | None = None) -> FastAPI:
+               feed: ChangeFeed | None = None, users: Users | None = None,
+               session_key: bytes | None = None) -> FastAPI:
     """The API over the control plane in `config_dir` and the store at `db_url` (None: SQLite under `home`).
 
     `token` enables writes (Bearer auth); without it the API is read-only. `feed` tunes the change
@@ -79,6 +82,8 @@ def create_app(config_dir: Path, db_url: str | None, *, token: str | None = None
                   description="Datasets, signals, incidents, evidence, root cause and the causal graph. "
                               "Writes need `Authorization: Bearer <SIGNAL_FACTORY_API_TOKEN>`.")
     app.state.token = _secret(token)
+    app.state.users = users  # None: no sign-in (writes need the API token)
+    app.state.sessions = Sessions(session_key)
     app.state.static_dir = static_dir or STATIC_DIR
     app.state.feed = feed or ChangeFeed()
     metrics = app.state.metrics = ApiMetrics()
@@ -90,7 +95,7 @@ def create_app(config_dir: Path, db_url: str | None, *, token: str | None = None
     app.add_exception_handler(StoreFailedError, _store_failed)
     app.add_exception_handler(RequestValidationError, _validation_error)
     for module in (routes_system, routes_datasets, routes_incidents, routes_evidence, routes_graph, routes_ingest,
-                   routes_lineage, routes_otlp, routes_mutes):
+                   routes_lineage, routes_otlp, routes_mutes, routes_session):
         app.include_router(module.router)
 
     @app.get("/metrics", include_in_schema=False)

@@ -6,15 +6,25 @@ import secrets
 
 from fastapi import HTTPException, Request
 
+from signal_factory.api.session import COOKIE, CSRF_HEADER, Sessions
 from signal_factory.settings import Secret
 
+BY_NOTE = "(required with the API token; a signed-in user's name is used instead)"
 READ_ONLY = ("this server is read-only: start it with SIGNAL_FACTORY_API_TOKEN set to accept writes")
 
 
 def require_writer(request: Request) -> None:
-    """FastAPI dependency: 403 when read-only, 401 (with WWW-Authenticate) for a missing or wrong token."""
+    """FastAPI dependency: a signed-in user (session cookie + `X-SF-Request` header), or the bearer token.
+    403 when the server takes no writes at all, 401 (with WWW-Authenticate) for a missing or wrong token."""
+    user = session_user(request)
+    if user is not None and request.headers.get(CSRF_HEADER) == "1" and "authorization" not in request.headers:
+        request.state.actor = user
+        return
     token: Secret | None = request.app.state.token
     if token is None:
+        if request.app.state.users is not None:
+            raise HTTPException(401, "sign in first (or send the API token)",
+                                headers={"WWW-Authenticate": "Bearer"})
         raise HTTPException(403, READ_ONLY)
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not given:
@@ -23,3 +33,19 @@ def require_writer(request: Request) -> None:
     # Exact bytes: a token with stray whitespace or another case is a different token, never trimmed.
     if not secrets.compare_digest(given.encode(), token.reveal().encode()):
         raise HTTPException(401, "wrong bearer token", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+
+def session_user(request: Request) -> str | None:
+    sessions: Sessions | None = getattr(request.app.state, "sessions", None)
+    return sessions.user(request.cookies.get(COOKIE)) if sessions is not None else None
+
+
+def actor(request: Request, typed: str | None) -> str:
+    """Who did it: the signed-in name when the write came with a session (never a typed one), else `typed`
+    (required then: a 422 naming the body field, like any other missing field)."""
+    signed_in: str | None = getattr(request.state, "actor", None)
+    if signed_in is not None:
+        return signed_in
+    if not typed:
+        raise HTTPException(422, "body field `by`: who does it is required with the API token (or sign in)")
+    return typed

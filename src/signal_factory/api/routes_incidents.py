@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from signal_factory.api.auth import require_writer
+from signal_factory.api.auth import BY_NOTE, actor, require_writer
 from signal_factory.api.deps import Service, json_response
 
 router = APIRouter(prefix="/api/v1", tags=["incidents"])
 
 
 class AckBody(BaseModel):
-    by: str = Field(min_length=1, description="Who acknowledges")
+    by: str | None = Field(default=None, min_length=1, description=f"Who acknowledges {BY_NOTE}")
 
 
 class ResolveBody(BaseModel):
-    by: str = Field(min_length=1, description="Who resolves")
+    by: str | None = Field(default=None, min_length=1, description=f"Who resolves {BY_NOTE}")
     note: str | None = Field(default=None, description="Resolution note")
 
 
@@ -44,14 +44,16 @@ def get_incident(incident_id: str, service: Service) -> Response:
 
 
 @router.post("/incidents/{incident_id}/ack", summary="OPEN -> ACKNOWLEDGED", dependencies=[Depends(require_writer)])
-async def ack_incident(incident_id: str, body: Annotated[AckBody, Body()], service: Service) -> Response:
-    return json_response(await run_in_threadpool(service.acknowledge, incident_id, body.by))
+async def ack_incident(incident_id: str, body: Annotated[AckBody, Body()], service: Service,
+                       request: Request) -> Response:
+    return json_response(await run_in_threadpool(service.acknowledge, incident_id, actor(request, body.by)))
 
 
 @router.post("/incidents/{incident_id}/resolve", summary="OPEN/ACKNOWLEDGED -> RESOLVED",
              dependencies=[Depends(require_writer)])
-async def resolve_incident(incident_id: str, body: Annotated[ResolveBody, Body()], service: Service) -> Response:
-    return json_response(await run_in_threadpool(service.resolve, incident_id, body.by, body.note))
+async def resolve_incident(incident_id: str, body: Annotated[ResolveBody, Body()], service: Service,
+                           request: Request) -> Response:
+    return json_response(await run_in_threadpool(service.resolve, incident_id, actor(request, body.by), body.note))
 
 
 @router.get("/rca/incidents/{incident_id}", summary="Root-cause report of an incident", tags=["rca"])

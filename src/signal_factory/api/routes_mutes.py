@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from signal_factory.api.auth import require_writer
+from signal_factory.api.auth import BY_NOTE, actor, require_writer
 from signal_factory.api.deps import Service, json_response
 
 router = APIRouter(prefix="/api/v1", tags=["mutes"])
@@ -19,11 +19,11 @@ class MuteBody(BaseModel):
     target: str = Field(min_length=1, description="Dataset URN, or failure signature (MISSING_FIELD:customer_id)")
     duration: str = Field(pattern=r"^\s*\d+\s*(ms|s|m|h|d)\s*$", description="How long: 30m, 2h, 1d (at most 30d)")
     reason: str = Field(min_length=1, description="Why; shown on the incident")
-    by: str = Field(min_length=1, description="Who mutes")
+    by: str | None = Field(default=None, min_length=1, description=f"Who mutes {BY_NOTE}")
 
 
 class CancelBody(BaseModel):
-    by: str = Field(min_length=1, description="Who cancels the mute")
+    by: str | None = Field(default=None, min_length=1, description=f"Who cancels {BY_NOTE}")
 
 
 @router.get("/mutes", summary="Mutes, newest first (active ones by default)")
@@ -34,11 +34,13 @@ def list_mutes(service: Service, all: Annotated[bool, Query(description="Include
 
 @router.post("/mutes", summary="Mute a dataset or a signature for a while", status_code=201,
              dependencies=[Depends(require_writer)])
-async def add_mute(body: Annotated[MuteBody, Body()], service: Service) -> Response:
-    mute = await run_in_threadpool(service.add_mute, body.kind, body.target, body.duration, body.reason, body.by)
+async def add_mute(body: Annotated[MuteBody, Body()], service: Service, request: Request) -> Response:
+    mute = await run_in_threadpool(service.add_mute, body.kind, body.target, body.duration, body.reason,
+                                   actor(request, body.by))
     return json_response(mute, status_code=201)
 
 
 @router.post("/mutes/{mute_id}/cancel", summary="End a mute now", dependencies=[Depends(require_writer)])
-async def cancel_mute(mute_id: str, body: Annotated[CancelBody, Body()], service: Service) -> Response:
-    return json_response(await run_in_threadpool(service.cancel_mute, mute_id, body.by))
+async def cancel_mute(mute_id: str, body: Annotated[CancelBody, Body()], service: Service,
+                      request: Request) -> Response:
+    return json_response(await run_in_threadpool(service.cancel_mute, mute_id, actor(request, body.by)))

@@ -20,6 +20,7 @@ from signal_factory.cli.rca import rca
 from signal_factory.cli.render import config_summary_table, enforce_summary_table
 from signal_factory.cli.run import run_app
 from signal_factory.cli.serve import serve
+from signal_factory.cli.users import users_app
 from signal_factory.errors import ConfigError, SignalFactoryError
 
 # show_locals=False: a crash report must never print variables (they may hold secrets or record values).
@@ -33,6 +34,7 @@ app.command()(pipeline_cmds.signals)
 app.add_typer(pipeline_cmds.incidents_app, name="incidents")
 app.add_typer(notices_app, name="notices")
 app.add_typer(mute_app, name="mute")
+app.add_typer(users_app, name="users")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(graph_app, name="graph")
 app.command()(deploy)

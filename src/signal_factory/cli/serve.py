@@ -4,6 +4,7 @@
     SIGNAL_FACTORY_API_TOKEN=... signal-factory serve --host 0.0.0.0      # accepts writes with that bearer token
 
 The token is read from the environment only (a flag would show in `ps`), and never printed.
+    signal-factory serve --users users.yaml     # named users sign in to the web UI (api/session.py)
 SIGTERM/SIGINT shut down gracefully: open event streams end, the store is closed.
 """
 
@@ -21,6 +22,7 @@ from signal_factory.cli.options import ConfigOpt, DbOpt
 from signal_factory.errors import SignalFactoryError
 
 TOKEN_ENV = "SIGNAL_FACTORY_API_TOKEN"
+SESSION_KEY_ENV = "SIGNAL_FACTORY_SESSION_KEY"
 
 
 def serve(
@@ -31,12 +33,16 @@ def serve(
     max_body_bytes: Annotated[int, typer.Option(
         help="Largest request body accepted, on the wire and after gzip/deflate decoding (413 above).",
         envvar="SIGNAL_FACTORY_MAX_BODY_BYTES", show_envvar=True)] = 10_000_000,
+    users: Annotated[Path | None, typer.Option(
+        "--users", help="users.yaml of named users (hashed passwords) who may sign in to the web UI.",
+        envvar="SIGNAL_FACTORY_USERS_FILE", show_envvar=True)] = None,
 ) -> None:
     """Serve the JSON API (/api/v1, docs at /docs) and the web UI. Writes need $SIGNAL_FACTORY_API_TOKEN."""
     import uvicorn
 
     from signal_factory.api.app import create_app
     from signal_factory.api.server import ApiServer
+    from signal_factory.api.session import load_users
     from signal_factory.settings import Secret, Settings
 
     if not config.is_dir():
@@ -45,10 +51,15 @@ def serve(
     raw = os.environ.get(TOKEN_ENV, "").strip()
     token = Secret(raw) if raw else None
     settings = Settings.from_env()
-    app = create_app(config, db, token=token, max_body_bytes=max_body_bytes, home=settings.home)
+    team = load_users(users) if users is not None else None
+    key = os.environ.get(SESSION_KEY_ENV, "").encode() or None  # None: a random key, sessions end at restart
+    app = create_app(config, db, token=token, max_body_bytes=max_body_bytes, home=settings.home, users=team,
+                     session_key=key)
     err = Console(stderr=True, emoji=False, highlight=False, soft_wrap=True)
     mode = (f"writes enabled (bearer token from ${TOKEN_ENV})" if token
             else f"read-only (set ${TOKEN_ENV} to accept writes)")
+    if team is not None:
+        mode += f"; sign-in for {len(team.hashes)} user{'s' if len(team.hashes) != 1 else ''}"
 
     def started(bound: int) -> None:
         shown = f"[{host}]" if ":" in host else host

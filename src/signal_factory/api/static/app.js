@@ -5,6 +5,7 @@ import { renderIncidents, renderIncident } from "./js/incidents.js";
 import { renderDataset } from "./js/dataset.js";
 import { renderLineage } from "./js/lineage.js";
 import { renderNotices } from "./js/notices.js";
+import { loadSession, sessionWidget } from "./js/session.js";
 
 const ROUTES = [
   { re: /^\/$/, nav: "health", title: "Health", render: () => renderHealth() },
@@ -137,5 +138,9 @@ function connect() {
   });
 }
 
-mount();
+// Sign-in state first, so the first render already knows who (if anyone) is signed in.
+loadSession().then(() => {
+  document.getElementById("session-slot").replaceChildren(sessionWidget());
+  mount();
+});
 connect();

@@ -2,6 +2,7 @@
 import { h, api, ApiError, link, sevBadge, statusBadge, stateBadge, fmtTime, fmtPct, fmtNum, datasetHref, enc, empty,
   section, table, shortUrn, tierBadge } from "./util.js";
 import { rcaSections } from "./rca.js";
+import { session, writeHeaders } from "./session.js";
 import { causalGraph } from "./graph.js";
 
 const TOKEN_KEY = "sf.token";
@@ -49,7 +50,7 @@ export async function renderIncidents() {
 let panel = null;
 
 function actionPanel(inc) {
-  if (panel && panel.id === inc.incident_id) { panel.update(inc); return panel.el; }
+  if (panel && panel.id === inc.incident_id && panel.user === session.user) { panel.update(inc); return panel.el; }
   const token = h("input", { type: "password", class: "input", placeholder: "API token", autocomplete: "off",
     "data-testid": "token-input", value: sessionStorage.getItem(TOKEN_KEY) || "",
     oninput: (e) => sessionStorage.setItem(TOKEN_KEY, e.target.value) });
@@ -66,8 +67,7 @@ function actionPanel(inc) {
     const t = token.value.trim();
     show("info", action === "ack" ? "Acknowledging…" : "Resolving…");
     try {
-      const headers = { "Content-Type": "application/json" };
-      if (t) headers.Authorization = `Bearer ${t}`;
+      const headers = writeHeaders(t);
       await api(`/incidents/${enc(inc.incident_id)}/${action}`, { method: "POST", headers, body: JSON.stringify(body) });
       show("ok", action === "ack" ? "Acknowledged." : "Resolved.");
       window.dispatchEvent(new Event("sf:refresh"));
@@ -76,7 +76,7 @@ function actionPanel(inc) {
       if (err instanceof ApiError && err.status === 403) {
         show("error", `Read-only server: ${action === "ack" ? "acknowledge" : "resolve"} was refused (HTTP 403). ${detail || ""}`.trim());
       } else if (err instanceof ApiError && err.status === 401) {
-        show("error", `Not authorised (401): ${t ? "the token was rejected" : "enter an API token first"}.`);
+        show("error", `Not authorised (401): ${t ? "the token was rejected" : session.signIn ? "sign in (top right) or enter an API token" : "enter an API token first"}.`);
       } else if (err instanceof ApiError && err.status === 409) {
         show("error", `Conflict (409): ${detail}`);
       } else {
@@ -98,8 +98,7 @@ function actionPanel(inc) {
     if (!reason.value.trim()) { show("error", "Say why you mute (the next engineer reads it)."); return; }
     show("info", "Muting…");
     try {
-      const headers = { "Content-Type": "application/json" };
-      if (t) headers.Authorization = `Bearer ${t}`;
+      const headers = writeHeaders(t);
       const target = kind === "dataset" ? inc.dataset_urn : inc.failure_signature;
       const m = await api("/mutes", { method: "POST", headers, body: JSON.stringify({ kind, target,
         duration: duration.value, reason: reason.value.trim(), by: who() }) });
@@ -116,7 +115,8 @@ function actionPanel(inc) {
   muteSig.addEventListener("click", () => mute("signature"));
 
   const el = h("div", { class: "action-panel", "data-testid": "action-panel" },
-    h("div", { class: "row" }, token, by),
+    session.user ? h("div", { class: "row muted small", "data-testid": "acting-as" }, `Acting as ${session.user} (signed in)`)
+      : h("div", { class: "row" }, token, by),
     h("div", { class: "row" }, ack, res, note),
     h("div", { class: "row" }, muteDs, muteSig, duration, reason),
     msg);
@@ -126,7 +126,7 @@ function actionPanel(inc) {
     ack.title = ack.disabled ? `Already ${cur.status.toLowerCase()}` : "Acknowledge: you are looking at it";
   };
   update(inc);
-  panel = { id: inc.incident_id, el, update };
+  panel = { id: inc.incident_id, user: session.user, el, update };
   return el;
 }
 
@@ -160,6 +160,9 @@ function header(inc, ds) {
         (im.downstream_datasets || []).length ? ` · ${im.downstream_datasets.length} downstream datasets` : ""]),
       fact("Evidence", ev.total_events != null ? `${fmtNum(ev.failed_events)} failed of ${fmtNum(ev.total_events)} (${typeof ev.failure_rate === "string" ? ev.failure_rate : fmtPct(ev.failure_rate)}) · first failure ${fmtTime(ev.first_failure)}` : null),
       fact("Resolution", inc.resolution),
+      fact("Activity (wall clock)", (inc.activity || []).length ? h("ul", { class: "activity", "data-testid": "activity" },
+        inc.activity.map((a) => h("li", { "data-action": a.action }, `${fmtTime(a.at)} · `, h("b", null, a.actor),
+          ` ${a.action.replace("_", "-")}`, a.note ? `: ${a.note}` : ""))) : null),
       fact("RCA link", inc.rca_link && !inc.rca_link.endsWith(location.pathname) ? h("a", { href: inc.rca_link, target: "_blank", rel: "noopener" }, inc.rca_link) : null)));
 }
 
