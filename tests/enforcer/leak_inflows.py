@@ -140,13 +140,16 @@ class FakeS3:
 
 
 def s3_objects() -> tuple[FakeS3, list[bytes]]:
-    """Objects whose keys, ETags and rows carry PII, and one S3 notification per object."""
+    """Objects whose keys and ETags carry PII (and rows, in the forms the detectors know), and one S3
+    notification per object."""
     s3 = FakeS3()
     notes: list[bytes] = []
+    detectable = _detectable(S3_OBJECTS)
     for n, (_, v) in enumerate(forms(S3_OBJECTS)):
         key = f"orders/{v}/part-{n}.jsonl"
+        # Rows are records (their payload may be copied into evidence): detectable forms only, as for records.
         row = {"order_id": f"ORD-2024-0115-8{n:04d}", "customer_id": "cust-1", "total_amount": 1.0,
-               "currency": "USD", "discount_type": v}
+               "currency": "USD", "discount_type": v if v in detectable else "FLASH_SALE"}
         s3.put(key, json.dumps(row).encode() + b"\n", ETag=f'"{v}"', ContentType="application/x-ndjson")
         record = {"eventVersion": "2.1", "eventSource": "aws:s3", "eventTime": S3_EVENT_TIME,
                   "eventName": "ObjectCreated:Put",

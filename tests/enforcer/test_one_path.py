@@ -54,6 +54,8 @@ def _config(root: Path, registry_url: str) -> Path:
     (root / "datasets.yaml").write_text(
         f"datasets:\n  - {{urn: '{URN}', tier: 1, owner: payments, schema: 'confluent:payments-value:latest'}}\n")
     (root / "topics.yaml").write_text(f"topics:\n  - {{topic: {TOPIC}, dataset: '{URN}', producer: payments-svc}}\n")
+    (root / "s3.yaml").write_text(
+        f"objects:\n  - {{location: 's3://onepath/payments/', dataset: '{URN}', producer: payments-svc}}\n")
     return root
 
 
@@ -106,11 +108,12 @@ def _http(cfg: Path, lines: bytes, tmp: Path) -> list[dict[str, Any]]:
 
 
 def _s3(cfg: Path, endpoint: str) -> list[Evidence]:
-    """One object per record, one row each, through the ingester as built by default (`build_enforcer`)."""
+    """One object per record, one row each, routed by the config's s3.yaml, through the ingester as built by
+    default (`build_enforcer`)."""
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
                       aws_access_key_id="testing", aws_secret_access_key="testing")
     s3.create_bucket(Bucket="onepath")
-    ingester = S3ObjectIngester(load_control_plane(cfg), {"onepath/payments/": URN}, s3)
+    ingester = S3ObjectIngester(load_control_plane(cfg), None, s3)
     out = []
     for i, (payload, _, _) in enumerate(PAYLOADS):
         key = f"payments/{i}.jsonl"
@@ -174,3 +177,4 @@ def test_same_records_same_evidence_on_all_five_paths(
 
     objects = _s3(cfg, s3_endpoint)
     assert [_view(e) for e in objects] == want
+    assert [e.payload_ref for e in objects] == refs  # same payload policy and store

@@ -1,11 +1,12 @@
 """S3 object ingest against a real S3-compatible server (moto in server mode): every notification shape,
-JSONL / CSV / Parquet, one evidence per object, stable ids on redelivery, malformed input as FAIL evidence."""
+JSONL / CSV / Parquet, one evidence per row through all five gates, stable ids on redelivery, malformed input
+as FAIL evidence."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
-from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote_plus
@@ -15,10 +16,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from signal_factory.controlplane.loader import ControlPlane, load_control_plane
+from signal_factory.controlplane.objects import ObjectRoute
 from signal_factory.enforcer.pipeline import Enforcer
 from signal_factory.errors import SignalFactoryError
 from signal_factory.ingest.s3 import S3ObjectIngester, S3TransportError, parse_notification, poll_sqs
-from signal_factory.model.evidence import UNRESOLVED_DATASET, Evidence
+from signal_factory.model.evidence import UNRESOLVED_DATASET, Evidence, encode_evidence
 from signal_factory.runtime.replay import ReplayService
 from signal_factory.stores.memory import MemoryStore
 from tests.conftest import envelope, order_payload, record, without_sampling
@@ -31,7 +33,7 @@ pytestmark = pytest.mark.slow
 
 BUCKET = "landing"
 URN = "urn:dp:orders:created"
-MAPPING = {f"s3://{BUCKET}/orders/": URN, f"{BUCKET}/orders/silver/": "urn:dp:orders:silver"}
+MAPPING = {f"s3://{BUCKET}/orders/": URN, f"{BUCKET}/orders/silver/": "urn:dp:orders:silver"}  # s3.yaml's, as Python
 EVENT_TIME = "2024-01-15T10:00:00.123Z"
 
 
@@ -56,7 +58,8 @@ def s3(s3_endpoint: str) -> Any:
 
 @pytest.fixture
 def ingester(control_plane: ControlPlane, s3: Any) -> S3ObjectIngester:
-    return S3ObjectIngester(control_plane, MAPPING, s3, clock=lambda: 1705312800.0)
+    """The ingester as examples/orders/s3.yaml routes objects (landing/orders/, landing/orders/silver/)."""
+    return S3ObjectIngester(control_plane, None, s3)
 
 
 def _put(s3: Any, key: str, body: bytes, content_type: str | None = None) -> str:
@@ -125,91 +128,129 @@ def _one(evidence: list[Evidence]) -> Evidence:
     return evidence[0]
 
 
-def _g4(ev: Evidence) -> dict[str, Any]:
-    gate = next(g for g in ev.validation.gates if g.gate == "G4_CONTRACT")
-    return gate.details or {}
+def _gate(ev: Evidence, gate: str) -> Any:
+    return next(g for g in ev.validation.gates if g.gate == gate)
+
+
+def _verdicts(evidence: list[Evidence]) -> list[tuple[str, list[str]]]:
+    return [(e.validation.result, e.validation.reason_codes) for e in evidence]
 
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))
 def test_every_notification_shape_yields_the_same_evidence(ingester: S3ObjectIngester, s3: Any, shape: str) -> None:
-    """Direct, SQS, SNS-in-SQS and EventBridge deliveries of one object give one evidence with one id."""
+    """Direct, SQS, SNS-in-SQS and EventBridge deliveries of one object give one evidence per row, same ids."""
     key = "orders/2024/01/15/batch 1.jsonl"  # a space: URL-encoded in S3 events
     etag = _put(s3, key, _jsonl([order_payload(), order_payload(order_id="ORD-2024-0115-2")]))
-    ev = _one(ingester.handle_notification(SHAPES[shape](key, etag)))
-    reference = _one(ingester.handle_notification(direct(key, etag)))
-    assert ev.evidence_id == reference.evidence_id
-    assert ev.dataset_urn == URN
-    assert ev.validation.result == "PASS"
-    assert ev.source is not None
-    assert (ev.source.input_dataset, ev.source.source_record_id) == (f"s3://{BUCKET}/{key}", etag)
-    assert _g4(ev)["rows"] == 2
-    assert _g4(ev)["passed"] == 2
+    got = ingester.handle_notification(SHAPES[shape](key, etag))
+    reference = ingester.handle_notification(direct(key, etag))
+    assert [e.evidence_id for e in got] == [e.evidence_id for e in reference]
+    assert len(set(e.evidence_id for e in got)) == 2
+    assert [(e.dataset_urn, e.validation.result) for e in got] == [(URN, "PASS")] * 2
+    assert [(e.source.input_dataset, e.source.source_record_id) for e in got if e.source] == \
+        [(f"s3://{BUCKET}/{key}", f"{etag}#1"), (f"s3://{BUCKET}/{key}", f"{etag}#2")]
+    assert [g.gate for g in got[0].validation.gates] == \
+        ["G1_RESOLUTION", "G2_IDENTITY", "G3_SCHEMA", "G4_CONTRACT", "G5_PII"]
 
 
-def test_jsonl_object_with_a_failing_row_fails_with_summary(ingester: S3ObjectIngester, s3: Any) -> None:
-    """Any FAIL row -> FAIL; details count rows and rank reason codes; a non-JSON line is a failed row."""
+def test_each_row_is_its_own_evidence_and_bad_rows_fail(ingester: S3ObjectIngester, s3: Any) -> None:
+    """Each row is judged alone, in object order; a line that is not JSON is FAIL MALFORMED_ROW:json."""
     rows = [order_payload(), order_payload(customer_id=None), order_payload(customer_id=None, total_amount=-5),
             order_payload(discount_type="MYSTERY")]
-    body = _jsonl(rows) + b"{not json\n"
     key = "orders/mixed.jsonl"
-    etag = _put(s3, key, body)
-    ev = _one(ingester.handle_notification(sqs_direct(key, etag)))
-    assert ev.validation.result == "FAIL"
-    assert ev.validation.failed_gates == ["G4_CONTRACT"]
-    details = _g4(ev)
-    assert (details["rows"], details["passed"], details["warned"], details["failed"]) == (5, 1, 1, 3)
-    top = {t["reason_code"]: t["count"] for t in details["top_reason_codes"]}
-    assert top["MISSING_FIELD:customer_id"] == 2
-    assert top["MALFORMED_ROW:json"] == 1
-    assert details["top_reason_codes"][0] == {"reason_code": "MISSING_FIELD:customer_id", "count": 2}
-    assert ev.validation.reason_codes[0] == "MISSING_FIELD:customer_id"
-    assert details["format"] == "jsonl"
+    etag = _put(s3, key, _jsonl(rows) + b"{not json\n")
+    got = ingester.handle_notification(sqs_direct(key, etag))
+    assert [r for r, _ in _verdicts(got)] == ["PASS", "FAIL", "FAIL", "WARN", "FAIL"]
+    assert got[1].validation.reason_codes == ["MISSING_FIELD:customer_id"]
+    assert "MISSING_FIELD:customer_id" in got[2].validation.reason_codes
+    assert got[3].validation.reason_codes[0].startswith("UNKNOWN_ENUM:discount_type:")
+    assert got[4].validation.reason_codes == ["MALFORMED_ROW:json"]
+    assert got[4].dataset_urn == URN  # a bad row still counts against its dataset
+    assert all(e.source and e.source.timestamp for e in got)  # windowed by the object's LastModified
+
+
+def test_rows_go_through_the_pii_gate(ingester: S3ObjectIngester, s3: Any) -> None:
+    """An SSN typed into a free-text column of an object is FAIL PII_DETECTED:notes:SSN, never the value."""
+    key = "orders/pii.jsonl"
+    etag = _put(s3, key, _jsonl([order_payload(notes="customer SSN 123-45-6789"), order_payload()]))
+    got = ingester.handle_notification(direct(key, etag))
+    assert _gate(got[0], "G5_PII").result == "FAIL"
+    assert "PII_DETECTED:notes:SSN" in got[0].validation.reason_codes
+    assert b"123-45-6789" not in encode_evidence(got[0])
+    assert _gate(got[1], "G5_PII").result == "PASS"
+
+
+def test_producer_identity_from_metadata_route_or_nothing(ingester: S3ObjectIngester, s3: Any,
+                                                          control_plane: ControlPlane) -> None:
+    """G2: the object's x-obs-producer-service metadata (HIGH), else s3.yaml's producer (MEDIUM), else WARN."""
+    key = "orders/identified.jsonl"
+    etag = s3.put_object(Bucket=BUCKET, Key=key, Body=_jsonl([order_payload()]),
+                         Metadata={"x-obs-producer-service": "orders-export", "x-obs-producer-version": "v2"}
+                         )["ETag"].strip('"')
+    high = _one(ingester.handle_notification(direct(key, etag)))
+    assert high.producer is not None
+    assert (high.producer.id, high.producer.version, high.producer.confidence) == ("orders-export", "v2", "HIGH")
+    plain_key = "orders/plain.jsonl"
+    plain_etag = _put(s3, plain_key, _jsonl([order_payload()]))
+    medium = _one(ingester.handle_notification(direct(plain_key, plain_etag)))
+    assert medium.producer is not None
+    assert (medium.producer.id, medium.producer.confidence) == ("orders-svc", "MEDIUM")
+    unnamed = S3ObjectIngester(control_plane, {f"{BUCKET}/orders/": URN}, s3)  # a mapping without producer
+    nobody = _one(unnamed.handle_notification(direct(plain_key, plain_etag)))
+    assert _verdicts([nobody]) == [("WARN", ["UNKNOWN_PRODUCER:producer"])]
 
 
 def test_csv_cells_are_typed_by_the_contract_and_warnings_warn(ingester: S3ObjectIngester, s3: Any) -> None:
-    """CSV numbers pass the contract's number type; a warning-only row makes the object WARN."""
+    """CSV numbers pass the contract's number type; a warning-only row WARNs, bad cells FAIL their row."""
     key = "orders/export.csv"
     etag = _put(s3, key, _csv([order_payload(), order_payload(discount_type="MYSTERY")]))
-    ev = _one(ingester.handle_notification(eventbridge(key, etag)))
-    assert ev.validation.result == "WARN", ev.validation
-    assert _g4(ev)["warned"] == 1
-    assert _g4(ev)["passed"] == 1
-    assert _g4(ev)["format"] == "csv"
+    assert [r for r, _ in _verdicts(ingester.handle_notification(eventbridge(key, etag)))] == ["PASS", "WARN"]
     bad_key = "orders/export-bad.csv"
     bad_etag = _put(s3, bad_key, _csv([order_payload(total_amount="abc"), order_payload(currency="usd")]))
-    bad = _one(ingester.handle_notification(sns_wrapped(bad_key, bad_etag)))
-    assert bad.validation.result == "FAIL"
-    assert _g4(bad)["failed"] == 2
+    assert [r for r, _ in _verdicts(ingester.handle_notification(sns_wrapped(bad_key, bad_etag)))] == ["FAIL", "FAIL"]
 
 
 def test_parquet_objects_are_checked_row_by_row(ingester: S3ObjectIngester, s3: Any) -> None:
     """Parquet (by extension, or by content type without one) is read with pyarrow and checked per row."""
     good_key = "orders/part-0000.parquet"
     etag = _put(s3, good_key, _parquet([order_payload(), order_payload(order_id="ORD-2024-0115-7")]))
-    assert _one(ingester.handle_notification(direct(good_key, etag))).validation.result == "PASS"
+    assert [r for r, _ in _verdicts(ingester.handle_notification(direct(good_key, etag)))] == ["PASS", "PASS"]
     bad_key = "orders/part-0001"
     bad_etag = _put(s3, bad_key, _parquet([order_payload(total_amount=-1.0)]), "application/vnd.apache.parquet")
-    bad = _one(ingester.handle_notification(direct(bad_key, bad_etag)))
-    assert bad.validation.result == "FAIL"
-    assert _g4(bad)["format"] == "parquet"
+    assert _one(ingester.handle_notification(direct(bad_key, bad_etag))).validation.result == "FAIL"
 
 
-def test_redelivery_yields_the_same_id_and_is_stored_once(ingester: S3ObjectIngester, s3: Any,
-                                                          control_plane: ControlPlane) -> None:
-    """The id is keyed by bucket/key/etag: a redelivered notification is skipped by the store."""
+def test_format_in_s3_yaml_overrides_the_extension(control_plane: ControlPlane, s3: Any) -> None:
+    """A location whose format is csv reads a `.txt` object as CSV."""
+    routes = (ObjectRoute(BUCKET, "exports/", URN, "csv", "orders-svc"),)
+    cp = dataclasses.replace(control_plane, objects=routes)
+    key = "exports/orders.txt"
+    etag = _put(s3, key, _csv([order_payload()]))
+    assert _verdicts(S3ObjectIngester(cp, None, s3).handle_notification(direct(key, etag))) == [("PASS", [])]
+
+
+def test_empty_object_is_one_warning(ingester: S3ObjectIngester, s3: Any) -> None:
+    """An object with no rows is one WARN EMPTY_OBJECT evidence, not silence."""
+    key = "orders/empty.jsonl"
+    etag = _put(s3, key, b"")
+    assert _verdicts(ingester.handle_notification(direct(key, etag))) == [("WARN", ["EMPTY_OBJECT"])]
+
+
+def test_redelivery_yields_the_same_ids_and_is_stored_once(ingester: S3ObjectIngester, s3: Any,
+                                                           control_plane: ControlPlane) -> None:
+    """Row ids are keyed by bucket/key/etag/row: a redelivered notification is skipped by the store."""
     key = "orders/redelivered.jsonl"
-    etag = _put(s3, key, _jsonl([order_payload(customer_id=None)]))
+    etag = _put(s3, key, _jsonl([order_payload(customer_id=None), order_payload()]))
     first = ingester.handle_notification(sqs_direct(key, etag))
-    again = ingester.handle_notification(sqs_direct(key, etag))
-    assert first[0].evidence_id == again[0].evidence_id
+    again = ingester.handle_notification(eventbridge(key, etag))
+    assert [e.evidence_id for e in first] == [e.evidence_id for e in again]
     store = MemoryStore()
     service = ReplayService(control_plane, store, Enforcer(control_plane))
-    assert service.ingest_evidence(first).new_evidence == 1
+    assert service.ingest_evidence(first).new_evidence == 2
     assert service.ingest_evidence(again).new_evidence == 0
     etag2 = _put(s3, key, _jsonl([order_payload()]))  # a new version is a new object
     assert etag2 != etag
     newer = _one(ingester.handle_notification(sqs_direct(key, etag2)))
-    assert newer.evidence_id != first[0].evidence_id
+    assert newer.evidence_id not in {e.evidence_id for e in first}
     assert newer.validation.result == "PASS"
 
 
@@ -259,6 +300,7 @@ def test_longest_prefix_wins_and_unmapped_objects_fail(ingester: S3ObjectIngeste
     key = "orders/silver/part.jsonl"
     etag = _put(s3, key, _jsonl([order_payload()]))
     assert _one(ingester.handle_notification(direct(key, etag))).dataset_urn == "urn:dp:orders:silver"
+    assert ingester.dataset_for(BUCKET, "orders/x.csv") == URN
     other = json.dumps(s3_event("x.jsonl", "e", bucket="elsewhere"))
     ev = _one(ingester.handle_notification(other))
     assert ev.validation.reason_codes == ["UNMAPPED_OBJECT:elsewhere"]
@@ -320,29 +362,28 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> ControlPlane:
     return without_sampling(load_control_plane(conformance_world(tmp_path_factory.mktemp("s3") / "world")))
 
 
+_NOT_CONTENT = ("UNKNOWN_PRODUCER", "UNKNOWN_TOPIC", "CLOCK_SKEW")  # identity, routing and clock, not the row
+
+
+def _content_view(ev: Evidence) -> tuple[list[tuple[str, str]], list[str]]:
+    """What the record itself decides: G3-G5 results and the reason codes they gave."""
+    gates = [(g.gate, g.result) for g in ev.validation.gates if g.gate in ("G3_SCHEMA", "G4_CONTRACT", "G5_PII")]
+    return gates, [c for c in ev.validation.reason_codes if not c.startswith(_NOT_CONTENT)]
+
+
 @pytest.mark.parametrize("case", [c for c in CASES if c.name in WORLD_CASES], ids=lambda c: c.name)
 def test_same_verdicts_as_the_stream_enforcer_on_seeded_records(world: ControlPlane, s3: Any, case: Case) -> None:
-    """200 seeded records (every per-record rule of the contract broken somewhere) as one JSONL object: the
-    row counts and reason-code counts equal what the stream enforcer says record by record (G3-G5)."""
+    """200 seeded records (every per-record rule of the contract broken somewhere) as one JSONL object: row by
+    row, the same G3-G5 results and reason codes as the stream enforcer gives each as a record."""
     urn, topic = WORLD_CASES[case.name]
     rows = [{k: v for k, v in r.items() if k != "_row"} for r in records(case, 200, seed=15)]
     headers = {"x-obs-producer-service": "orders-svc"}  # no schema id: G3 uses the dataset's, as S3 does
     stream = Enforcer(world).process([record(envelope(r), topic=topic, offset=i, headers=headers)
                                       for i, r in enumerate(rows)]).evidence
     assert len(stream) == len(rows)
-    verdicts: Counter[str] = Counter()
-    codes: Counter[str] = Counter()
-    for ev in stream:
-        results = {g.result for g in ev.validation.gates if g.gate in ("G3_SCHEMA", "G4_CONTRACT", "G5_PII")}
-        verdicts["failed" if "FAIL" in results else "warned" if "WARN" in results else "passed"] += 1
-        codes.update(c for c in dict.fromkeys(ev.validation.reason_codes)
-                     if not c.startswith(("UNKNOWN_PRODUCER", "UNKNOWN_TOPIC")))
     key = f"{urn.split(':')[-1]}/conformance.jsonl"
-    ingester = S3ObjectIngester(world, {f"{BUCKET}/{urn.split(':')[-1]}/": urn}, s3, clock=lambda: 1705312800.0)
-    details = _g4(_one(ingester.handle_notification(direct(key, _put(s3, key, _jsonl(rows))))))
-    assert {k: details[k] for k in ("passed", "warned", "failed")} == {k: verdicts[k] for k in
-                                                                       ("passed", "warned", "failed")}
-    assert min(verdicts["failed"], verdicts["passed"]) > 0
-    top = {t["reason_code"]: t["count"] for t in details["top_reason_codes"]}
-    assert top == {c: codes[c] for c in top}
-    assert len(top) == min(10, len(codes))
+    ingester = S3ObjectIngester(world, {f"{BUCKET}/{urn.split(':')[-1]}/": urn}, s3)
+    got = ingester.handle_notification(direct(key, _put(s3, key, _jsonl(rows))))
+    assert [_content_view(e) for e in got] == [_content_view(e) for e in stream]
+    results = [e.validation.result for e in stream]
+    assert min(results.count("FAIL"), results.count("PASS")) > 0

@@ -7,6 +7,7 @@ Layout (see docs/control-plane.md):
     producers.yaml          known producer services (optional)
     contracts/*.odcs.yaml   ODCS v3.0.x-v3.2.0 data contracts (checked against their version's JSON Schema)
     schemas/*.json|*.avsc   JSON Schema (`$id`) and Avro (`x-schema-id`) schemas
+    s3.yaml                 S3 bucket/prefix -> dataset and format (optional; `controlplane/objects.py`)
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from signal_factory.controlplane.model import (
     TopicMapping,
     TopicsFile,
 )
+from signal_factory.controlplane.objects import ObjectRoute, load_object_routes, route_for
 from signal_factory.controlplane.yamlsrc import YamlDoc
 from signal_factory.errors import ConfigError
 from signal_factory.registry.local import LocalSchemaRegistry
@@ -75,10 +77,15 @@ class ControlPlane:
     notices: tuple[str, ...] = ()
     # Contracts that load but enforce nothing yet (`datacontract init` output no dataset uses).
     gaps: tuple[ConfigGap, ...] = ()
+    # S3 locations -> datasets (`s3.yaml`), most specific first.
+    objects: tuple[ObjectRoute, ...] = ()
 
     def dataset_for_topic(self, topic: str) -> Dataset | None:
         mapping = self.topics.get(topic)
         return self.datasets.get(mapping.dataset) if mapping else None
+
+    def object_route(self, bucket: str, key: str) -> ObjectRoute | None:
+        return route_for(self.objects, bucket, key)
 
     def contract_for(self, dataset: Dataset) -> CompiledContract | None:
         return self.contracts.get(dataset.contract) if dataset.contract else None
@@ -184,11 +191,12 @@ def load_control_plane(root: Path | str) -> ControlPlane:
                                    "map each topic to exactly one dataset")
         topics[t.topic] = t
 
+    objects = load_object_routes(root, datasets)
     compiled, notices, gaps = _compile_contracts(ds_doc, datasets_file.datasets, contracts, contract_docs)
     return ControlPlane(root=root, settings=settings, datasets=datasets, topics=topics,
                         producers={p.id: p for p in producers_file.producers}, contracts=compiled,
                         schemas=schemas, contract_files={cid: d.path for cid, d in contract_docs.items()},
-                        notices=notices, gaps=gaps)
+                        notices=notices, gaps=gaps, objects=objects)
 
 
 def _compile_contracts(ds_doc: YamlDoc, datasets: list[Dataset], contracts: dict[str, OpenDataContractStandard],

@@ -23,7 +23,7 @@ import msgspec
 
 from signal_factory.contracts.rules import CompiledContract
 from signal_factory.controlplane.loader import ControlPlane
-from signal_factory.controlplane.model import Dataset
+from signal_factory.controlplane.model import Dataset, TopicMapping
 from signal_factory.enforcer.eventtime import EventTimeGuard
 from signal_factory.enforcer.guard import MAX_REASON_CODES, safe_token
 from signal_factory.enforcer.otel import trace_context
@@ -123,8 +123,11 @@ class Enforcer:
                  clock: Callable[[], float] = time.time) -> None:
         self.cp = control_plane
         settings = control_plane.settings
-        self._g1 = ResolutionGate(control_plane.topics, control_plane.datasets)
-        self._g2 = IdentityGate(control_plane.topics, settings.identity.payload_hint_fields)
+        # An S3 object's rows are routed by their `s3.yaml` location where a record has its topic.
+        routes = {**control_plane.topics, **{r.route_key: TopicMapping(r.route_key, r.dataset, r.producer)
+                                             for r in control_plane.objects}}
+        self._g1 = ResolutionGate(routes, control_plane.datasets)
+        self._g2 = IdentityGate(routes, settings.identity.payload_hint_fields)
         self._g3 = SchemaGate(resolver or SchemaResolverChain(control_plane.schemas))
         self._g4 = ContractGate()
         self._g5 = PiiGate(settings.pii.on_detect, settings.pii.scan_metadata)
@@ -143,7 +146,9 @@ class Enforcer:
         #: Records turned into INTERNAL_ERROR evidence by the error boundary, per exception type.
         self.internal_errors: dict[str, int] = {}
 
-    def process(self, records: Sequence[RawRecord | MalformedInput]) -> EnforceBatch:
+    def process(self, records: Sequence[RawRecord | MalformedInput], *, sample: bool = True) -> EnforceBatch:
+        """`sample=False` keeps every PASS evidence (S3 rows: a redelivered object must not count twice, and
+        tallies without Kafka offsets cannot be told apart)."""
         now_ms = int(self._clock() * 1000)
         stamp = iso_ms(now_ms)
         evidence: list[Evidence] = []
@@ -151,7 +156,7 @@ class Enforcer:
         tallies: dict[tuple[str, str, str | None, str | None, str | None, int | None], list[int | None]] = {}
         one = self._one
         # Datasets whose PASS evidence may be sampled out (`_keep_pass` is True for all the others).
-        sampled = {urn for urn, rate in self._sample.items() if not rate >= 1.0}
+        sampled = {urn for urn, rate in self._sample.items() if not rate >= 1.0} if sample else set()
         sampled_at: list[int] = []
         dirty: list[int] = []  # evidence positions that may hold NUL / lone surrogates
         # Ids first, in one tight loop (measurably faster than one per gate run).
@@ -285,15 +290,6 @@ class Enforcer:
         classified = contract.pii_fields if contract is not None else _NOTHING_CLASSIFIED
         return g3, g4, self._g5.run(payload, metadata, classified), obj, metadata, codes, classified
 
-    def check_row(self, dataset_urn: str, row: Any) -> tuple[str, list[GateResult], list[str]]:
-        """G3-G5 for one decoded row of a known dataset (a row of an S3 object: no topic to resolve, no
-        producer to identify), by the rules `process` applies: (result, [g3, g4, g5], reason codes)."""
-        dataset = self.cp.datasets[dataset_urn]
-        g3, g4, g5, _, _, contract_codes, _ = self._content({}, None, row, dataset, self._contracts.get(dataset_urn))
-        gates = [g3, g4, g5]
-        result, _, codes = _verdict(gates, contract_codes)
-        return result, gates, codes
-
     def _attach_payload(self, ev: Evidence, obj: Any, classified: frozenset[str],
                         dataset: Dataset | None) -> None:
         clean = redacted_payload(obj, classified)
@@ -306,7 +302,7 @@ class Enforcer:
             ev.payload_ref = self._payload_store.put(data)
 
     def _malformed(self, evidence_id: str, stamp: str, bad: MalformedInput) -> Evidence:
-        dataset = self.cp.dataset_for_topic(bad.topic) if bad.topic else None
+        dataset = self._g1.run(bad.topic)[0] if bad.topic else None
         g1: GateResult
         if dataset is not None:
             g1 = GateResult(G1_RESOLUTION, PASS, None, {"dataset_urn": dataset.urn})

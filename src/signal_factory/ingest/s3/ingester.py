@@ -1,26 +1,30 @@
-"""`S3ObjectIngester`: one evidence per object written straight to S3 (seed 5, "Direct S3 Write").
+"""`S3ObjectIngester`: one evidence per row of each object written straight to S3 (seed 5, "Direct S3 Write").
 
-notification -> objects -> (dataset by bucket/prefix mapping, compiled contract) -> fetch -> rows ->
-the enforcer's G3-G5 per row (`Enforcer.check_row`; the enforcer comes from `build_enforcer`) -> one
-evidence: FAIL if any row fails, else WARN if any warns, else PASS, each gate its worst row's, with the
-row counts and the most frequent reason codes in the G4 details. The evidence id is keyed by
-bucket/key/etag, so a redelivered notification (any shape) yields the same id and stores skip it.
+notification -> objects -> route (`s3.yaml`: bucket/prefix -> dataset, format, producer) -> fetch -> rows ->
+the enforcer's five gates per row (`Enforcer.process`, built by `build_enforcer`): G1 resolves the row by
+its route, G2 identifies the producer from the object's user metadata (`x-obs-producer-service`, HIGH), the
+route's `producer` (MEDIUM) or a payload hint (LOW), G3-G5 check schema, contract and PII as for a Kafka
+record, and the payload policy and payload store apply. A row that does not decode is FAIL evidence
+(`MALFORMED_ROW:*`). Every row is kept (no PASS sampling), and each row's evidence id is keyed by
+bucket/key/etag/row, so a redelivered notification (any shape) yields the same ids and stores skip them.
 
-Expected failures (a malformed notification, an object that is gone or does not parse) are FAIL
-evidence. Transport failures (the S3 endpoint cannot be reached) raise `S3TransportError`: the caller
-should leave the message on its queue to be redelivered, rather than store a FAIL under the object's id.
+What is not a row is one evidence per object: a malformed notification, an object no route maps
+(`UNMAPPED_OBJECT`), one that is gone or does not parse (`OBJECT_UNREADABLE:*`), an empty one
+(`EMPTY_OBJECT`, WARN). Transport failures (the S3 endpoint cannot be reached) raise `S3TransportError`:
+the caller should leave the message on its queue to be redelivered, rather than store a FAIL.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from signal_factory.contracts.rules import CompiledContract
 from signal_factory.controlplane.loader import ControlPlane
+from signal_factory.controlplane.objects import ObjectRoute, routes_from_mapping
 from signal_factory.enforcer.factory import build_enforcer
 from signal_factory.enforcer.guard import safe_text
 from signal_factory.enforcer.inflows import guard_evidence
@@ -46,10 +50,11 @@ from signal_factory.model.evidence import (
     Validation,
 )
 from signal_factory.model.ids import keyed_ulid
+from signal_factory.model.records import MalformedInput, RawRecord
+from signal_factory.settings import Settings
 
 ORIGIN = "s3"
 _PRODUCER = Producer("s3-object-ingester", "LOW")
-_TOP_CODES = 10
 DEFAULT_MAX_OBJECT_BYTES = 256 * 1024 * 1024
 
 
@@ -63,61 +68,95 @@ class S3Client(Protocol):
     def get_object(self, **kwargs: Any) -> dict[str, Any]: ...
 
 
+@dataclasses.dataclass(frozen=True)
+class _Fetched:
+    rows: list[Any]
+    etag: str | None
+    modified_ms: int | None
+    headers: dict[str, str]
+
+
 class S3ObjectIngester:
-    def __init__(self, control_plane: ControlPlane, mapping: Mapping[str, str], s3_client: S3Client, *,
-                 enforcer: Enforcer | None = None, max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES,
-                 clock: Callable[[], float] = time.time) -> None:
-        """`mapping`: `bucket/prefix` (optionally `s3://`-prefixed) -> dataset URN; the longest match wins.
-        `enforcer` (default `build_enforcer(control_plane)`) checks each row's schema, contract and PII."""
-        unknown = sorted(urn for urn in mapping.values() if urn not in control_plane.datasets)
-        if unknown:
-            raise SignalFactoryError(
-                f"S3 mapping names datasets the control plane does not define: {unknown}; "
-                f"known datasets: {sorted(control_plane.datasets)}")
+    def __init__(self, control_plane: ControlPlane, mapping: Mapping[str, str] | None, s3_client: S3Client, *,
+                 enforcer: Enforcer | None = None, settings: Settings | None = None,
+                 max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES, clock: Callable[[], float] = time.time) -> None:
+        """Objects go to datasets by `s3.yaml` (`control_plane.objects`), or by `mapping` when given
+        (`{"s3://bucket/prefix": urn}`, replacing it). `enforcer` (default `build_enforcer(control_plane,
+        settings)`) must know the same routes."""
+        if mapping is not None:
+            control_plane = dataclasses.replace(control_plane,
+                                                objects=routes_from_mapping(dict(mapping), control_plane.datasets))
         self.cp = control_plane
-        self._mapping = sorted(((p.removeprefix("s3://"), urn) for p, urn in mapping.items()),
-                               key=lambda t: len(t[0]), reverse=True)
         self._s3 = s3_client
         self._max_bytes = max_object_bytes
         self._clock = clock
-        self._enforcer = enforcer or build_enforcer(control_plane)
+        self._enforcer = enforcer or build_enforcer(control_plane, settings, clock=clock)
+        known = {r.route_key for r in self._enforcer.cp.objects}
+        missing = sorted(r.route_key for r in control_plane.objects if r.route_key not in known)
+        if missing:
+            raise SignalFactoryError(f"the enforcer given was built without the S3 routes {missing}; build it "
+                                     "from the same control plane (build_enforcer(cp))")
 
     def handle_notification(self, body: bytes | str) -> list[Evidence]:
-        """One evidence per announced object (and one FAIL per unreadable part of the notification)."""
+        """One evidence per row of every announced object (one per object that has no rows to check, and
+        one FAIL per unreadable part of the notification)."""
         out: list[Evidence] = []
         for item in parse_notification(body):
             if isinstance(item, MalformedNotification):
                 out.append(self._malformed(item, body))
             else:
-                out.append(self.handle_object(item))
+                out.extend(self.handle_object(item))
         return out
 
     def dataset_for(self, bucket: str, key: str) -> str | None:
-        path = f"{bucket}/{key}"
-        return next((urn for prefix, urn in self._mapping if path.startswith(prefix)), None)
+        route = self.cp.object_route(bucket, key)
+        return route.dataset if route is not None else None
 
-    def handle_object(self, ref: ObjectRef) -> Evidence:
-        urn = self.dataset_for(ref.bucket, ref.key)
-        if urn is None:
+    def handle_object(self, ref: ObjectRef) -> list[Evidence]:
+        route = self.cp.object_route(ref.bucket, ref.key)
+        if route is None:
             g1 = GateResult(G1_RESOLUTION, FAIL, f"UNMAPPED_OBJECT:{ref.bucket}",
-                            {"message": f"no dataset is mapped to {ref.uri}; add its bucket/prefix to the S3 mapping",
-                             "known_prefixes": [p for p, _ in self._mapping]})
-            return self._evidence(ref, UNRESOLVED_DATASET, [g1], FAIL, [g1.reason_code or ""], None)
+                            {"message": f"no dataset is mapped to {ref.uri}; add its bucket/prefix to s3.yaml",
+                             "known_locations": [r.route_key for r in self.cp.objects]})
+            return [self._evidence(ref, UNRESOLVED_DATASET, [g1], FAIL, [g1.reason_code or ""], None)]
+        urn = route.dataset
         g1 = GateResult(G1_RESOLUTION, PASS, None, {"dataset_urn": urn})
-        dataset = self.cp.datasets[urn]
-        contract = self.cp.contract_for(dataset)
+        contract = self.cp.contract_for(self.cp.datasets[urn])
         try:
-            rows, meta = self._fetch(ref, contract)
+            got = self._fetch(ref, route, contract)
         except UnreadableObject as e:
             code = f"OBJECT_UNREADABLE:{e.reason}"
             g3 = GateResult(G3_SCHEMA, FAIL, code, {"message": str(e)})
-            return self._evidence(ref, urn, [g1, g3], FAIL, [code], None)
-        gates, result, codes = _check_rows(self._enforcer, urn, contract, rows)
-        g4 = next(g for g in gates if g.gate == G4_CONTRACT)
-        g4.details = {**(g4.details or {}), **meta}
-        return self._evidence(ref, urn, [g1, *gates], result, codes, meta.get("last_modified_ms"))
+            return [self._evidence(ref, urn, [g1, g3], FAIL, [code], None)]
+        if not got.rows:
+            g4 = GateResult(G4_CONTRACT, WARN, "EMPTY_OBJECT", {"rows": 0, "message": f"{ref.uri} holds no rows"})
+            return [self._evidence(ref, urn, [g1, g4], WARN, ["EMPTY_OBJECT"], got.modified_ms)]
+        return self._rows(ref, route, got)
 
-    def _fetch(self, ref: ObjectRef, contract: CompiledContract | None) -> tuple[list[Any], dict[str, Any]]:
+    def _rows(self, ref: ObjectRef, route: ObjectRoute, got: _Fetched) -> list[Evidence]:
+        """Every row through the enforcer as a record routed by its location; then the source names the object."""
+        ts = got.modified_ms if got.modified_ms is not None else ref.event_time_ms
+        etag = got.etag or ref.etag or ""
+        base = f"{ref.uri}\x00{etag}#"
+        records: list[RawRecord | MalformedInput] = []
+        for n, row in enumerate(got.rows, start=1):
+            if isinstance(row, BadRow):
+                records.append(MalformedInput(reason_code=row.reason_code, message=f"row {n} (line {row.line}) of the "
+                                              "object could not be decoded", origin=f"{base}{n}",
+                                              topic=route.route_key, timestamp_ms=ts))
+            else:
+                records.append(RawRecord(topic=route.route_key, timestamp_ms=ts, headers=got.headers,
+                                         value_obj=row, origin=f"{base}{n}"))
+        batch = self._enforcer.process(records, sample=False)
+        out = []
+        for n, ev in enumerate(batch.evidence, start=1):
+            src = ev.source
+            ev.source = Source(timestamp=src.timestamp if src is not None else None, origin=ORIGIN,
+                               input_dataset=ref.uri, source_record_id=f"{etag}#{n}")
+            out.append(guard_evidence(ev))  # object keys and metadata are producer-controlled
+        return out
+
+    def _fetch(self, ref: ObjectRef, route: ObjectRoute, contract: CompiledContract | None) -> _Fetched:
         from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - boto3 is optional
 
         try:
@@ -132,24 +171,23 @@ class S3ObjectIngester:
             raise UnreadableObject(str(code), f"GET {ref.uri} failed: {e}") from e
         except BotoCoreError as e:
             raise S3TransportError(f"GET {safe_text(ref.uri)} failed: {e}; check endpoint_url and network") from e
-        fmt = detect_format(ref.key, response.get("ContentType"))
-        meta: dict[str, Any] = {"format": fmt, "bytes": len(data)}
-        etag = str(response.get("ETag") or "").strip('"')
-        if ref.etag and etag and etag != ref.etag:
-            meta["etag_read"] = etag  # overwritten since the notification: we checked the newer version
+        fmt = route.format or detect_format(ref.key, response.get("ContentType"))
+        etag = str(response.get("ETag") or "").strip('"') or None  # the version we read, if newer than announced
         modified = response.get("LastModified")
-        if modified is not None:
-            meta["last_modified_ms"] = int(modified.timestamp() * 1000)
-        return read_rows(data, fmt, contract), meta
+        modified_ms = int(modified.timestamp() * 1000) if modified is not None else None
+        metadata = response.get("Metadata") or {}  # user metadata: x-amz-meta-x-obs-producer-service -> G2 HIGH
+        headers = {str(k): v for k, v in metadata.items() if isinstance(v, str)}
+        return _Fetched(read_rows(data, fmt, contract), etag, modified_ms, headers)
 
     def _evidence(self, ref: ObjectRef, urn: str, gates: list[GateResult], result: str, codes: list[str],
                   modified_ms: int | None) -> Evidence:
+        """The one evidence of an object that has no rows to check."""
         event_ms = modified_ms if modified_ms is not None else ref.event_time_ms
         key = f"{ref.bucket}\x00{ref.key}\x00{ref.etag or ''}".encode()
         present = {g.gate for g in gates}
-        full = sorted(gates + [GateResult(g, SKIP, None, {"reason": "not applicable to object writes"})
+        full = sorted(gates + [GateResult(g, SKIP, None, {"reason": "no rows to check"})
                                for g in (G3_SCHEMA, G4_CONTRACT, G5_PII) if g not in present], key=lambda g: g.gate)
-        return guard_evidence(Evidence(  # object keys, metadata and row values are producer-controlled
+        return guard_evidence(Evidence(  # object keys and metadata are producer-controlled
             evidence_id="evd-" + keyed_ulid(_id_time(ref, modified_ms), key),
             timestamp=iso_ms(int(self._clock() * 1000)), dataset_urn=urn, producer=_PRODUCER,
             validation=Validation(result, full, [g.gate for g in full if g.result == FAIL], codes),
@@ -159,7 +197,7 @@ class S3ObjectIngester:
     def _malformed(self, bad: MalformedNotification, body: bytes | str) -> Evidence:
         raw = body.encode() if isinstance(body, str) else body
         # Charged to the bucket's dataset only when the bucket holds exactly one.
-        in_bucket = {u for p, u in self._mapping if bad.bucket and p.split("/")[0] == bad.bucket}
+        in_bucket = {r.dataset for r in self.cp.objects if bad.bucket and r.bucket == bad.bucket}
         urn = in_bucket.pop() if len(in_bucket) == 1 else UNRESOLVED_DATASET
         g3 = GateResult(G3_SCHEMA, FAIL, bad.reason_code, {"message": bad.message})
         skipped = [GateResult(g, SKIP, None, {"reason": "notification could not be read"})
@@ -178,51 +216,3 @@ def _id_time(ref: ObjectRef, modified_ms: int | None) -> int:
     if modified_ms is not None:
         return modified_ms
     return ref.event_time_ms // 1000 * 1000 if ref.event_time_ms is not None else 0
-
-
-_RANK = {SKIP: 0, PASS: 1, WARN: 2, FAIL: 3}
-
-
-def _check_rows(enforcer: Enforcer, urn: str, contract: CompiledContract | None,
-                rows: list[Any]) -> tuple[list[GateResult], str, list[str]]:
-    """G3-G5 over every row, by the enforcer's rules: ([g3, g4, g5], overall result, reason codes most
-    frequent first). Each object gate is its worst row's (G4 also counts the rows by verdict)."""
-    passed = warned = failed = 0
-    counts: Counter[str] = Counter()
-    worst: dict[str, GateResult] = {}
-    for row in rows:
-        if isinstance(row, BadRow):
-            failed += 1
-            counts[row.reason_code] += 1
-            continue
-        result, gates, codes = enforcer.check_row(urn, row)
-        for g in gates:
-            seen = worst.get(g.gate)
-            if seen is None or _RANK.get(g.result, 0) > _RANK.get(seen.result, 0):
-                worst[g.gate] = g
-        counts.update(dict.fromkeys(codes, 1))
-        if result == FAIL:
-            failed += 1
-        elif result == WARN:
-            warned += 1
-        else:
-            passed += 1
-    ranked = counts.most_common(_TOP_CODES)
-    top = [{"reason_code": c, "count": n} for c, n in ranked]
-    details: dict[str, Any] = {"rows": len(rows), "passed": passed, "warned": warned, "failed": failed,
-                               "top_reason_codes": top}
-    if contract is not None:
-        details["contract_id"] = contract.contract_id
-    g3 = [worst[G3_SCHEMA]] if G3_SCHEMA in worst else []
-    g5 = [worst[G5_PII]] if G5_PII in worst else []
-    if not rows:
-        return [GateResult(G4_CONTRACT, WARN, "EMPTY_OBJECT", details)], WARN, ["EMPTY_OBJECT"]
-    result = FAIL if failed else WARN if warned else PASS
-    g4 = worst.get(G4_CONTRACT)
-    g4_result = FAIL if any(isinstance(r, BadRow) for r in rows) else g4.result if g4 is not None else SKIP
-    if g4_result == SKIP:
-        details["reason"] = "no contract configured for this dataset" if contract is None else "no row decoded"
-        return [*g3, GateResult(G4_CONTRACT, SKIP, None, details), *g5], result, [c for c, _ in ranked]
-    g4_codes = [c for c, _ in ranked if g4_result != PASS]
-    headline = g4_codes[0] if g4_codes else None
-    return [*g3, GateResult(G4_CONTRACT, g4_result, headline, details), *g5], result, [c for c, _ in ranked]
