@@ -34,6 +34,8 @@ class Settings:
     registry_password: Secret | None = field(default=None, repr=False)
     #: HMAC key for the stand-ins of guarded values (`enforcer/guard.py`); None: the documented default.
     redaction_key: Secret | None = field(default=None, repr=False)
+    #: Where large payloads are stored aside: a directory or `s3://bucket/prefix`; None: `<home>/payloads`.
+    payload_store: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -43,7 +45,8 @@ class Settings:
         return cls(home=Path(env.get(f"{PREFIX}HOME", ".signal-factory")),
                    registry_user=env.get(f"{PREFIX}REGISTRY_USER"),
                    registry_password=Secret(password) if password else None,
-                   redaction_key=Secret(redaction_key) if redaction_key else None)
+                   redaction_key=Secret(redaction_key) if redaction_key else None,
+                   payload_store=env.get(f"{PREFIX}PAYLOAD_STORE") or None)
 
     def registry_auth(self) -> tuple[str, str] | None:
         if self.registry_user and self.registry_password is not None:

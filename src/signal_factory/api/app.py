@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -52,11 +53,12 @@ _WHERE = {"query": "query parameter", "path": "path parameter", "body": "body fi
 
 def create_app(config_dir: Path, db_url: str | None, *, token: str | None = None, max_body_bytes: int = 10_000_000,
                home: Path = Path(".signal-factory"), static_dir: Path | None = None,
-               feed: ChangeFeed | None = None, users: Users | None = None,
+               feed: ChangeFeed | None = None, read_token: str | None = None, users: Users | None = None,
                session_key: bytes | None = None) -> FastAPI:
     """The API over the control plane in `config_dir` and the store at `db_url` (None: SQLite under `home`).
 
-    `token` enables writes (Bearer auth); without it the API is read-only. `feed` tunes the change
+    `token` enables writes (Bearer auth); without it the API is read-only. `read_token` (or `token`) lets a
+    reader fetch stored payloads; without either, payloads are not served. `feed` tunes the change
     stream's timing (tests); `static_dir` replaces the packaged UI files.
     """
 
@@ -84,6 +86,7 @@ def create_app(config_dir: Path, db_url: str | None, *, token: str | None = None
     app.state.token = _secret(token)
     app.state.users = users  # None: no sign-in (writes need the API token)
     app.state.sessions = Sessions(session_key)
+    app.state.read_token = _secret(read_token)
     app.state.static_dir = static_dir or STATIC_DIR
     app.state.feed = feed or ChangeFeed()
     metrics = app.state.metrics = ApiMetrics()
@@ -113,8 +116,12 @@ def _secret(token: str | None) -> Secret | None:
 
 
 async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
+    """problem+json (RFC 9457) with the message as `detail`; a 503 says when to retry."""
     assert isinstance(exc, ApiError)
-    return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+    problem = {"type": "about:blank", "title": HTTPStatus(exc.status).phrase, "status": exc.status,
+               "detail": str(exc)}
+    headers = {"Retry-After": "5"} if exc.status == 503 else None
+    return JSONResponse(problem, status_code=exc.status, media_type="application/problem+json", headers=headers)
 
 
 async def _store_failed(_request: Request, exc: Exception) -> JSONResponse:

@@ -1,4 +1,6 @@
-"""Bearer-token check for write routes. No token configured means the server is read-only."""
+"""Bearer-token checks. Write routes take the write token (none configured: the server is read-only);
+routes that return record content (stored payloads) take the read token or the write token (neither
+configured: they are not served)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,10 @@ from signal_factory.settings import Secret
 
 BY_NOTE = "(required with the API token; a signed-in user's name is used instead)"
 READ_ONLY = ("this server is read-only: start it with SIGNAL_FACTORY_API_TOKEN set to accept writes")
+
+
+NO_READER = ("this server serves no record content: start it with SIGNAL_FACTORY_API_READ_TOKEN (readers) or "
+             "SIGNAL_FACTORY_API_TOKEN set")
 
 
 def require_writer(request: Request) -> None:
@@ -26,12 +32,26 @@ def require_writer(request: Request) -> None:
             raise HTTPException(401, "sign in first (or send the API token)",
                                 headers={"WWW-Authenticate": "Bearer"})
         raise HTTPException(403, READ_ONLY)
+    _check(request, [token])
+
+
+def require_reader(request: Request) -> None:
+    """FastAPI dependency for record content: the read token or the write token; 403 when neither is set."""
+    tokens = [t for t in (getattr(request.app.state, "read_token", None), request.app.state.token) if t is not None]
+    if not tokens:
+        raise HTTPException(403, NO_READER)
+    _check(request, tokens)
+
+
+def _check(request: Request, tokens: list[Secret]) -> None:
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not given:
         raise HTTPException(401, "missing bearer token: send `Authorization: Bearer <token>`",
                             headers={"WWW-Authenticate": "Bearer"})
     # Exact bytes: a token with stray whitespace or another case is a different token, never trimmed.
-    if not secrets.compare_digest(given.encode(), token.reveal().encode()):
+    sent = given.encode()
+    matches = [secrets.compare_digest(sent, t.reveal().encode()) for t in tokens]  # every token compared
+    if not any(matches):
         raise HTTPException(401, "wrong bearer token", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from signal_factory.runtime.procmetrics import PREFIX, add_process_metrics
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-INGEST_KINDS = ("records", "evidence")
+INGEST_KINDS = ("records", "evidence", "s3")
 _UNMATCHED = "(unmatched)"
 
 

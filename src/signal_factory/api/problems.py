@@ -36,6 +36,12 @@ class ConflictError(ApiError):
     status = 409
 
 
+class UpstreamUnavailableError(ApiError):
+    """Something this request needs (e.g. the S3 endpoint) cannot be reached; retry later."""
+
+    status = 503
+
+
 async def send_problem(send: Send, problem: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None) -> None:
     """Answer an RFC 9457 problem+json over raw ASGI (for middleware that runs outside FastAPI's handlers)."""
     body = json.dumps(problem).encode()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
+from signal_factory.api.auth import require_reader
 from signal_factory.api.deps import Service, json_response
 
 router = APIRouter(prefix="/api/v1", tags=["evidence"])
@@ -26,6 +27,15 @@ def query_evidence(service: Service, dataset: str | None = None,
 @router.get("/evidence/{evidence_id}", summary="One evidence record")
 def get_evidence(evidence_id: str, service: Service) -> Response:
     return json_response(service.evidence_one(evidence_id))
+
+
+@router.get("/evidence/{evidence_id}/payload", dependencies=[Depends(require_reader)],
+            summary="The record's payload as stored with its evidence (PII-redacted), inline or from the payload "
+            "store; needs the read token (SIGNAL_FACTORY_API_READ_TOKEN) or the write token",
+            responses={404: {"description": "no such evidence, or no payload kept for it",
+                             "content": {"application/problem+json": {}}}})
+def get_evidence_payload(evidence_id: str, service: Service) -> Response:
+    return Response(service.evidence_payload(evidence_id), media_type="application/json")
 
 
 @router.get("/traces/{trace_id}", summary="The OTLP spans kept of one trace (producer and error spans), earliest "

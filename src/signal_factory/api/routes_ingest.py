@@ -1,4 +1,5 @@
-"""Writes that feed the pipeline: records, evidence made elsewhere, deployment markers (bearer token)."""
+"""Writes that feed the pipeline: records, evidence made elsewhere, deployment markers, S3 object
+notifications (bearer token)."""
 
 from __future__ import annotations
 
@@ -45,3 +46,18 @@ async def post_evidence(request: Request, service: Service) -> Response:
 async def post_deployments(request: Request, service: Service) -> Response:
     body = await request.body()
     return json_response(await run_in_threadpool(service.add_deployments, body))
+
+
+_S3_EVENT = {"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+                          "eventTime": "2024-01-15T10:00:00Z", "s3": {"bucket": {"name": "landing"},
+                                 "object": {"key": "orders/2024/01/15/part-0.jsonl", "eTag": "9b2cf535f27731c9"}}}]}
+
+
+@router.post("/ingest/s3-notifications",
+             summary="Ingest the objects an S3 event notification (or SNS envelope, SQS message, EventBridge "
+             "`Object Created` event) announces: one evidence per row, through the five gates",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": {"type": "object"}, "example": _S3_EVENT}}}})
+async def post_s3_notification(request: Request, service: Service) -> Response:
+    body = await request.body()
+    return json_response(await run_in_threadpool(service.ingest_s3_notification, body))

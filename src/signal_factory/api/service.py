@@ -23,7 +23,7 @@ from signal_factory.alerting.notices import list_notices, notice_json
 from signal_factory.alerting.policy import AlertPolicy, load_alert_policy
 from signal_factory.api import graph_views, health_view
 from signal_factory.api.metrics import ApiMetrics
-from signal_factory.api.problems import BadRequestError, ConflictError, NotFoundError
+from signal_factory.api.problems import BadRequestError, ConflictError, NotFoundError, UpstreamUnavailableError
 from signal_factory.controlplane.loader import ControlPlane, load_control_plane
 from signal_factory.controlplane.model import Dataset
 from signal_factory.enforcer.eventtime import EventTimeGuard
@@ -46,6 +46,8 @@ from signal_factory.settings import Settings
 from signal_factory.signals.model import CRITICAL, OK, UNKNOWN, WARNING, Signal, SignalState
 from signal_factory.sources.jsonlines import parse_line
 from signal_factory.sources.lines import split_lines
+from signal_factory.stores.payload_location import evidence_payload
+from signal_factory.stores.payloads import PayloadMissingError
 from signal_factory.stores.ports import Store
 from signal_factory.stores.sql.database import open_store
 
@@ -110,14 +112,16 @@ def _results(wheres: list[str], batch: EnforceBatch | None) -> list[dict[str, An
 
 class ApiService:
     def __init__(self, cp: ControlPlane, store: Store, *, enforcer: Enforcer | None = None,
-                 policy: AlertPolicy | None = None) -> None:
+                 policy: AlertPolicy | None = None, settings: Settings | None = None) -> None:
         self.cp = cp
         self.store = store
-        self.enforcer = enforcer or build_enforcer(cp)
+        self.settings = settings or Settings.from_env()
+        self.enforcer = enforcer or build_enforcer(cp, self.settings)
         self.policy = policy or load_alert_policy(cp)
         self.writes = 0  # bumped by every write, so the change feed sees this process's writes at once
         self.metrics: ApiMetrics | None = None  # set by create_app: ingest counts for GET /metrics
         self._lock = threading.Lock()
+        self._s3: Any = None  # the S3 object ingester, made on the first notification (boto3 is optional)
 
     @classmethod
     def open(cls, config_dir: Path, db_url: str | None, *, home: Path) -> ApiService:
@@ -126,7 +130,7 @@ class ApiService:
         store = open_store(db_url, home=home)
         try:
             settings = dataclasses.replace(Settings.from_env(), home=home)
-            service = cls(cp, store, enforcer=build_enforcer(cp, settings))
+            service = cls(cp, store, enforcer=build_enforcer(cp, settings), settings=settings)
             with store.transaction():
                 GraphWriter(store.graph, cp).write_control_plane()
         except BaseException:
@@ -252,6 +256,16 @@ class ApiService:
         view.update(trace_context(span_repo(self.store), ev))
         return view
 
+    def evidence_payload(self, evidence_id: str) -> bytes:
+        """The payload kept with an evidence, as stored (redacted): inline, or read back by its `payload_ref`."""
+        ev = self.store.evidence.get(evidence_id)
+        if ev is None:
+            raise NotFoundError(f"no evidence {evidence_id!r}; GET /api/v1/evidence?dataset=<urn> lists evidence")
+        try:
+            return evidence_payload(ev, self.settings)
+        except PayloadMissingError as e:
+            raise NotFoundError(str(e)) from e
+
     def trace_spans(self, trace_id: str, *, limit: int) -> list[dict[str, Any]]:
         return [span_view(r) for r in span_repo(self.store).by_trace(trace_id, limit=limit)]
 
@@ -353,6 +367,30 @@ class ApiService:
         incidents = list(dict.fromkeys(c.incident.incident_id for c in report.changes))
         return {"records": report.records, "evidence": report.new_evidence,
                 "signals": [s.signal_id for s in report.signals], "incidents": incidents}
+
+    def ingest_s3_notification(self, body: bytes) -> dict[str, Any]:
+        """An S3 event notification (direct, SNS envelope, SQS message) or an EventBridge "Object Created"
+        event: each announced object's rows -> evidence (one per row) -> signals -> incidents; `results`
+        has one entry per evidence. A redelivered notification stores nothing new (ids by bucket/key/etag/row)."""
+        from signal_factory.aws import aws_client  # noqa: PLC0415
+        from signal_factory.ingest.s3 import S3ObjectIngester, S3TransportError  # noqa: PLC0415 - boto3 optional
+
+        if not self.cp.objects:
+            raise ConflictError("this server's control plane maps no S3 locations to datasets: add s3.yaml "
+                                "(docs/control-plane.md) and restart")
+        with self._lock:
+            if self._s3 is None:
+                self._s3 = S3ObjectIngester(self.cp, None, aws_client("s3"), enforcer=self.enforcer)
+            try:
+                evidence = self._s3.handle_notification(body)
+            except S3TransportError as e:
+                raise UpstreamUnavailableError(f"{e}; the notification was not ingested, send it again") from e
+        answer = self._ingest(lambda replay: replay.ingest_evidence(evidence), "s3")
+        answer["results"] = [{"evidence_id": ev.evidence_id, "result": ev.validation.result,
+                              "reason_codes": ev.validation.reason_codes, "dataset": ev.dataset_urn,
+                              "object": ev.source.input_dataset if ev.source else None,
+                              "row": ev.source.source_record_id if ev.source else None} for ev in evidence]
+        return answer
 
     def ingest_traces(self, body: bytes, kind: str) -> otlp.TraceAnswer:
         """One OTLP export (`kind`: its media type) -> kept spans and deployment hints (decoded outside the

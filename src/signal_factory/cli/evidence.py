@@ -60,6 +60,28 @@ def show(evidence_id: Annotated[str, typer.Argument(metavar="EVIDENCE", help="Ev
     sys.stdout.write(msgspec.json.format(msgspec.json.encode(ev)).decode() + "\n")
 
 
+@evidence_app.command("payload")
+def payload(evidence_id: str, db: DbOpt = None) -> None:
+    """The record's payload kept with an evidence (PII-redacted as stored), inline or from the payload store
+    ($SIGNAL_FACTORY_PAYLOAD_STORE: a directory or s3://bucket/prefix), as JSON."""
+    from signal_factory.settings import Settings
+    from signal_factory.stores.payload_location import evidence_payload
+    from signal_factory.stores.payloads import PayloadMissingError
+
+    store = open_cli_store(db)
+    try:
+        ev = store.evidence.get(evidence_id)
+    finally:
+        store.close()
+    if ev is None:
+        raise SignalFactoryError(f"no evidence {evidence_id!r} (FAIL/WARN are always kept; PASS may be sampled out)")
+    try:
+        data = evidence_payload(ev, Settings.from_env())
+    except PayloadMissingError as e:
+        raise SignalFactoryError(str(e)) from e
+    sys.stdout.write(msgspec.json.format(data).decode() + "\n")
+
+
 @evidence_app.command("query")
 def query(db: DbOpt = None,
           dataset: Annotated[str | None, typer.Option(help="Dataset URN (with --since/--until).")] = None,

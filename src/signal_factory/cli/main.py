@@ -13,6 +13,7 @@ from rich.markup import escape
 from signal_factory.cli import pipeline as pipeline_cmds
 from signal_factory.cli.evidence import evidence_app
 from signal_factory.cli.graph import deploy, graph_app
+from signal_factory.cli.ingest import ingest_app
 from signal_factory.cli.lineage import lineage_app
 from signal_factory.cli.mutes import mute_app
 from signal_factory.cli.notices import notices_app
@@ -41,6 +42,7 @@ app.command()(deploy)
 app.command()(rca)
 app.command()(serve)
 app.add_typer(lineage_app, name="lineage")
+app.add_typer(ingest_app, name="ingest")
 app.add_typer(run_app, name="run")
 
 # A pipe or CI log gets a readable fixed width instead of Rich's 80-column fallback.

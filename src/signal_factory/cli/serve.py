@@ -2,8 +2,9 @@
 
     signal-factory serve --config examples/orders                       # read-only, http://127.0.0.1:8080
     SIGNAL_FACTORY_API_TOKEN=... signal-factory serve --host 0.0.0.0      # accepts writes with that bearer token
+    SIGNAL_FACTORY_API_READ_TOKEN=... signal-factory serve                 # serves stored payloads to that token
 
-The token is read from the environment only (a flag would show in `ps`), and never printed.
+The tokens are read from the environment only (a flag would show in `ps`), and never printed.
     signal-factory serve --users users.yaml     # named users sign in to the web UI (api/session.py)
 SIGTERM/SIGINT shut down gracefully: open event streams end, the store is closed.
 """
@@ -23,6 +24,7 @@ from signal_factory.errors import SignalFactoryError
 
 TOKEN_ENV = "SIGNAL_FACTORY_API_TOKEN"
 SESSION_KEY_ENV = "SIGNAL_FACTORY_SESSION_KEY"
+READ_TOKEN_ENV = "SIGNAL_FACTORY_API_READ_TOKEN"  # readers of record content (stored payloads)
 
 
 def serve(
@@ -50,11 +52,12 @@ def serve(
                                  "(e.g. examples/orders)")
     raw = os.environ.get(TOKEN_ENV, "").strip()
     token = Secret(raw) if raw else None
+    raw_read = os.environ.get(READ_TOKEN_ENV, "").strip()
     settings = Settings.from_env()
     team = load_users(users) if users is not None else None
     key = os.environ.get(SESSION_KEY_ENV, "").encode() or None  # None: a random key, sessions end at restart
     app = create_app(config, db, token=token, max_body_bytes=max_body_bytes, home=settings.home, users=team,
-                     session_key=key)
+                     session_key=key, read_token=Secret(raw_read) if raw_read else None)
     err = Console(stderr=True, emoji=False, highlight=False, soft_wrap=True)
     mode = (f"writes enabled (bearer token from ${TOKEN_ENV})" if token
             else f"read-only (set ${TOKEN_ENV} to accept writes)")

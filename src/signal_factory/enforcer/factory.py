@@ -16,7 +16,8 @@ from signal_factory.registry.cache import CachingSchemaResolver
 from signal_factory.registry.chain import Resolver, SchemaResolverChain
 from signal_factory.registry.confluent import ConfluentSchemaRegistry
 from signal_factory.settings import Settings
-from signal_factory.stores.payloads import FilePayloadStore, PayloadStore
+from signal_factory.stores.payload_location import open_payload_store
+from signal_factory.stores.payloads import PayloadStore
 
 
 def schema_resolver(cp: ControlPlane, settings: Settings) -> SchemaResolverChain:
@@ -35,7 +36,8 @@ def build_enforcer(cp: ControlPlane, settings: Settings | None = None, *,
                    payload_store: PayloadStore | None = None,
                    clock: Callable[[], float] = time.time) -> Enforcer:
     """The enforcer every entry point uses: `settings` default to the environment (`Settings.from_env`),
-    large payloads go to `<home>/payloads` unless another `payload_store` is given."""
+    large payloads go to the store `settings.payload_store` names (`<home>/payloads` by default, or
+    `s3://bucket/prefix`) unless another `payload_store` is given."""
     settings = settings or Settings.from_env()
-    store = payload_store if payload_store is not None else FilePayloadStore(settings.home / "payloads")
+    store = payload_store if payload_store is not None else open_payload_store(settings.payload_store, settings.home)
     return Enforcer(cp, schema_resolver(cp, settings), payload_store=store, clock=clock)

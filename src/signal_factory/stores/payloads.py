@@ -1,4 +1,8 @@
-"""Where large (already PII-redacted) payloads go when evidence carries a `payload_ref`."""
+"""Where large (already PII-redacted) payloads go when evidence carries a `payload_ref`: the port, the file
+and memory stores (the S3 one is `payload_s3.py`; `payload_location.py` picks one by the setting).
+
+Blobs are content-addressed, so writing the same payload twice is one blob.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,21 @@ import os
 from pathlib import Path
 from typing import Protocol
 
+S3_SCHEME = "s3://"
+
 
 class PayloadStore(Protocol):
     def put(self, data: bytes) -> str:
         """Store `data`; return a reference URI that `get` accepts."""
         ...
 
-    def get(self, ref: str) -> bytes: ...
+    def get(self, ref: str) -> bytes:
+        """The bytes stored under `ref`; raises `PayloadMissingError` when there are none."""
+        ...
+
+
+class PayloadMissingError(LookupError):
+    """No payload is stored under this ref (purged, another store, or never written)."""
 
 
 class FilePayloadStore:
@@ -36,7 +48,13 @@ class FilePayloadStore:
         return f"sha256:{digest}"
 
     def get(self, ref: str) -> bytes:
-        return self._path(ref.removeprefix("sha256:")).read_bytes()
+        digest = ref.removeprefix("sha256:")
+        if not digest.isalnum():  # a ref is a hex digest: never a path that walks out of the root
+            raise PayloadMissingError(ref)
+        try:
+            return self._path(digest).read_bytes()
+        except FileNotFoundError as e:
+            raise PayloadMissingError(ref) from e
 
 
 class MemoryPayloadStore:
@@ -49,4 +67,7 @@ class MemoryPayloadStore:
         return ref
 
     def get(self, ref: str) -> bytes:
-        return self.blobs[ref]
+        try:
+            return self.blobs[ref]
+        except KeyError as e:
+            raise PayloadMissingError(ref) from e
