@@ -194,3 +194,25 @@ def test_facet_trees_guard_keys_strings_and_card_numbers() -> None:
     assert out["ok"] == "fine"
     assert out["card"] == "<redacted:CREDIT_CARD>"
     assert not any("108-18-1008" in k for k in out)
+
+
+@pytest.mark.parametrize(("ref", "kept"), [
+    ("sha256:" + "ab12" * 16, True),
+    ("omitted:too-large", True),
+    ("s3://sf-payloads/evidence/ab/" + "ab12" * 16 + ".json", True),
+    ("s3://sf-payloads/123-45-6789/ab/" + "ab12" * 16 + ".json", False),  # PII in the location: guarded
+    ("sha256:" + "0123456789" * 6, False),  # not a digest our stores write (60 digits)
+    ("4155552671", False),
+])
+def test_payload_refs_our_stores_write_survive_the_guard(ref: str, kept: bool) -> None:
+    """A payload_ref in the form our payload stores write is kept (so it reads back after the signals stage
+    guards the evidence); anything else in that field is guarded like any text."""
+    ev = decode_evidence(msgspec.json.encode({
+        "evidence_id": "evd-01HM68X04F1MR3NDGX0S5GZ22Q", "timestamp": "2024-01-15T10:00:00.000Z",
+        "dataset_urn": "urn:dp:orders:created",
+        "validation": {"result": "FAIL", "gates": [], "failed_gates": [], "reason_codes": []},
+        "payload_ref": ref}))
+    got = guard_evidence(ev).payload_ref
+    assert (got == ref) is kept
+    assert got is not None
+    assert kept or got.startswith("redacted-")

@@ -146,8 +146,8 @@ def test_every_notification_shape_yields_the_same_evidence(ingester: S3ObjectIng
     assert [e.evidence_id for e in got] == [e.evidence_id for e in reference]
     assert len(set(e.evidence_id for e in got)) == 2
     assert [(e.dataset_urn, e.validation.result) for e in got] == [(URN, "PASS")] * 2
-    assert [(e.source.input_dataset, e.source.source_record_id) for e in got if e.source] == \
-        [(f"s3://{BUCKET}/{key}", f"{etag}#1"), (f"s3://{BUCKET}/{key}", f"{etag}#2")]
+    assert [(e.source.input_dataset, e.source.offset) for e in got if e.source] == \
+        [(f"s3://{BUCKET}/{key}", 1), (f"s3://{BUCKET}/{key}", 2)]
     assert [g.gate for g in got[0].validation.gates] == \
         ["G1_RESOLUTION", "G2_IDENTITY", "G3_SCHEMA", "G4_CONTRACT", "G5_PII"]
 

@@ -389,7 +389,7 @@ class ApiService:
         answer["results"] = [{"evidence_id": ev.evidence_id, "result": ev.validation.result,
                               "reason_codes": ev.validation.reason_codes, "dataset": ev.dataset_urn,
                               "object": ev.source.input_dataset if ev.source else None,
-                              "row": ev.source.source_record_id if ev.source else None} for ev in evidence]
+                              "row": ev.source.offset if ev.source else None} for ev in evidence]
         return answer
 
     def ingest_traces(self, body: bytes, kind: str) -> otlp.TraceAnswer:

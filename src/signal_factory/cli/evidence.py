@@ -31,8 +31,9 @@ def _table(rows: list[Evidence]) -> Table:
         style = _STYLE.get(ev.validation.result, "")
         prod = f"{ev.producer.id} {ev.producer.version or ''} ({ev.producer.confidence})" if ev.producer else "—"
         src = ev.source
-        where = (f"{src.topic}/{src.partition}@{src.offset}" if src and src.offset is not None
-                 else (src.origin or "—") if src else "—")
+        where = ("—" if src is None else f"{src.input_dataset}#{src.offset}" if src.input_dataset and src.offset
+                 else f"{src.topic}/{src.partition}@{src.offset}" if src.offset is not None
+                 else src.input_dataset or src.origin or "—")
         table.add_row(ev.event_time()[:23], ev.evidence_id, ev.dataset_urn, f"[{style}]{ev.validation.result}[/]",
                       escape(", ".join(ev.validation.reason_codes)) or "—", prod, where)
     return table

@@ -94,6 +94,19 @@ def _opt(value: str | None, guard: Any = safe_text) -> str | None:
     return None if value is None else guard(value)
 
 
+_STORED_REF = re.compile(r"sha256:[0-9a-f]{64}|omitted:too-large|s3://([a-z0-9][a-z0-9.\-]{1,62}(?:/[^\s/?#]+)*)"
+                         r"/[0-9a-f]{2}/[0-9a-f]{64}\.json")
+
+
+def _payload_ref(ref: str) -> str:
+    """A ref our payload stores write (`stores/payloads.py`, `payload_s3.py`) is kept, so it reads back (its
+    hex digest would otherwise count as too many digits); anything else is guarded as text."""
+    m = _STORED_REF.fullmatch(ref)
+    if m is not None and (m.group(1) is None or safe_text(m.group(1)) == m.group(1)):
+        return ref
+    return safe_text(ref)
+
+
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -235,7 +248,7 @@ def guard_evidence(ev: Evidence) -> Evidence:
     o = ev.otel
     otel = None if o is None else _same(o, Otel(_hex(o.trace_id, 32), _hex(o.span_id, 16), o.trace_flags))
     lineage = None if ev.lineage is None else _lineage(ev.lineage)
-    payload, payload_ref = ev.payload, _opt(ev.payload_ref)
+    payload, payload_ref = ev.payload, _opt(ev.payload_ref, _payload_ref)
     if payload is not None:
         # The record path's rule for payload copies (detectors, key names), so our own evidence is unchanged.
         payload = _same(payload, _capped(redacted_payload(payload, frozenset()), MAX_PAYLOAD_BYTES))

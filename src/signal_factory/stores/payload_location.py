@@ -3,7 +3,7 @@
 One setting names the store, `SIGNAL_FACTORY_PAYLOAD_STORE`: a directory (default
 `<SIGNAL_FACTORY_HOME>/payloads`) or `s3://bucket/prefix`. A file store's refs are `sha256:<hex>` (read
 from the configured directory); an S3 store's refs are the object's own URL
-(`s3://bucket/prefix/<hex[:2]>/<hex>.json`), so they read back wherever the evidence is read.
+(`s3://bucket/prefix/<hex[:2]>/<hex>.json`); they read back from the configured location only.
 """
 
 from __future__ import annotations
@@ -26,10 +26,13 @@ def open_payload_store(location: str | None, home: Path) -> PayloadStore:
 
 
 def read_payload(ref: str, location: str | None, home: Path) -> bytes:
-    """The payload behind an evidence's `payload_ref`: an `s3://` ref from its own bucket, a `sha256:` ref
-    from the configured file store. Raises `PayloadMissingError`."""
+    """The payload behind an evidence's `payload_ref`: an `s3://` ref from the configured S3 store, a
+    `sha256:` ref from the configured directory. Raises `PayloadMissingError`."""
     if ref.startswith(S3_SCHEME):
-        return S3PayloadStore.for_ref(ref).get(ref)
+        # Only from the configured S3 store: evidence posted by others must not make us read other buckets.
+        if not (location and location.startswith(S3_SCHEME) and ref.startswith(location.rstrip("/") + "/")):
+            raise PayloadMissingError(f"{ref} is not under the configured payload store ({location or 'a directory'})")
+        return S3PayloadStore(location).get(ref)
     if not ref.startswith("sha256:"):  # e.g. `omitted:too-large`: nothing was stored
         raise PayloadMissingError(ref)
     store = FilePayloadStore(Path(location) if location and not location.startswith(S3_SCHEME)

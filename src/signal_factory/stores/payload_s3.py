@@ -24,11 +24,6 @@ class S3PayloadStore:
         self.prefix = prefix.strip("/")
         self._client = client
 
-    @classmethod
-    def for_ref(cls, ref: str, client: Any = None) -> S3PayloadStore:
-        bucket = ref.removeprefix(S3_SCHEME).partition("/")[0]
-        return cls(f"{S3_SCHEME}{bucket}", client)
-
     @property
     def client(self) -> Any:
         if self._client is None:

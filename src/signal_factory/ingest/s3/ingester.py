@@ -134,7 +134,8 @@ class S3ObjectIngester:
         return self._rows(ref, route, got)
 
     def _rows(self, ref: ObjectRef, route: ObjectRoute, got: _Fetched) -> list[Evidence]:
-        """Every row through the enforcer as a record routed by its location; then the source names the object."""
+        """Every row through the enforcer as a record routed by its location; then the source names the object
+        (`input_dataset` its URL, `source_record_id` the ETag read) and the row (`offset`, 1-based)."""
         ts = got.modified_ms if got.modified_ms is not None else ref.event_time_ms
         etag = got.etag or ref.etag or ""
         base = f"{ref.uri}\x00{etag}#"
@@ -151,8 +152,8 @@ class S3ObjectIngester:
         out = []
         for n, ev in enumerate(batch.evidence, start=1):
             src = ev.source
-            ev.source = Source(timestamp=src.timestamp if src is not None else None, origin=ORIGIN,
-                               input_dataset=ref.uri, source_record_id=f"{etag}#{n}")
+            ev.source = Source(offset=n, timestamp=src.timestamp if src is not None else None, origin=ORIGIN,
+                               input_dataset=ref.uri, source_record_id=etag or None)
             out.append(guard_evidence(ev))  # object keys and metadata are producer-controlled
         return out
 
