@@ -193,3 +193,21 @@ def test_payload_endpoint_is_not_served_without_tokens(aws: tuple[Any, Any], tmp
         r = client.get("/api/v1/evidence/evd-x/payload", headers={"Authorization": "Bearer x"})
     assert r.status_code == 403
     assert "SIGNAL_FACTORY_API_READ_TOKEN" in r.json()["detail"]
+
+
+def test_notification_endpoint_says_what_is_missing(aws: tuple[Any, Any], tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """No s3.yaml: 409 naming the file to add; S3 unreachable: 503 with Retry-After (send it again)."""
+    auth = {"Authorization": f"Bearer {WRITE}"}
+    bare = _config(tmp_path / "bare")
+    (bare / "s3.yaml").unlink()
+    with _client(bare, tmp_path / "bare", token=WRITE) as client:
+        r = client.post("/api/v1/ingest/s3-notifications", json=s3_event("orders/a.jsonl", "e"), headers=auth)
+    assert (r.status_code, r.headers["content-type"]) == (409, "application/problem+json")
+    assert "s3.yaml" in r.json()["detail"]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    with _client(_config(tmp_path / "dead"), tmp_path / "dead", token=WRITE) as client:
+        r = client.post("/api/v1/ingest/s3-notifications", json=s3_event("orders/a.jsonl", "e"), headers=auth)
+    assert (r.status_code, r.headers["retry-after"]) == (503, "5")
+    assert "send it again" in r.json()["detail"]
