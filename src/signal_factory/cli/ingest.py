@@ -66,7 +66,7 @@ def ingest_s3(
     s3 = aws_client("s3", endpoint_url=endpoint_url, region=region)
     sqs = aws_client("sqs", endpoint_url=endpoint_url, region=region)
     stop = _stop_on_signals()
-    store = open_cli_store(db)
+    store = open_cli_store(db, create=True)  # a writer, like replay
     totals = _Totals()
     try:
         enforcer = build_enforcer(cp)
