@@ -67,3 +67,17 @@ def test_bad_s3_yaml_names_file_line_and_fix(cfg: Path, text: str, needle: str, 
     assert e.line == next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
     assert says in e.reason
     assert fix in (e.fix or "")
+
+
+def test_config_check_lists_s3_locations_and_refuses_a_bad_one(cfg: Path) -> None:
+    """`config check` shows each dataset's S3 locations; a bad s3.yaml exits 2 with file:line and the fix."""
+    from tests.cli.test_cli import _run
+
+    ok = _run(["config", "check", str(cfg)])
+    assert ok.returncode == 0, ok.stderr.decode()
+    assert "s3://landing" in ok.stderr.decode()  # the column may be cut short to fit
+    (cfg / "s3.yaml").write_text("objects:\n  - {location: s3://landing/x/, dataset: urn:dp:orders:nope}\n")
+    bad = _run(["config", "check", str(cfg)])
+    assert bad.returncode == 2
+    assert "s3.yaml:2" in bad.stderr.decode()
+    assert "fix:" in bad.stderr.decode()

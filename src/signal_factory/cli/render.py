@@ -43,13 +43,15 @@ def config_summary_table(cp: ControlPlane) -> Table:
     table.add_column("dataset", style="bold", no_wrap=True)
     table.add_column("tier", justify="center")
     table.add_column("owner")
-    table.add_column("topics")
+    table.add_column("topics / S3 locations")
     table.add_column("schema / contract")
     table.add_column("SLO ok/warn", justify="right")
     table.add_column("feeds")
     by_ds: dict[str, list[str]] = {}
     for t in cp.topics.values():
         by_ds.setdefault(t.dataset, []).append(t.topic)
+    for r in cp.objects:
+        by_ds.setdefault(r.dataset, []).append(r.route_key)
     for urn, ds in cp.datasets.items():
         slo = ds.slo.contract_compliance
         table.add_row(urn, str(ds.tier), ds.owner, ", ".join(by_ds.get(urn, [])) or "—",
