@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from signal_factory.stores.sql.database import open_store
 from tests.conftest import EXAMPLE
 
 #: The commands mounted as the lead mounts them in cli/main.py, with main()'s error handling.
@@ -87,6 +88,7 @@ def test_bad_input_is_an_error_that_says_what_to_fix(tmp_path: Path) -> None:
     done = _run(["deploy", "--service", "a", "--db", db], tmp_path)
     assert done.returncode == 1
     assert "give --service and --version" in done.stderr
+    open_store(db).close()  # an empty store: the node, not the store, is what is missing
     done = _run(["graph", "show", "Dataset:nope", "--db", db], tmp_path)
     assert done.returncode == 1
     assert "ids look like Kind:key" in done.stderr
