@@ -7,7 +7,8 @@ once where the inflow's bytes become data:
 * `guard_run_event_doc` -- an OpenLineage RunEvent as decoded JSON (`ingest/openlineage/model.py`,
   before it becomes a `RunEvent`): job, run, parent and dataset names, and every facet;
 * `guard_evidence` -- evidence made elsewhere (`POST /api/v1/evidence`, the evidence topic read by the
-  Kafka signals stage, the S3 ingester's evidence over object keys and metadata);
+  Kafka signals stage, the S3 ingester's evidence over object keys and metadata), stream evidence's
+  `stream` facet and `correlation_chain` included (at most `MAX_CHAIN_LINKS` steps);
 * deployment markers (`POST /api/v1/deployments`, `--deployments` files) are guarded where they are
   parsed, `graph/deployments.parse_marker`, with the same functions.
 
@@ -48,12 +49,22 @@ from signal_factory.model.evidence import (
     Validation,
     decode_evidence,
 )
+from signal_factory.model.stream import (
+    CausalStep,
+    Chain,
+    CorrelationChain,
+    CorrelationLink,
+    StreamFacet,
+    Window,
+)
 
 #: Nesting kept in a facet or evidence details; deeper parts become `<omitted:too-deep>`.
 MAX_DEPTH = 32
 #: Encoded size of one gate's details or one evidence's payload copy; larger ones are replaced.
 MAX_DETAILS_BYTES = 8192
 MAX_PAYLOAD_BYTES = 4096
+#: Steps kept of one correlation chain (a window that folds more inputs names the first ones).
+MAX_CHAIN_LINKS = 256
 _CARD_MIN = 10 ** 12
 _HEX = re.compile(r"[0-9a-f]+")
 # Ids we make or that look like ours (`evd-` + 26 Crockford letters, as the Spark integration's are).
@@ -236,6 +247,34 @@ def _lineage(ln: Lineage) -> Lineage:
                              _opt(ln.job_urn), _opt(ln.dag_run_id), _opt(ln.spark_run_id), _opt(ln.upstream_dataset)))
 
 
+def _window(w: Window) -> Window:
+    return _same(w, Window(type=safe_token(w.type), start=_opt(w.start), end=_opt(w.end)))
+
+
+def _stream(f: StreamFacet) -> StreamFacet:
+    """Topology and processor names as producer ids are (a topology is the producer of its evidence)."""
+    return _same(f, StreamFacet(
+        topology_id=safe_token(f.topology_id), processor_node=safe_token(f.processor_node),
+        window=None if f.window is None else _window(f.window), watermark=_opt(f.watermark),
+        processing_time=_opt(f.processing_time), processing_time_ms=f.processing_time_ms, late_data=f.late_data))
+
+
+def _trace(value: str | None) -> str | None:
+    return None if value is None else _hex(value, 32) or safe_text(value)
+
+
+def _chain(c: Chain) -> Chain:
+    """Either shape, kept in its shape: ids as evidence ids, relations and topics as tokens."""
+    if isinstance(c, CorrelationChain):
+        steps = [CausalStep(step=s.step, source_evidence_id=_opt(s.source_evidence_id, _evidence_id),
+                            relationship=safe_token(s.relationship), topic=_opt(s.topic, safe_token),
+                            partition=s.partition, offset=s.offset) for s in c.causal_chain[:MAX_CHAIN_LINKS]]
+        return _same(c, CorrelationChain(root_trace_id=_trace(c.root_trace_id), causal_chain=steps))
+    return _same(c, [CorrelationLink(step=x.step, relation=safe_token(x.relation),
+                                     evidence_id=_opt(x.evidence_id, _evidence_id), topic=_opt(x.topic, safe_token),
+                                     partition=x.partition, offset=x.offset) for x in c[:MAX_CHAIN_LINKS]])
+
+
 def guard_evidence(ev: Evidence) -> Evidence:
     """Evidence as a stream processor, Spark job or the S3 ingester made it, with every string guarded,
     at most `MAX_REASON_CODES` reason codes, and details and payload copy capped in size.
@@ -256,13 +295,17 @@ def guard_evidence(ev: Evidence) -> Evidence:
             payload, payload_ref = None, "omitted:too-large"
     evidence_id, timestamp = _evidence_id(ev.evidence_id), safe_text(ev.timestamp)
     dataset_urn = safe_text(ev.dataset_urn)
+    stream = None if ev.stream is None else _stream(ev.stream)
+    chain = None if ev.correlation_chain is None else _chain(ev.correlation_chain)
     if (validation is ev.validation and producer is ev.producer and source is ev.source and otel is ev.otel
             and lineage is ev.lineage and payload is ev.payload and payload_ref == ev.payload_ref
-            and evidence_id == ev.evidence_id and timestamp == ev.timestamp and dataset_urn == ev.dataset_urn):
+            and evidence_id == ev.evidence_id and timestamp == ev.timestamp and dataset_urn == ev.dataset_urn
+            and stream is ev.stream and chain is ev.correlation_chain):
         return ev
     return msgspec.structs.replace(
         ev, evidence_id=evidence_id, timestamp=timestamp, dataset_urn=dataset_urn, producer=producer,
-        validation=validation, source=source, otel=otel, lineage=lineage, payload=payload, payload_ref=payload_ref)
+        validation=validation, source=source, otel=otel, lineage=lineage, payload=payload, payload_ref=payload_ref,
+        stream=stream, correlation_chain=chain)
 
 
 def foreign_evidence(doc: bytes, skew: EventTimeGuard, received_at: str | None) -> Evidence:

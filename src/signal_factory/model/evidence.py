@@ -10,6 +10,8 @@ from typing import Any
 
 import msgspec
 
+from signal_factory.model.stream import Chain, StreamFacet
+
 EVIDENCE_SCHEMA = "urn:schema:evidence:2"
 
 PASS = "PASS"
@@ -91,6 +93,10 @@ class Evidence(msgspec.Struct, omit_defaults=True, kw_only=True):
     lineage: Lineage | None = None
     payload: Any = None
     payload_ref: str | None = None
+    #: Stream evidence (`urn:schema:stream-evidence:1`, seed 3.2 and 3.4, `model/stream.py`): which
+    #: processor emitted it, and which records its record came from. None on evidence of the enforcer.
+    stream: StreamFacet | None = None
+    correlation_chain: Chain | None = None
 
     @property
     def result(self) -> str:

@@ -129,6 +129,11 @@ class MemoryEvidenceRepo:
         row = self._s.tables.evidence.get(evidence_id)
         return None if row is None else docs.decode_evidence_doc(row.doc)
 
+    def by_source(self, topic: str | None, partition: int | None, offset: int, *, limit: int = 100) -> list[Evidence]:
+        return _oldest_first((r for r in self._s.tables.evidence.values()
+                              if r.source_offset == offset and r.source_topic == topic
+                              and (partition is None or r.source_partition == partition)), limit)
+
     def by_dataset(self, dataset_urn: str, start_ms: int, end_ms: int, *, result: str | None = None,
                    limit: int = 1000) -> list[Evidence]:
         return _oldest_first((r for r in self._s.tables.evidence.values()

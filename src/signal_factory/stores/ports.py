@@ -42,6 +42,11 @@ class EvidenceRepo(Protocol):
         """Evidence whose event time is in [start_ms, end_ms), oldest first."""
         ...
 
+    def by_source(self, topic: str | None, partition: int | None, offset: int, *, limit: int = 100) -> list[Evidence]:
+        """Evidence of the record at these Kafka coordinates (the enforcer's and every stream processor's that
+        consumed it), oldest first; `partition` None matches any partition."""
+        ...
+
     def by_signature(self, signature: str, *, dataset_urn: str | None = None, limit: int = 1000) -> list[Evidence]:
         """Evidence carrying this reason code, oldest first."""
         ...

@@ -1,8 +1,9 @@
 """Stream evidence `urn:schema:stream-evidence:1` (seed 3.2, 3.4): evidence plus a `stream` facet and a
 `correlation_chain`.
 
-It is a superset of `urn:schema:evidence:2`: `StreamEvidence` subclasses `Evidence`, so the platform
-stores it as is, and `decode_evidence` of its JSON ignores the extra fields.
+The facet and chain types are the core model's (`model/stream.py`): `Evidence` has both as optional fields,
+so the platform stores stream evidence whole, and `decode_evidence` of its JSON keeps them. `StreamEvidence`
+is the SDK's narrower view: the facet is required and the chain is our list of links.
 """
 
 from __future__ import annotations
@@ -10,34 +11,23 @@ from __future__ import annotations
 import msgspec
 
 from signal_factory.model.evidence import Evidence
+from signal_factory.model.stream import (
+    AGGREGATED_WITH,
+    DERIVED_FROM,
+    HOPPING,
+    NO_WINDOW,
+    SESSION,
+    TUMBLING,
+    CorrelationLink,
+    StreamFacet,
+    Window,
+)
+
+__all__ = ["AGGREGATED_WITH", "DERIVED_FROM", "HOPPING", "NO_WINDOW", "SESSION", "STREAM_EVIDENCE_SCHEMA", "TUMBLING",
+           "CorrelationLink", "RecordRef", "StreamEvidence", "StreamFacet", "Window", "decode_stream_evidence",
+           "encode_stream_evidence"]
 
 STREAM_EVIDENCE_SCHEMA = "urn:schema:stream-evidence:1"
-
-DERIVED_FROM = "DERIVED_FROM"
-AGGREGATED_WITH = "AGGREGATED_WITH"
-
-TUMBLING = "TUMBLING"
-HOPPING = "HOPPING"
-SESSION = "SESSION"
-NO_WINDOW = "NONE"
-
-
-class Window(msgspec.Struct, omit_defaults=True, kw_only=True):
-    """The event-time window the evidence belongs to; start and end are ISO-8601 UTC."""
-
-    type: str = NO_WINDOW
-    start: str | None = None
-    end: str | None = None
-
-
-class StreamFacet(msgspec.Struct, omit_defaults=True, kw_only=True):
-    topology_id: str
-    processor_node: str
-    window: Window | None = None
-    watermark: str | None = None
-    processing_time: str | None = None
-    processing_time_ms: int | None = None
-    late_data: bool  # required, so it is always written (even when False)
 
 
 class RecordRef(msgspec.Struct, omit_defaults=True, kw_only=True):
@@ -48,18 +38,6 @@ class RecordRef(msgspec.Struct, omit_defaults=True, kw_only=True):
     offset: int | None = None
     timestamp_ms: int | None = None
     trace_id: str | None = None
-
-
-class CorrelationLink(msgspec.Struct, omit_defaults=True, kw_only=True):
-    """One causal step: this evidence's record was DERIVED_FROM / AGGREGATED_WITH another record,
-    named by its evidence id or by its coordinates (or both)."""
-
-    step: int
-    relation: str
-    evidence_id: str | None = None
-    topic: str | None = None
-    partition: int | None = None
-    offset: int | None = None
 
 
 class StreamEvidence(Evidence, omit_defaults=True, kw_only=True):

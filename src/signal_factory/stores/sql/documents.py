@@ -47,11 +47,14 @@ class EvidenceRow(NamedTuple):
     run_id: str | None
     doc: str
     signatures: tuple[str, ...]
+    source_topic: str | None = None
+    source_partition: int | None = None
+    source_offset: int | None = None
 
 
 def evidence_row(ev: Evidence) -> EvidenceRow:
     """Event time is `Evidence.event_time()` (else the processing `timestamp`); run id is the
-    producer's run id, else the Spark run id from lineage."""
+    producer's run id, else the Spark run id from lineage; source coordinates when the record had an offset."""
     event_ms = parse_iso_ms(ev.event_time())
     if event_ms is None:
         event_ms = to_ms(ev.timestamp)
@@ -59,8 +62,10 @@ def evidence_row(ev: Evidence) -> EvidenceRow:
     if run_id is None and ev.lineage is not None:
         run_id = ev.lineage.spark_run_id
     signatures = tuple(dict.fromkeys(ev.validation.reason_codes))
+    src = ev.source
+    coords = (src.topic, src.partition, src.offset) if src is not None and src.offset is not None else (None,) * 3
     return EvidenceRow(ev.evidence_id, ev.dataset_urn, event_ms, ev.result, run_id,
-                       encode_evidence(ev).decode(), signatures)
+                       encode_evidence(ev).decode(), signatures, *coords)
 
 
 def decode_evidence_doc(doc: str | bytes) -> Evidence:

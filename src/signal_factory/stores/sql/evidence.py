@@ -47,7 +47,9 @@ class SqlEvidenceRepo:
                 stmt = (self._db.insert(ev_t).on_conflict_do_nothing(index_elements=[ev_t.c.evidence_id])
                         .returning(ev_t.c.evidence_id))
                 params = [{"evidence_id": r.evidence_id, "dataset_urn": r.dataset_urn, "event_ms": r.event_ms,
-                           "result": r.result, "run_id": r.run_id, "doc": r.doc} for r in rows.values()]
+                           "result": r.result, "run_id": r.run_id, "doc": r.doc, "source_topic": r.source_topic,
+                           "source_partition": r.source_partition, "source_offset": r.source_offset}
+                          for r in rows.values()]
                 inserted = set(conn.execute(stmt, params).scalars())
                 reasons = [{"evidence_id": r.evidence_id, "signature": sig, "dataset_urn": r.dataset_urn,
                             "event_ms": r.event_ms}
@@ -68,6 +70,16 @@ class SqlEvidenceRepo:
         with self._db.read() as conn:
             doc = conn.execute(select(ev_t.c.doc).where(ev_t.c.evidence_id == evidence_id)).scalar()
         return None if doc is None else decode_evidence_doc(doc)
+
+    def by_source(self, topic: str | None, partition: int | None, offset: int, *, limit: int = 100) -> list[Evidence]:
+        """Evidence of the record at these Kafka coordinates (the enforcer's, and any processor's that consumed it),
+        oldest first; `partition` None matches any partition."""
+        c = ev_t.c
+        same_topic = c.source_topic == topic if topic is not None else c.source_topic.is_(None)
+        stmt = select(c.doc).where(same_topic, c.source_offset == offset)
+        if partition is not None:
+            stmt = stmt.where(c.source_partition == partition)
+        return self._docs(stmt.order_by(c.event_ms, c.evidence_id).limit(limit))
 
     def by_dataset(self, dataset_urn: str, start_ms: int, end_ms: int, *, result: str | None = None,
                    limit: int = 1000) -> list[Evidence]:

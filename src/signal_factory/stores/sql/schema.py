@@ -38,9 +38,15 @@ evidence = Table(
     Column("result", String(), nullable=False),
     Column("run_id", String()),  # producer.run_id, else lineage.spark_run_id
     Column("doc", Text, nullable=False),
+    # The record's Kafka coordinates (source.topic/partition/offset): how a stream processor's evidence, which
+    # names the records it consumed by coordinates, finds the enforcer's evidence of them (RCA, migration 0005).
+    Column("source_topic", String()),
+    Column("source_partition", Integer),
+    Column("source_offset", BigInteger),
     Index(None, "dataset_urn", "event_ms"),
     Index(None, "run_id"),
     Index(None, "event_ms"),
+    Index(None, "source_topic", "source_partition", "source_offset"),
 )
 
 #: One row per (evidence, reason code): the index behind signature queries and first/last-seen stats.
