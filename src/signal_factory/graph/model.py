@@ -9,7 +9,8 @@ Node ids are `<Kind>:<key>`; keys by kind:
   Incident           incident id                        ts_ms = created_at
   Job                `<namespace>/<name>`
   DAGRun, JobRun     run id                             ts_ms = start
-  Topology           topology id (stream processors)
+  Topology           topology id (a Kafka Streams application.id, a Flink job)    props: version (last seen)
+  Processor          `<topology id>/<processor node>`                        props: version, last_seen
 Edges are (src id, type, dst id) with props; MERGE semantics: writing the same node or edge again
 updates its props (merged key by key), never duplicates it.
 """
@@ -30,7 +31,9 @@ JOB = "Job"
 DAG_RUN = "DAGRun"
 JOB_RUN = "JobRun"
 TOPOLOGY = "Topology"
-NODE_KINDS = (SERVICE, DEPLOYMENT, DATASET, FAILURE_SIGNATURE, SIGNAL, INCIDENT, JOB, DAG_RUN, JOB_RUN, TOPOLOGY)
+PROCESSOR = "Processor"
+NODE_KINDS = (SERVICE, DEPLOYMENT, DATASET, FAILURE_SIGNATURE, SIGNAL, INCIDENT, JOB, DAG_RUN, JOB_RUN, TOPOLOGY,
+              PROCESSOR)
 
 INTRODUCED = "INTRODUCED"            # Deployment -> FailureSignature
 CAUSED = "CAUSED"                    # FailureSignature -> Signal
@@ -44,9 +47,13 @@ EXECUTED = "EXECUTED"                # DAGRun -> JobRun
 ENCOUNTERED = "ENCOUNTERED"          # JobRun -> FailureSignature
 PRODUCED_DRIFT = "PRODUCED_DRIFT"    # Service -> FailureSignature (first evidence, timestamp)
 INTRODUCED_DRIFT = "INTRODUCED_DRIFT"  # Dataset -> FailureSignature
-DEPLOYED = "DEPLOYED"                # Service -> Deployment (so a service's deploys can be listed)
+DEPLOYED = "DEPLOYED"                # Service (or Topology) -> Deployment (so its deploys can be listed)
+PART_OF = "PART_OF"                  # Processor -> Topology
+CONSUMES = "CONSUMES"                # Processor -> Dataset it reads (its evidence's source topic, chain topics)
+PRODUCES = "PRODUCES"                # Processor -> Dataset its evidence is about (what it writes)
 EDGE_TYPES = (INTRODUCED, CAUSED, AFFECTS, TRIGGERED, OWNED_BY, FEEDS, READ_FROM, WROTE_TO, EXECUTED, ENCOUNTERED,
-              PRODUCED_DRIFT, INTRODUCED_DRIFT, DEPLOYED)
+              PRODUCED_DRIFT, INTRODUCED_DRIFT, DEPLOYED, PART_OF, CONSUMES, PRODUCES)
+
 
 
 class Node(msgspec.Struct, omit_defaults=True):
@@ -82,3 +89,7 @@ def signature_key(reason_code: str, dataset_urn: str) -> str:
 
 def deployment_key(service: str, version: str) -> str:
     return f"{service}:{version}"
+
+
+def processor_key(topology_id: str, processor_node: str) -> str:
+    return f"{topology_id}/{processor_node}"

@@ -27,6 +27,7 @@ from signal_factory.graph.deployments import (
 )
 from signal_factory.graph.model import Edge, Node, deployment_key, node_id, signature_key
 from signal_factory.graph.ports import GraphStore, traverse
+from signal_factory.graph.topology import processor_graph
 from signal_factory.model.evidence import FAIL, G4_CONTRACT, G5_PII, PASS, SKIP, WARN, Evidence
 from signal_factory.signals.model import OK, BatchRunTotals, Signal
 
@@ -178,7 +179,8 @@ class GraphWriter:
 
     def on_evidence(self, evidence: Sequence[Evidence]) -> None:
         """FailureSignature nodes for non-PASS evidence, their attribution (INTRODUCED from a deployment,
-        inferred if need be; PRODUCED_DRIFT from the producer for WARN signatures) and batch runs."""
+        inferred if need be; PRODUCED_DRIFT from the producer for WARN signatures), batch runs, and the
+        stream processors that emitted evidence (`graph/topology.py`)."""
         if not evidence:
             return
         sigs = self._aggregate(evidence)
@@ -204,7 +206,8 @@ class GraphWriter:
         for run in self._runs(evidence, sigs).values():
             nodes.append(run.node)
             edges += run.edges
-        self._write(nodes, edges)
+        more, links = processor_graph(evidence, self.cp)
+        self._write(nodes + more, edges + links)
 
     def _aggregate(self, evidence: Sequence[Evidence]) -> dict[str, _Sig]:
         out: dict[str, _Sig] = {}
