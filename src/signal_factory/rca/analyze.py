@@ -26,6 +26,7 @@ from signal_factory.graph.ports import GraphStore
 from signal_factory.ingest.otlp.repo import span_repo
 from signal_factory.model.evidence import Evidence
 from signal_factory.rca import arrival, assemble, causes, drift, onset, spread, traces
+from signal_factory.rca import stream as streams
 from signal_factory.rca.explain import template_explanation
 from signal_factory.rca.lookups import TimedGraph, as_int, as_str, clock, iso, to_ms
 from signal_factory.rca.report import Header, RCAReport, Timing
@@ -87,11 +88,18 @@ def analyze_incident(incident_id: str, *, graph: GraphStore, evidence: EvidenceR
             nodes = nodes + list(g.nodes_by_id(origins).values()) if origins else drift.signature_nodes(g, rc, urn)
         facts = drift.gather(g, evidence, rc, nodes)
         candidates = causes.dedupe(candidates + _drift_candidates(g, subject, facts))
+    chain = None
+    if subject.failing is not None and subject.failing.stream is not None:  # a stream processor's failure
+        chain = streams.walk(evidence, subject.failing, rc)
+        chain.subject = streams.source_subject(g, evidence, chain, rc, subject.ref_ms)
+        if chain.subject is not None:
+            candidates = causes.dedupe(candidates + causes.deployment_candidates(g, chain.subject))
     chosen, alternatives = causes.choose(candidates, subject)
     header = _incident_header(incident, now_ms)
     findings = assemble.Findings(header=header, subject=subject, chosen=chosen, candidates=candidates,
                                  alternatives=alternatives, now_ms=now_ms, drift=facts, signal_ids=signal_ids,
-                                 incident=incident, concurrent_ids=[n for n in fs_nodes if n != own], catalog=catalog)
+                                 incident=incident, concurrent_ids=[n for n in fs_nodes if n != own], catalog=catalog,
+                                 stream=chain)
     return _finish(assemble.report(g, findings), g, t0)
 
 

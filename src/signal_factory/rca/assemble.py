@@ -14,11 +14,12 @@ from signal_factory.graph.model import Node
 from signal_factory.graph.ports import GraphStore
 from signal_factory.rca import actions as act
 from signal_factory.rca import arrival, impact, spread, timeline
+from signal_factory.rca import stream as streams
 from signal_factory.rca.arrival import ArrivalFacts
 from signal_factory.rca.causes import WINDOW_S, Candidate, Subject, previous_deployment
 from signal_factory.rca.confidence import duration
 from signal_factory.rca.drift import DriftFacts, RunFacts, dataset_of
-from signal_factory.rca.lookups import DatasetInfo, as_int, as_str, clock, iso, signature_parts, to_ms
+from signal_factory.rca.lookups import DatasetInfo, Deployment, as_int, as_str, clock, iso, signature_parts, to_ms
 from signal_factory.rca.report import (
     DEPLOYMENT,
     UNKNOWN,
@@ -50,6 +51,14 @@ class Findings:
     catalog: Mapping[str, DatasetSpec] | None = None
     arrival: ArrivalFacts | None = None  # a volume drop or a freshness stall, not a failure signature
     spread: spread.SpreadFacts | None = None  # failures spread over many signatures (keyed by signal type)
+    stream: streams.StreamFacts | None = None  # a stream processor's failure, walked back along its chain
+
+    @property
+    def cause_subject(self) -> Subject:
+        """The failure the chosen cause was found on: the source record's, when found through a processor's
+        correlation chain (`rca/stream.py`), else the subject's own."""
+        st = self.stream
+        return st.subject if st is not None and st.subject is not None and st.explains(self.chosen) else self.subject
 
 
 def report(graph: GraphStore, f: Findings) -> RCAReport:
@@ -59,7 +68,8 @@ def report(graph: GraphStore, f: Findings) -> RCAReport:
     roots = sorted({o for r in runs for o in r.outputs}) or [s.dataset_urn]
     reached = impact.downstream(graph, roots)
     rt = drift.realtime_dataset if drift is not None else None
-    items, infos = impact.blast_items(graph, reached, f.catalog, also=[*roots, *([rt] if rt else [])])
+    src = f.cause_subject.dataset_urn
+    items, infos = impact.blast_items(graph, reached, f.catalog, also=[*roots, *([rt] if rt else []), src])
     if runs:
         items = [*_run_outputs(runs, infos), *items]
     concurrent = list(f.concurrent_ids)
@@ -80,7 +90,8 @@ def report(graph: GraphStore, f: Findings) -> RCAReport:
                    act.arrival_unknown_actions(s.dataset_urn, f.arrival.producers, sorted(f.arrival.upstream)))
     elif d is not None:
         actions = act.deployment_actions(d, previous_deployment(graph, d), c.dataset_urn or s.dataset_urn,
-                                         s.reason_code, what=spread.what_it_does(covered) if f.spread else None)
+                                         f.cause_subject.reason_code,
+                                         what=spread.what_it_does(covered) if f.spread else None)
         if runs:
             actions.append(_reprocess(drift, runs))
     elif c.kind == UPSTREAM_DRIFT and drift is not None:
@@ -99,7 +110,8 @@ def report(graph: GraphStore, f: Findings) -> RCAReport:
         data_flow=_flow(graph, f, reached, infos), blast_radius=items, affected_runs=[_affected(r) for r in runs],
         actions=actions, evidence=_chain(f), alternatives=f.alternatives,
         concurrent_signatures=_concurrent(graph, concurrent, f.incident),
-        signatures=spread.signature_rows(f.spread, covered) if f.spread is not None else [])
+        signatures=spread.signature_rows(f.spread, covered) if f.spread is not None else [],
+        stream_chain=streams.hops(f.stream, c, s.reason_code) if f.stream is not None else [])
 
 
 def _run_outputs(runs: Sequence[RunFacts], infos: Mapping[str, DatasetInfo]) -> list[BlastItem]:
@@ -139,6 +151,8 @@ def _root_cause(f: Findings) -> RootCause:
                "inferred": d.inferred, "seconds_to_onset": seconds} if d is not None else {}
         return RootCause(kind=DEPLOYMENT if d is not None else UNKNOWN, statement=arrival.statement(c, f.arrival),
                          reason_code=rc, dataset_urn=s.dataset_urn, **onset, **who)  # type: ignore[arg-type]
+    if c.kind == DEPLOYMENT and d is not None and f.cause_subject is not s:
+        return _stream_root_cause(f, d)
     if c.kind == DEPLOYMENT and d is not None:
         how = " (inferred from the evidence, no deployment marker)" if d.inferred else ""
         after = f"{duration(seconds)} after it, " if seconds is not None else ""
@@ -179,6 +193,28 @@ def _root_cause(f: Findings) -> RootCause:
                      dataset_urn=s.dataset_urn, first_failure=iso(s.first_ms))
 
 
+def _stream_root_cause(f: Findings, d: Deployment) -> RootCause:
+    """A deploy of the producer upstream of a failing stream processor, found through its correlation chain."""
+    src, s, c = f.cause_subject, f.subject, f.chosen
+    seconds = c.facts.seconds
+    how = " (inferred from the evidence, no deployment marker)" if d.inferred else ""
+    after = f"{duration(seconds)} after it, " if seconds is not None else ""
+    began = f" ({src.onset_note})" if src.onset_ms is not None else ""
+    chain = streams.hops(f.stream, c, s.reason_code) if f.stream is not None else []
+    processor = chain[0].label if chain else "the stream processor"
+    text = (f"Deployment {d.label} at {clock(d.deployed_ms)} UTC{how} introduced {src.reason_code} on "
+            f"{src.dataset_urn}{began}: {after}{d.service} {act.what_changed(src.reason_code)}. Stream processor "
+            f"{processor} consumed those records and failed with {s.reason_code} on {s.dataset_urn}: "
+            f"{streams.chain_line(chain)}.")
+    onset = {"onset": iso(src.onset_ms), "onset_note": src.onset_note, "seconds_to_onset": seconds} \
+        if src.onset_ms is not None else {}
+    return RootCause(kind=DEPLOYMENT, statement=text, service=d.service, version=d.version,
+                     deployed_at=iso(d.deployed_ms), commit=d.commit, inferred=d.inferred, reason_code=s.reason_code,
+                     dataset_urn=s.dataset_urn, first_failure=iso(s.first_ms),
+                     seconds_to_first_failure=None if src.onset_ms is not None else seconds,
+                     **onset)  # type: ignore[arg-type]
+
+
 def _flow(graph: GraphStore, f: Findings, reached: Sequence[impact.Reached],
           infos: Mapping[str, DatasetInfo]) -> list[FlowHop]:
     s, c, drift = f.subject, f.chosen, f.drift
@@ -204,6 +240,17 @@ def _flow(graph: GraphStore, f: Findings, reached: Sequence[impact.Reached],
         d = c.deployment
         note = f"{d.version} deployed {clock(d.deployed_ms)}" if d is not None else None
         hops.append(FlowHop(label=service, kind="service", note=note))
+    src = f.cause_subject
+    if src is not s and f.stream is not None:  # producer -> source topic -> processor -> its output and on
+        ev = src.failing
+        topic = ev.source.topic if ev is not None and ev.source is not None else None
+        hops += impact.dataset_hops([src.dataset_urn], infos, first_label=topic,
+                                    notes={src.dataset_urn: f"{src.signature_count:,} failing records"})
+        first = f.stream.path[0].stream
+        label = gm.processor_key(first.topology_id, first.processor_node) if first is not None else "processor"
+        hops.append(FlowHop(label=label, kind="job", note=f"{s.signature_count:,} records failed"
+                            if s.signature_count else None))
+        return hops + impact.dataset_hops(impact.main_chain(s.dataset_urn, reached, infos), infos)
     ev = s.failing
     topic = ev.source.topic if ev is not None and ev.source is not None else None
     notes = {s.dataset_urn: f"{s.signature_count:,} failing records"} if s.signature_count else None
@@ -220,7 +267,7 @@ def _affected(r: RunFacts) -> AffectedRun:
 def _chain(f: Findings) -> EvidenceChain:
     s, drift, inc = f.subject, f.drift, f.incident
     warn = drift.warn if drift is not None else None
-    root_ev = warn if f.chosen.kind == UPSTREAM_DRIFT and warn is not None else s.failing
+    root_ev = warn if f.chosen.kind == UPSTREAM_DRIFT and warn is not None else f.cause_subject.failing
     p = root_ev.producer if root_ev is not None else None
     trace = root_ev.otel.trace_id if root_ev is not None and root_ev.otel is not None else None
     primary = (inc.primary_evidence_id if inc else None) or (root_ev.evidence_id if root_ev else s.first_evidence_id)

@@ -20,7 +20,8 @@ from signal_factory.rca.confidence import duration
 from signal_factory.rca.lookups import clock, to_ms
 from signal_factory.rca.report import DEPLOYMENT, UPSTREAM_DRIFT, RCAReport, from_json, to_json
 
-__all__ = ["chain_lines", "flow_line", "from_json", "render_rich", "timing_line", "to_json", "to_markdown"]
+__all__ = ["chain_lines", "flow_line", "from_json", "render_rich", "stream_lines", "timing_line", "to_json",
+           "to_markdown"]
 
 SEVERITY_STYLE = {"SEV-1": "bold white on red", "SEV-2": "bold black on dark_orange",
                   "SEV-3": "bold black on yellow", "SEV-4": "bold white on blue"}
@@ -116,6 +117,34 @@ def chain_lines(report: RCAReport) -> list[str]:
 
 
 _IDENTITY = {"HIGH": "explicit header match", "MEDIUM": "topic mapping only", "LOW": "payload hint"}
+_ROLE = {"processor": "processor", "source_record": "source record", "deployment": "deploy"}
+
+
+def stream_lines(report: RCAReport) -> list[str]:
+    """A stream processor's failure back to its cause, one hop a line, each under the one it explains:
+
+        processor enrichment-stream/enrich: FAIL MISSING_FIELD:customer_id on urn:dp:orders:enriched (evd-...)
+          <- DERIVED_FROM source record raw.orders.events[0]@1201: FAIL MISSING_FIELD:customer_id ... orders-svc v3.17
+          <- DEPLOYED deploy orders-svc v3.17 at 09:57:45 UTC
+    """
+    out = []
+    for i, h in enumerate(report.stream_chain):
+        head = f"{'  ' * i}<- {h.relation} " if i else ""
+        if h.role == "deployment":
+            out.append(f"{head}{_ROLE[h.role]} {h.label} at {_when(h.at)}")
+            continue
+        what = f"{h.result} {', '.join(h.reason_codes)}".rstrip() if h.result else "?"
+        who = f", sent by {h.producer} {h.producer_version or ''}".rstrip() if h.role == "source_record" and \
+            h.producer else ""
+        out.append(f"{head}{_ROLE[h.role]} {h.label}: {what} on {h.dataset_urn}{who} ({h.evidence_id})")
+    return out
+
+
+def _stream(report: RCAReport) -> list[RenderableType]:
+    if not report.stream_chain:
+        return []
+    return [*_section("STREAM CHAIN (processor -> source record -> producer deploy)"),
+            *(Text(line) for line in stream_lines(report))]
 
 
 def reference_lines(report: RCAReport) -> list[tuple[str, str]]:
@@ -237,7 +266,8 @@ def render_rich(report: RCAReport) -> Panel:
         head.highlight_words([h.severity], SEVERITY_STYLE.get(h.severity, "bold"))
     parts: list[RenderableType] = [head, *_section(root_title(report), LEVEL_STYLE.get(conf.level, "bold")),
                                    Text(report.root_cause.statement)]
-    parts += [*_why(report), *_section("EVIDENCE CHAIN"), *(Text(f"• {line}") for line in chain_lines(report))]
+    parts += [*_stream(report), *_why(report), *_section("EVIDENCE CHAIN"),
+              *(Text(f"• {line}") for line in chain_lines(report))]
     parts += [*_signatures(report), *_timeline(report), *_flow(report), *_blast(report), *_runs(report),
               *_others(report)]
     parts += _closing(report)
@@ -250,8 +280,11 @@ def render_rich(report: RCAReport) -> Panel:
 def to_markdown(report: RCAReport) -> str:
     h, rc, conf = report.header, report.root_cause, report.confidence
     title = "RCA Copilot analysis" + ("" if h.subject == "incident" else f" - {h.title.lower()}")
-    lines = [f"# {title}", "", f"**{heading(report)}**", "", f"## {root_title(report)}", "", rc.statement, "",
-             "## Why this confidence", "", "| factor | score | weight | adds | why |", "|---|---|---|---|---|"]
+    lines = [f"# {title}", "", f"**{heading(report)}**", "", f"## {root_title(report)}", "", rc.statement, ""]
+    if report.stream_chain:
+        lines += ["## Stream chain (processor -> source record -> producer deploy)", "", "```",
+                  *stream_lines(report), "```", ""]
+    lines += ["## Why this confidence", "", "| factor | score | weight | adds | why |", "|---|---|---|---|---|"]
     lines += [f"| {r.factor} | {r.value:.2f} | {r.weight:.2f} | +{r.effect * 100:.1f} | {r.text} |"
               for r in conf.reasons]
     lines += ["", f"Ceiling {conf.ceiling:.0%}: correlation in the graph is not proof.", "", "## Evidence chain", ""]

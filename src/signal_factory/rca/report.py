@@ -155,6 +155,22 @@ class EvidenceChain(msgspec.Struct, omit_defaults=True, kw_only=True):
     error_spans: list[SpanFact] = msgspec.field(default_factory=list)
 
 
+class StreamHop(msgspec.Struct, omit_defaults=True, kw_only=True):
+    """One step of a stream processor's failure back to its cause (`rca/stream.py`): the processor's evidence,
+    the evidence it came from along its correlation chain, the source record's evidence, the producer's deploy."""
+
+    role: Literal["processor", "source_record", "deployment"]
+    label: str  # 'enrichment-stream/enrich', 'raw.orders.events[0]@1201', 'orders-svc v3.17'
+    relation: str | None = None  # how the previous hop came from this one: DERIVED_FROM, AGGREGATED_WITH, CONSUMED
+    evidence_id: str | None = None
+    dataset_urn: str | None = None
+    result: str | None = None
+    reason_codes: list[str] = msgspec.field(default_factory=list)
+    producer: str | None = None
+    producer_version: str | None = None
+    at: str | None = None  # the record's event time, or when the deploy happened
+
+
 class Alternative(msgspec.Struct, kw_only=True):
     """A candidate cause that was weighed and lost, was ruled out (another service than the failing records'
     producer), or was excluded (deployed after the first failure), and why."""
@@ -218,6 +234,8 @@ class RCAReport(msgspec.Struct, omit_defaults=True, kw_only=True):
     concurrent_signatures: list[ConcurrentSignature] = msgspec.field(default_factory=list)
     #: Failures spread over many signatures: each of the incident's signatures (`rca/spread.py`).
     signatures: list[IncidentSignature] = msgspec.field(default_factory=list)
+    #: A stream processor's failure: processor -> (upstream processors) -> source record -> producer deploy.
+    stream_chain: list[StreamHop] = msgspec.field(default_factory=list)
     timing: Timing = msgspec.field(default_factory=lambda: Timing(graph_ms=0.0, total_ms=0.0))
     explanation: Explanation = msgspec.field(default_factory=lambda: Explanation(text=""))
 
