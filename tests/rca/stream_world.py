@@ -64,13 +64,13 @@ def _record(offset: int, ts: int, version: str, payload: dict[str, Any]) -> RawR
                      value=json.dumps(value).encode())
 
 
-def traffic(deploy_ms: int) -> list[RawRecord]:
-    """One order every 2 s from 09:45 to 10:02; from the deploy on, v3.17 and no `customer_id`."""
+def traffic(deploy_ms: int, bad_from_ms: int) -> list[RawRecord]:
+    """One order every 2 s from 09:45 to 10:02: v3.17 after the deploy, without `customer_id` after `bad_from_ms`."""
     out = []
     for n, ts in enumerate(range(START_MS, END_MS, STEP_MS)):
-        bad = ts > deploy_ms
-        payload = order_payload(order_id=f"ORD-2024-0115-{n:05d}", created_at=iso_ms(ts), customer_id=None if bad else "cust-1")
-        out.append(_record(n, ts, "v3.17" if bad else "v3.16", payload))
+        payload = order_payload(order_id=f"ORD-2024-0115-{n:05d}", created_at=iso_ms(ts),
+                                customer_id=None if ts > bad_from_ms else "cust-1")
+        out.append(_record(n, ts, "v3.17" if ts > deploy_ms else "v3.16", payload))
     return out
 
 
@@ -82,26 +82,32 @@ class World:
     processed: list[StreamEvidence]
 
 
-def build(tmp: Path, *, deploy_at: str = DEPLOY_AT, processor_evidence: bool = True) -> World:
-    """Producer records through the enforcer (with the deploy marker), then the processor's evidence through the
-    evidence inflow (what `POST /api/v1/evidence` and the evidence topic call)."""
+def build(tmp: Path, *, bad_from: str | None = DEPLOY_AT, processor_drops_after: str | None = None) -> World:
+    """Producer records through the enforcer (deploy markers: orders-svc v3.16 the day before, v3.17 at 09:57:45), then the
+    processor's evidence through the evidence inflow (what `POST /api/v1/evidence` and the evidence topic call).
+    `bad_from`: when orders-svc stops sending `customer_id` (None: never); `processor_drops_after`: when the
+    processor itself starts dropping it from its output (a bug of its own)."""
     cp = stream_control_plane(tmp)
     store = MemoryStore()
     replay = ReplayService(cp, store, Enforcer(cp))
     with store.transaction():
         replay.graph.write_control_plane()
-        replay.graph.write_deployments([DeploymentMarker(service="orders-svc", version="v3.17", at=deploy_at,
-                                                         commit="a1b2c3d")])
-    records = traffic(parse_iso_ms(deploy_at) or 0)
+        replay.graph.write_deployments([
+            DeploymentMarker(service="orders-svc", version="v3.16", at="2024-01-14T16:00:00.000Z", commit="9f8e7d6"),
+            DeploymentMarker(service="orders-svc", version="v3.17", at=DEPLOY_AT, commit="a1b2c3d")])
+    never = END_MS + 1
+    records = traffic(parse_iso_ms(DEPLOY_AT) or 0, parse_iso_ms(bad_from) or never if bad_from else never)
+    drops_ms = parse_iso_ms(processor_drops_after) or never if processor_drops_after else never
     replay.ingest(records)
     emitter = EvidenceEmitter(cp.contract_for(cp.datasets[ENRICHED]), ENRICHED, TOPOLOGY, NODE, ListSink(),
                               producer_version="v2.4.0")
     processed = []
     for rec in records:
         payload = json.loads(rec.value or b"{}")["payload"]
+        if (rec.timestamp_ms or 0) > drops_ms:
+            payload.pop("customer_id", None)
         processed.append(emitter.derived({**payload, "order_value_band": "MEDIUM"}, [rec],
                                          event_time_ms=rec.timestamp_ms))
-    if processor_evidence:
-        replay.ingest_evidence(processed)
+    replay.ingest_evidence(processed)
     replay.flush_windows()
     return World(cp, store, records, processed)
