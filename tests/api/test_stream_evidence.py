@@ -33,7 +33,8 @@ def _stream_evidence(source: dict[str, Any], n: int, chain: Any, topology: str =
         "validation": source["validation"],
         "source": {"timestamp_type": "CREATE_TIME", "timestamp": source["source"]["timestamp"]},
         "stream": {"topology_id": topology, "processor_node": "enrich",
-                   "window": {"type": "TUMBLING", "start": "2024-01-15T09:58:00.000Z", "end": "2024-01-15T09:59:00.000Z"},
+                   "window": {"type": "TUMBLING", "start": "2024-01-15T09:58:00.000Z",
+                              "end": "2024-01-15T09:59:00.000Z"},
                    "watermark": "2024-01-15T09:57:57.127Z", "processing_time": "2024-01-15T09:58:05.000Z",
                    "late_data": False},
         "correlation_chain": chain}
@@ -69,7 +70,9 @@ def test_guard_applies_to_the_facet_and_the_chain(writer: httpx.Client) -> None:
     assert r.status_code == 200, r.text
     got = writer.get(f"/api/v1/evidence/{_id(3)}")
     text = got.text
-    assert SSN not in text and EMAIL not in text and "jane.doe" not in text
+    assert SSN not in text
+    assert EMAIL not in text
+    assert "jane.doe" not in text
     body = got.json()
     assert body["stream"]["processor_node"] == "enrich"
     step = body["correlation_chain"]["causal_chain"][0]

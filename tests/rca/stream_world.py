@@ -83,8 +83,9 @@ class World:
 
 
 def build(tmp: Path, *, bad_from: str | None = DEPLOY_AT, processor_drops_after: str | None = None) -> World:
-    """Producer records through the enforcer (deploy markers: orders-svc v3.16 the day before, v3.17 at 09:57:45), then the
-    processor's evidence through the evidence inflow (what `POST /api/v1/evidence` and the evidence topic call).
+    """Producer records through the enforcer (deploy markers: orders-svc v3.16 the day before, v3.17 at 09:57:45),
+    then the processor's evidence through the evidence inflow (what `POST /api/v1/evidence` and the evidence topic
+    call).
     `bad_from`: when orders-svc stops sending `customer_id` (None: never); `processor_drops_after`: when the
     processor itself starts dropping it from its output (a bug of its own)."""
     cp = stream_control_plane(tmp)

@@ -50,10 +50,13 @@ def test_processor_failure_names_the_producers_deploy_through_the_chain(bad_depl
     assert (source.relation, source.dataset_urn, source.producer, source.producer_version) == (
         "DERIVED_FROM", CREATED, "orders-svc", "v3.17")
     stored = bad_deploy.store.evidence.get(source.evidence_id or "")
-    assert stored is not None and stored.stream is None  # the enforcer's evidence of the consumed record
-    assert stored.source is not None and source.label == f"raw.orders.events[0]@{stored.source.offset}"
+    assert stored is not None
+    assert stored.stream is None
+    assert stored.source is not None
+    assert source.label == f"raw.orders.events[0]@{stored.source.offset}"
     assert deploy.label == "orders-svc v3.17"
-    assert report.evidence.producer == "orders-svc" and report.evidence.producer_version == "v3.17"
+    assert report.evidence.producer == "orders-svc"
+    assert report.evidence.producer_version == "v3.17"
     assert report.actions[0].startswith("Roll back orders-svc to v3.16")
 
 
@@ -91,7 +94,7 @@ def test_graph_has_topology_processor_and_its_datasets(bad_deploy: World) -> Non
 
 
 def test_no_producer_deploy_when_the_source_failure_began_before_it(tmp_path: Path) -> None:
-    """customer_id was already missing from 09:45, long before v3.17: the deploy did not start it, so it is not named."""
+    """customer_id was missing from 09:45, long before v3.17: that deploy did not start it, so it is not named."""
     w = build(tmp_path, bad_from="2024-01-15T09:44:00.000Z")
     report = analyze(w.store, incident_id=_incident(w, ENRICHED).incident_id)
     assert report.root_cause.version != "v3.17"
@@ -137,7 +140,8 @@ def test_walk_follows_seed_shape_ids_then_the_root_nodes_consumed_record() -> No
     facts = walk(store.evidence, last, SIG)
     assert [e.evidence_id for e in facts.path] == ["evd-b", "evd-a", "evd-src"]
     assert facts.relations == ["DERIVED_FROM", CONSUMED]
-    assert facts.source is not None and facts.source.evidence_id == "evd-src"
+    assert facts.source is not None
+    assert facts.source.evidence_id == "evd-src"
 
 
 def test_walk_stops_on_cycles_and_after_max_hops() -> None:
