@@ -12,10 +12,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
+from signal_factory.model.evidence import encode_evidence
 from signal_factory.stores.sql import StoreError, open_store
 from signal_factory.stores.sql.database import create_store_engine
 from signal_factory.stores.sql.migrate import MIGRATIONS, alembic_config, current_revision
 from signal_factory.stores.sql.schema import metadata
+from tests.stores.builders import evidence
 
 
 def test_default_is_a_sqlite_file_under_home(tmp_path: Path) -> None:
@@ -90,3 +92,16 @@ def test_downgrade_to_base_and_back(sql_url: str) -> None:
             command.upgrade(alembic_config(conn), "head")
             assert set(inspect(conn).get_table_names()) >= set(metadata.tables)
             assert conn.execute(text("SELECT count(*) FROM evidence")).scalar() == 0
+
+
+def test_migration_0005_fills_in_the_coordinates_of_evidence_stored_before_it(sql_url: str) -> None:
+    """Evidence written at 0004 (no coordinate columns) is found by its coordinates after the upgrade."""
+    ev = evidence("ev-old")
+    with open_store(sql_url) as store:
+        with store.engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0004")
+            conn.execute(text("INSERT INTO evidence (evidence_id, dataset_urn, event_ms, result, run_id, doc) "
+                              "VALUES (:i, :u, 0, 'FAIL', NULL, :d)"),
+                         {"i": ev.evidence_id, "u": ev.dataset_urn, "d": encode_evidence(ev).decode()})
+            command.upgrade(alembic_config(conn), "head")
+        assert [e.evidence_id for e in store.evidence.by_source("raw.orders.events", 0, 1)] == ["ev-old"]

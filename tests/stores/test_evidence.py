@@ -143,3 +143,17 @@ def test_purge_removes_old_evidence_reasons_and_tallies(store: Any) -> None:
     assert [t.minute for t in store.evidence.tallies(ORDERS, 0, T0 + 60 * MINUTE)] == ["2024-01-15T09:10:00.000Z"]
     assert store.evidence.purge_older_than(T0 + 10 * MINUTE) == 0
     assert store.evidence.add_many([evidence("ev-old", at=T0)]) == ["ev-old"]
+
+
+def test_by_source_finds_every_evidence_of_a_record_by_its_coordinates(store: Any) -> None:
+    """The enforcer's and a processor's evidence of raw.orders.events[0]@1, oldest first; other offsets,
+    partitions and evidence without an offset do not match; partition None matches any."""
+    other_offset, other_partition, no_offset = evidence("ev-o"), evidence("ev-p"), evidence("ev-n")
+    other_offset.source = Source(topic="raw.orders.events", partition=0, offset=2)
+    other_partition.source = Source(topic="raw.orders.events", partition=3, offset=1)
+    no_offset.source = Source(topic="raw.orders.events", partition=0)
+    store.evidence.add_many([evidence("ev-b", at=T0 + MINUTE, dataset=PAYMENTS), evidence("ev-a"), other_offset,
+                             other_partition, no_offset])
+    assert ids(store.evidence.by_source("raw.orders.events", 0, 1)) == ["ev-a", "ev-b"]
+    assert ids(store.evidence.by_source("raw.orders.events", None, 1)) == ["ev-a", "ev-b", "ev-p"]
+    assert store.evidence.by_source("raw.inventory.events", 0, 1) == []
