@@ -58,6 +58,8 @@ def test_processor_failure_names_the_producers_deploy_through_the_chain(bad_depl
     assert report.evidence.producer == "orders-svc"
     assert report.evidence.producer_version == "v3.17"
     assert report.actions[0].startswith("Roll back orders-svc to v3.16")
+    assert any(e.actor == "enrichment-stream/enrich" and e.event.startswith("First failure: " + SIG)
+               for e in report.timeline)
 
 
 def test_report_text_shows_processor_source_record_and_deploy(bad_deploy: World) -> None:

@@ -155,5 +155,5 @@ def test_by_source_finds_every_evidence_of_a_record_by_its_coordinates(store: An
     store.evidence.add_many([evidence("ev-b", at=T0 + MINUTE, dataset=PAYMENTS), evidence("ev-a"), other_offset,
                              other_partition, no_offset])
     assert ids(store.evidence.by_source("raw.orders.events", 0, 1)) == ["ev-a", "ev-b"]
-    assert ids(store.evidence.by_source("raw.orders.events", None, 1)) == ["ev-a", "ev-b", "ev-p"]
+    assert ids(store.evidence.by_source("raw.orders.events", None, 1)) == ["ev-a", "ev-p", "ev-b"]
     assert store.evidence.by_source("raw.inventory.events", 0, 1) == []

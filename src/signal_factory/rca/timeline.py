@@ -72,6 +72,8 @@ def build(*, subject: Subject, chosen: Candidate, candidates: Sequence[Candidate
     first_actor = ENFORCER
     if subject.failing is not None and subject.failing.producer is not None and subject.failing.producer.run_id:
         first_actor = subject.failing.producer.id
+    elif subject.failing is not None and subject.failing.stream is not None:  # a stream processor's own evidence
+        first_actor = f"{subject.failing.stream.topology_id}/{subject.failing.stream.processor_node}"
     count = f"{subject.signature_count:,} records: " if drift is not None and drift.runs else ""
     add(subject.first_ms, first_actor, f"First failure: {count}{subject.reason_code} on {subject.dataset_urn}"
         + (f", evidence {subject.first_evidence_id}" if subject.first_evidence_id else ""))
