@@ -16,7 +16,8 @@ from signal_factory.enforcer.inflows import MAX_DEPTH, guard_evidence, guard_tre
 from signal_factory.enforcer.pipeline import Enforcer
 from signal_factory.graph.deployments import load_markers, parse_marker
 from signal_factory.ingest.openlineage.model import encode_event, parse_run_event
-from signal_factory.model.evidence import Otel, decode_evidence, encode_evidence
+from signal_factory.model.evidence import Evidence, Otel, Validation, decode_evidence, encode_evidence
+from signal_factory.model.stream import CausalStep, CorrelationChain, CorrelationLink, StreamFacet, Window
 from signal_factory.runtime.replay import load_records
 from signal_factory.sources.jsonlines import parse_line
 from tests.conftest import EXAMPLE
@@ -216,3 +217,30 @@ def test_payload_refs_our_stores_write_survive_the_guard(ref: str, kept: bool) -
     assert (got == ref) is kept
     assert got is not None
     assert kept or got.startswith("redacted-")
+
+
+def test_stream_evidence_guard_is_idempotent_and_caps_the_chain() -> None:
+    """Clean stream evidence (either chain shape) comes back as the same object; a chain longer than
+    MAX_CHAIN_LINKS keeps its first steps; an SSN in a processor name or chain topic is replaced."""
+    def ev(stream: StreamFacet, chain: object) -> Evidence:
+        return Evidence(evidence_id="evd-01HQX7YMKP3QR5ST6VW8XYZ123", timestamp="2024-01-15T09:58:02.127Z",
+                        dataset_urn="urn:dp:orders:enriched", validation=Validation("PASS", [], [], []),
+                        stream=stream, correlation_chain=chain)  # type: ignore[arg-type]
+
+    facet = StreamFacet(topology_id="enrichment-stream", processor_node="enrich", late_data=False,
+                        window=Window(type="TUMBLING", start="2024-01-15T09:58:00.000Z",
+                                      end="2024-01-15T09:59:00.000Z"))
+    ours = [CorrelationLink(step=i, relation="DERIVED_FROM", evidence_id="evd-01HQX7YMKP3QR5ST6VW8XYZ124",
+                            topic="raw.orders.events", partition=0, offset=i) for i in range(1, 4)]
+    seed = CorrelationChain(root_trace_id="ab91f3c2d4e5f6a7b8c9d0e1f2a3b4c5", causal_chain=[
+        CausalStep(step=1, source_evidence_id="evd-01HQX7YMKP3QR5ST6VW8XYZ124", relationship="AGGREGATED_WITH")])
+    for chain in (ours, seed):
+        clean = ev(facet, chain)
+        assert guard_evidence(clean) is clean
+    long = guard_evidence(ev(facet, [CorrelationLink(step=i, relation="AGGREGATED_WITH", offset=i)
+                                     for i in range(1, inflows.MAX_CHAIN_LINKS + 50)]))
+    assert isinstance(long.correlation_chain, list)
+    assert [x.step for x in long.correlation_chain] == list(range(1, inflows.MAX_CHAIN_LINKS + 1))
+    dirty = guard_evidence(ev(msgspec.structs.replace(facet, processor_node="node-123-45-6789"),
+                              [CorrelationLink(step=1, relation="DERIVED_FROM", topic="t.123-45-6789")]))
+    assert "123-45-6789" not in encode_evidence(dirty).decode()
