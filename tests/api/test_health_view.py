@@ -13,8 +13,10 @@ def test_each_metric_reads_in_its_own_unit() -> None:
     assert measure("lag_s", 91_355_117.0, "FRESHNESS_BREACH")["text"] == "1057 d 8 h behind"
     assert measure("lag_s", 252.0, "FRESHNESS_BREACH")["text"] == "4 min 12 s behind"
     assert measure("observed_count", 1247.0, "VOLUME_ANOMALY")["text"] == "1,247 records in window"
+    assert measure("observed_count", 1.0, "VOLUME_ANOMALY")["text"] == "1 record in window"
     assert measure("cost_units", 12.5, "COST_ANOMALY")["text"] == "12.50 cost units"
-    assert measure(None, 3.0, "DRIFT_DETECTED")["text"] == "3 new signatures"  # state stored before score_metric
+    assert measure(None, 380.0, "DRIFT_DETECTED")["text"] == "380 records with a new signature"  # stored before
+    assert measure("count", 1.0, "DRIFT_DETECTED")["text"] == "1 record with a new signature"  # score_metric
     assert measure(None, None, "CONTRACT_BREACH") is None
 
 

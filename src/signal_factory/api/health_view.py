@@ -12,14 +12,14 @@ from signal_factory.graph.ports import GraphStore
 from signal_factory.rca.impact import downstream
 
 BREACHED = frozenset({"CRITICAL", "WARNING"})
-#: metric -> (unit, label) ; the label reads "<value> <label>".
+#: metric -> (unit, label); the label reads "<value> <label>" ("record" is made plural as needed).
 UNITS = {
     "compliance_rate": ("ratio", "compliant"),
-    "observed_count": ("records", "records in window"),
+    "observed_count": ("records", "record in window"),
     "lag_s": ("seconds", "behind"),
     "duration_s": ("seconds", "run time"),
     "cost_units": ("cost units", "cost units"),
-    "count": ("signatures", "new signatures"),
+    "count": ("records", "record with a new signature"),  # drift: records carrying first-seen signatures
 }
 
 
@@ -42,7 +42,8 @@ def measure(metric: str | None, value: float | None, signal_type: str = "") -> d
     elif unit == "cost units":
         text = f"{value:,.2f} {label}"
     else:
-        text = f"{int(value):,} {label}"
+        n = int(value)
+        text = f"{n:,} {label.replace('record', 'records', 1) if n != 1 else label}"
     return {"metric": metric, "value": value, "unit": unit, "text": text}
 
 
