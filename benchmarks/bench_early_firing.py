@@ -36,8 +36,8 @@ from typing import NamedTuple
 
 from signal_factory.controlplane.loader import load_control_plane
 from signal_factory.controlplane.model import ThresholdSlo
-from signal_factory.enforcer.timefmt import iso_ms
 from signal_factory.model.evidence import FAIL, G4_CONTRACT, PASS, Evidence, GateResult, Producer, Source, Validation
+from signal_factory.model.timefmt import iso_ms
 from signal_factory.signals import significance as stats
 from signal_factory.signals.config import EngineConfig
 from signal_factory.signals.host import SignalEngineHost

@@ -7,7 +7,7 @@ Precision: `detect_all` on seeded realistic non-PII values (`pii_corpus.non_pii`
 is a false positive. Recall: the share of labelled PII texts (`pii_corpus.labelled_pii`) in which
 `detect_all` finds the labelled type. Speed: `detect` over every value and over the strings G5 scans in
 `gen_orders` records (the enforcer's hot-path mix), CPU time, best of 5 with before/after interleaved.
-"Before" is `src/signal_factory/gates/pii_detectors.py` at --before-ref (default main), loaded from git.
+"Before" is `src/signal_factory/privacy/pii_detectors.py` at --before-ref (default main), loaded from git.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from rich.table import Table
 
 from benchmarks.gen_orders import generate
 from benchmarks.pii_corpus import BARE_DOTTED_QUAD, labelled_pii, non_pii
-from signal_factory.gates import pii_detectors
-from signal_factory.gates.pii_detectors import PiiType
+from signal_factory.privacy import pii_detectors
+from signal_factory.privacy.pii_detectors import PiiType
 
-_MODULE_PATH = "src/signal_factory/gates/pii_detectors.py"
+_MODULE_PATH = "src/signal_factory/privacy/pii_detectors.py"
 _ROOT = Path(__file__).resolve().parent.parent
 
 Detector = Callable[[str], object]

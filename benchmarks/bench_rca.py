@@ -30,10 +30,10 @@ from tests.conftest import EXAMPLE
 from tests.rca import builders as b
 
 from signal_factory.controlplane.loader import load_control_plane
-from signal_factory.enforcer.timefmt import iso_ms
 from signal_factory.graph import model as gm
 from signal_factory.graph.model import Edge, Node, node_id
 from signal_factory.graph.ports import GraphStore
+from signal_factory.model.timefmt import iso_ms
 from signal_factory.rca.analyze import analyze_incident
 from signal_factory.stores.memory import MemoryStore
 

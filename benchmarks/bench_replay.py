@@ -19,7 +19,7 @@ from pathlib import Path
 
 from signal_factory.controlplane.loader import load_control_plane
 from signal_factory.enforcer.pipeline import Enforcer
-from signal_factory.enforcer.timefmt import parse_iso_ms
+from signal_factory.model.timefmt import parse_iso_ms
 from signal_factory.runtime.replay import ReplayService
 from signal_factory.stores.sql import open_store
 

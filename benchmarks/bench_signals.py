@@ -30,8 +30,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from signal_factory.controlplane.loader import load_control_plane
-from signal_factory.enforcer.pipeline import PassTally
-from signal_factory.enforcer.timefmt import iso_ms
 from signal_factory.model.evidence import (
     FAIL,
     G1_RESOLUTION,
@@ -47,6 +45,8 @@ from signal_factory.model.evidence import (
     Source,
     Validation,
 )
+from signal_factory.model.tally import PassTally
+from signal_factory.model.timefmt import iso_ms
 from signal_factory.signals.host import SignalEngineHost
 from signal_factory.signals.intake import group
 

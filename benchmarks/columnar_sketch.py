@@ -11,7 +11,7 @@ clock and fixed randomness).
 
 Only the orders example is modelled, by hand: a real version would generate the vectorized checks
 from the compiled contract and JSON Schema (like the screens in contracts/rules.py and gates/schema.py)
-and get the PII pre-screen regex from gates/pii_detectors.py, with a test that it is a superset.
+and get the PII pre-screen regex from privacy/pii_detectors.py, with a test that it is a superset.
 Anything the vectorized checks cannot decide exactly goes to the per-record path:
   * the whole block, when pyarrow cannot parse it with the expected Arrow types (a type conflict,
     duplicate keys, int overflow, a pairs-form header list, ...);
@@ -44,8 +44,6 @@ import pyarrow.json as pj
 from benchmarks.gen_orders import generate
 from signal_factory.controlplane.loader import load_control_plane
 from signal_factory.enforcer.pipeline import Enforcer
-from signal_factory.enforcer.timefmt import iso_ms
-from signal_factory.gates.pii_detectors import detect
 from signal_factory.model.evidence import (
     G1_RESOLUTION,
     G2_IDENTITY,
@@ -63,6 +61,8 @@ from signal_factory.model.evidence import (
 )
 from signal_factory.model.ids import new_ulids
 from signal_factory.model.records import MalformedInput
+from signal_factory.model.timefmt import iso_ms
+from signal_factory.privacy.pii_detectors import detect
 from signal_factory.sources.jsonlines import parse_line
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "orders"

@@ -15,8 +15,8 @@ import random
 import string
 from collections.abc import Callable, Iterator
 
-from signal_factory.gates.pii_detectors import PiiType
-from signal_factory.gates.pii_iban import BBAN_LAYOUTS
+from signal_factory.privacy.pii_detectors import PiiType
+from signal_factory.privacy.pii_iban import BBAN_LAYOUTS
 
 __all__ = ["BARE_DOTTED_QUAD", "NON_PII_KINDS", "labelled_pii", "non_pii"]
 

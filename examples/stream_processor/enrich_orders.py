@@ -22,7 +22,7 @@ from typing import Any
 import msgspec
 
 from signal_factory.controlplane.loader import load_control_plane
-from signal_factory.enforcer.timefmt import iso_ms
+from signal_factory.model.timefmt import iso_ms
 from signal_factory.gates.schema import split_envelope
 from signal_factory.integrations.stream import (
     EvidenceEmitter,

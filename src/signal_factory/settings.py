@@ -32,7 +32,7 @@ class Settings:
     home: Path = Path(".signal-factory")
     registry_user: str | None = None
     registry_password: Secret | None = field(default=None, repr=False)
-    #: HMAC key for the stand-ins of guarded values (`enforcer/guard.py`); None: the documented default.
+    #: HMAC key for the stand-ins of guarded values (`privacy/guard.py`); None: the documented default.
     redaction_key: Secret | None = field(default=None, repr=False)
     #: Where large payloads are stored aside: a directory or `s3://bucket/prefix`; None: `<home>/payloads`.
     payload_store: str | None = None

@@ -15,7 +15,7 @@ import pytest
 from signal_factory.alerting.engine import AlertingEngine
 from signal_factory.alerting.policy import AlertPolicy, Route
 from signal_factory.controlplane.loader import ControlPlane
-from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
+from signal_factory.model.timefmt import iso_ms, parse_iso_ms
 from signal_factory.signals.model import CONTRACT_BREACH, CRITICAL, TUMBLING_5MIN, Signal, TopFailure, Window
 from signal_factory.stores.memory import MemoryStore
 from signal_factory.stores.ports import Store

@@ -8,10 +8,10 @@ import pytest
 
 from signal_factory.alerting.dispatcher import OutboxDispatcher
 from signal_factory.alerting.engine import AlertingEngine
-from signal_factory.alerting.model import Notification
 from signal_factory.alerting.notify import wire_body
 from signal_factory.alerting.policy import AlertPolicy, RetryPolicy, Route
 from signal_factory.controlplane.loader import ControlPlane
+from signal_factory.model.incidents import Notification
 from signal_factory.stores.ports import Store
 from tests.alerting.conftest import Receiver, scenario_signal
 

@@ -16,10 +16,10 @@ from signal_factory.alerting.engine import (
     IncidentTransitionError,
 )
 from signal_factory.alerting.messages import incident_json
-from signal_factory.alerting.model import Notification
 from signal_factory.alerting.notify import wire_body
 from signal_factory.alerting.policy import AlertPolicy, Route
 from signal_factory.controlplane.loader import ControlPlane
+from signal_factory.model.incidents import Notification
 from signal_factory.signals.model import CRITICAL, FRESHNESS_BREACH, OK, WARNING, Signal, TopFailure
 from signal_factory.stores.ports import Store
 from tests.alerting.conftest import ORDERS, SEED_PAGERDUTY, pagerduty_route, scenario_signal

@@ -9,7 +9,7 @@ from signal_factory.alerting.engine import AlertingEngine
 from signal_factory.alerting.notices import list_notices, notice_json
 from signal_factory.alerting.policy import AlertPolicy, Route
 from signal_factory.controlplane.loader import ControlPlane
-from signal_factory.enforcer.timefmt import parse_iso_ms
+from signal_factory.model.timefmt import parse_iso_ms
 from signal_factory.stores.ports import Store
 from tests.alerting.conftest import ORDERS, pagerduty_route
 from tests.alerting.test_paging import SILVER, T0, drift_signal

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from signal_factory.alerting.engine import CREATED, AlertingEngine
-from signal_factory.alerting.model import Notification
 from signal_factory.alerting.policy import AlertPolicy, PagingRules, Route
 from signal_factory.controlplane.loader import ControlPlane
-from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
+from signal_factory.model.incidents import Notification
+from signal_factory.model.timefmt import iso_ms, parse_iso_ms
 from signal_factory.signals.model import (
     CONTRACT_BREACH,
     CRITICAL,

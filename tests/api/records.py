@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from signal_factory.enforcer.timefmt import iso_ms
+from signal_factory.model.timefmt import iso_ms
 
 HOUR_MS = 3_600_000
 BASE_MS = 1_705_312_500_000 + HOUR_MS  # 10:55:00Z, the hour after Scenario 1

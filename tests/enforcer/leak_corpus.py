@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from signal_factory.gates.pii_detectors import detect
+from signal_factory.privacy.pii_detectors import detect
 
 TOPIC = "raw.orders.events"
 BASE_HEADERS = {

@@ -9,12 +9,12 @@ import pytest
 
 from signal_factory.controlplane.loader import ControlPlane, load_control_plane
 from signal_factory.enforcer.eventtime import EventTimeGuard
-from signal_factory.enforcer.guard import MAX_REASON_CODES
 from signal_factory.enforcer.pipeline import Enforcer
-from signal_factory.enforcer.timefmt import parse_iso_ms
 from signal_factory.errors import ConfigError
 from signal_factory.model.evidence import G1_RESOLUTION, PASS, WARN, Evidence, GateResult
 from signal_factory.model.records import MalformedInput, RawRecord
+from signal_factory.model.timefmt import parse_iso_ms
+from signal_factory.privacy.guard import MAX_REASON_CODES
 from tests.conftest import EXAMPLE
 
 NOW = "2024-01-15T10:00:00.000Z"

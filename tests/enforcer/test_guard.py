@@ -12,8 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from signal_factory.controlplane.loader import ControlPlane
-from signal_factory.enforcer import guard
-from signal_factory.enforcer.guard import (
+from signal_factory.enforcer.pipeline import Enforcer
+from signal_factory.model.evidence import encode_evidence
+from signal_factory.model.records import RawRecord
+from signal_factory.privacy import guard
+from signal_factory.privacy.guard import (
     MAX_PATH,
     MAX_TOKEN,
     safe_code,
@@ -23,9 +26,6 @@ from signal_factory.enforcer.guard import (
     safe_token,
     set_redaction_key,
 )
-from signal_factory.enforcer.pipeline import Enforcer
-from signal_factory.model.evidence import encode_evidence
-from signal_factory.model.records import RawRecord
 from signal_factory.settings import Settings
 from tests.conftest import SEED_HEADERS
 

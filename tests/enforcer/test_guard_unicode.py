@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from signal_factory.enforcer.guard import (
+from signal_factory.enforcer.inflows import guard_tree
+from signal_factory.privacy.guard import (
     PREFIX,
     safe_code,
     safe_key,
@@ -21,7 +22,6 @@ from signal_factory.enforcer.guard import (
     safe_token,
     set_redaction_key,
 )
-from signal_factory.enforcer.inflows import guard_tree
 
 GUARDS: dict[str, Callable[[str], str]] = {
     "token": safe_token, "text": safe_text, "key": safe_key, "path": lambda v: safe_path(f"extra.{v}"),

@@ -11,13 +11,13 @@ import pytest
 
 from signal_factory.controlplane.loader import ControlPlane, load_control_plane
 from signal_factory.enforcer import inflows
-from signal_factory.enforcer.guard import MAX_TEXT, safe_code, safe_text
 from signal_factory.enforcer.inflows import MAX_DEPTH, guard_evidence, guard_tree
 from signal_factory.enforcer.pipeline import Enforcer
 from signal_factory.graph.deployments import load_markers, parse_marker
 from signal_factory.ingest.openlineage.model import encode_event, parse_run_event
 from signal_factory.model.evidence import Evidence, Otel, Validation, decode_evidence, encode_evidence
 from signal_factory.model.stream import CausalStep, CorrelationChain, CorrelationLink, StreamFacet, Window
+from signal_factory.privacy.guard import MAX_TEXT, safe_code, safe_text
 from signal_factory.runtime.replay import load_records
 from signal_factory.sources.jsonlines import parse_line
 from tests.conftest import EXAMPLE

@@ -9,7 +9,7 @@ import msgspec
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.enforcer.pipeline import Enforcer
 from signal_factory.model.evidence import encode_evidence
-from signal_factory.stores.payloads import MemoryPayloadStore
+from signal_factory.payloads.files import MemoryPayloadStore
 from tests.conftest import envelope, order_payload, record
 
 

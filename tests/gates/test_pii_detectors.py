@@ -1,4 +1,4 @@
-"""Tests for the hot-path PII detectors (signal_factory.gates.pii_detectors)."""
+"""Tests for the hot-path PII detectors (signal_factory.privacy.pii_detectors)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from signal_factory.gates.pii_detectors import PiiType, detect, detect_all
+from signal_factory.privacy.pii_detectors import PiiType, detect, detect_all
 
 EMAILS = [
     "user@example.com",

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 from benchmarks.pii_corpus import BARE_DOTTED_QUAD, labelled_pii, non_pii
 
-from signal_factory.gates.pii_detectors import PiiType, detect, detect_all
+from signal_factory.privacy.pii_detectors import PiiType, detect, detect_all
 
 _STRICT = (PiiType.CREDIT_CARD, PiiType.SSN, PiiType.IBAN)
 
@@ -117,7 +117,7 @@ _GLUE = ["", "", " ", "-", ".", ":", "(", ")", "+", "_", "'", "/", "=", "--"]
 
 def _reference(text: str) -> list[PiiType]:
     """Every validator run on the text, no pre-screen."""
-    from signal_factory.gates import pii_detectors as d
+    from signal_factory.privacy import pii_detectors as d
 
     phone = d._plus_phone(text) or d._zero_phone(text) or d._nanp_phone(text)
     found = [d._ssn(text), d._card(text), d._iban(text), d._email(text), phone, d._ip(text)]

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from signal_factory.alerting.model import Incident
 from signal_factory.controlplane.loader import ControlPlane, load_control_plane
 from signal_factory.enforcer.pipeline import Enforcer
 from signal_factory.graph.deployments import load_markers
@@ -17,6 +16,7 @@ from signal_factory.graph.model import Edge
 from signal_factory.graph.ports import GraphStore, traverse
 from signal_factory.graph.writer import GraphWriter
 from signal_factory.model.evidence import FAIL, Evidence, Lineage, Producer, Validation
+from signal_factory.model.incidents import Incident
 from signal_factory.signals.host import SignalEngineHost
 from signal_factory.signals.model import CONTRACT_BREACH, CRITICAL, BatchRunTotals, Signal
 from signal_factory.sources.jsonlines import read_lines

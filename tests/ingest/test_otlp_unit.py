@@ -17,8 +17,9 @@ from signal_factory.graph.writer import GraphWriter
 from signal_factory.ingest.otlp.decode import JSON, PROTOBUF, OtlpBodyError, decode_request, media_type
 from signal_factory.ingest.otlp.join import producing_span, trace_context
 from signal_factory.ingest.otlp.repo import MemorySpanRepo
-from signal_factory.ingest.otlp.spans import ERROR, PRODUCER, extract
+from signal_factory.ingest.otlp.spans import extract
 from signal_factory.model.evidence import Evidence, Otel, Source, Validation
+from signal_factory.model.spans import ERROR, PRODUCER
 from signal_factory.rca.lookups import deployment
 
 T0 = 1_705_312_500_000  # 2024-01-15T09:55:00Z

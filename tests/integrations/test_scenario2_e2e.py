@@ -11,12 +11,12 @@ import pytest
 
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.enforcer.pipeline import Enforcer
-from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
 from signal_factory.ingest.openlineage.mapping import load_mapping
 from signal_factory.ingest.openlineage.model import parse_run_event
 from signal_factory.ingest.openlineage.service import LineageIngest
 from signal_factory.model.evidence import decode_evidence
 from signal_factory.model.records import RawRecord
+from signal_factory.model.timefmt import iso_ms, parse_iso_ms
 from signal_factory.rca.analyze import analyze
 from signal_factory.runtime.replay import ReplayService, load_records
 from signal_factory.stores.sql.database import open_store

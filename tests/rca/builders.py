@@ -9,10 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from signal_factory.alerting.model import EvidenceSummary, Impact, Incident, SuspectedProducer
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.enforcer.pipeline import Enforcer
-from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
 from signal_factory.graph import model as gm
 from signal_factory.graph.model import Edge, Node, node_id
 from signal_factory.model.evidence import (
@@ -26,6 +24,8 @@ from signal_factory.model.evidence import (
     Validation,
     decode_evidence,
 )
+from signal_factory.model.incidents import EvidenceSummary, Impact, Incident, SuspectedProducer
+from signal_factory.model.timefmt import iso_ms, parse_iso_ms
 from signal_factory.stores.memory import MemoryStore
 from tests.conftest import DATA, envelope, order_payload, record
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
+from signal_factory.model.timefmt import iso_ms, parse_iso_ms
 
 START = parse_iso_ms("2024-01-15T10:00:00.000Z") or 0
 DEPLOY = START + 120_000  # orders-svc v3.18 goes out at 10:02:00

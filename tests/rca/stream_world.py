@@ -12,10 +12,10 @@ from typing import Any
 
 from signal_factory.controlplane.loader import ControlPlane, load_control_plane
 from signal_factory.enforcer.pipeline import Enforcer
-from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
 from signal_factory.graph.deployments import DeploymentMarker
 from signal_factory.integrations.stream import EvidenceEmitter, ListSink, StreamEvidence
 from signal_factory.model.records import RawRecord
+from signal_factory.model.timefmt import iso_ms, parse_iso_ms
 from signal_factory.runtime.replay import ReplayService
 from signal_factory.stores.memory import MemoryStore
 from tests.conftest import EXAMPLE, order_payload

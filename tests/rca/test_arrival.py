@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from signal_factory.alerting.model import Impact, Incident, SuspectedProducer
 from signal_factory.controlplane.loader import ControlPlane
-from signal_factory.enforcer.pipeline import PassTally
-from signal_factory.enforcer.timefmt import iso_ms
 from signal_factory.graph import model as gm
 from signal_factory.model.evidence import FAIL
+from signal_factory.model.incidents import Impact, Incident, SuspectedProducer
+from signal_factory.model.tally import PassTally
+from signal_factory.model.timefmt import iso_ms
 from signal_factory.rca.analyze import analyze
 from signal_factory.rca.confidence import ARRIVAL_CEILING
 from signal_factory.rca.report import RCAReport

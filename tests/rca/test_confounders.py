@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from signal_factory.alerting.model import SuspectedProducer
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.graph import model as gm
+from signal_factory.model.incidents import SuspectedProducer
 from signal_factory.rca.analyze import analyze_incident
 from signal_factory.rca.report import RCAReport
 from tests.conftest import record

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from signal_factory.alerting.model import Incident
 from signal_factory.graph import model as gm
 from signal_factory.model.evidence import FAIL, Evidence, Producer, Source, Validation
+from signal_factory.model.incidents import Incident
 from signal_factory.model.stream import CausalStep, CorrelationChain, CorrelationLink, StreamFacet
 from signal_factory.rca.analyze import analyze
 from signal_factory.rca.render import render_rich, stream_lines, to_markdown

@@ -11,7 +11,7 @@ import pytest
 
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.enforcer.pipeline import Enforcer
-from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
+from signal_factory.model.timefmt import iso_ms, parse_iso_ms
 from signal_factory.runtime.replay import ReplayService
 from signal_factory.stores.memory import MemoryStore
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from signal_factory.enforcer.pipeline import PassTally
-from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
 from signal_factory.model.evidence import (
     FAIL,
     G4_CONTRACT,
@@ -17,6 +15,8 @@ from signal_factory.model.evidence import (
     Source,
     Validation,
 )
+from signal_factory.model.tally import PassTally
+from signal_factory.model.timefmt import iso_ms, parse_iso_ms
 from signal_factory.signals.host import SignalEngineHost
 
 ORDERS = "urn:dp:orders:created"

@@ -8,9 +8,9 @@ import msgspec
 import pytest
 
 from signal_factory.controlplane.loader import ControlPlane
-from signal_factory.enforcer.pipeline import PassTally
-from signal_factory.enforcer.timefmt import iso_ms
 from signal_factory.model.evidence import FAIL, Evidence
+from signal_factory.model.tally import PassTally
+from signal_factory.model.timefmt import iso_ms
 from signal_factory.signals.host import SignalEngineHost
 from signal_factory.signals.intake import group, silences
 from signal_factory.signals.model import CONTRACT_BREACH, CRITICAL, FRESHNESS_BREACH, OK, WARNING, Signal

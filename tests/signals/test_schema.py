@@ -8,7 +8,7 @@ import jsonschema
 import msgspec
 
 from signal_factory.controlplane.loader import ControlPlane
-from signal_factory.enforcer.timefmt import parse_iso_ms
+from signal_factory.model.timefmt import parse_iso_ms
 from signal_factory.signals.config import EngineConfig
 from signal_factory.signals.host import SignalEngineHost
 from signal_factory.signals.model import SLIDING_15MIN, TUMBLING_1HR, TUMBLING_5MIN, encode_signal

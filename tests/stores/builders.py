@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from signal_factory.alerting.model import OPEN, Incident, Notification
-from signal_factory.enforcer.timefmt import iso_ms
 from signal_factory.model.evidence import (
     FAIL,
     G3_SCHEMA,
@@ -15,6 +13,8 @@ from signal_factory.model.evidence import (
     Source,
     Validation,
 )
+from signal_factory.model.incidents import OPEN, Incident, Notification
+from signal_factory.model.timefmt import iso_ms
 from signal_factory.signals.model import CONTRACT_BREACH, CRITICAL, Signal, SignalState
 
 ORDERS = "urn:dp:orders:created"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from signal_factory.enforcer.pipeline import PassTally
 from signal_factory.model.evidence import PASS, WARN, Source
+from signal_factory.model.tally import PassTally
 from signal_factory.stores.ports import SignatureStats
 from tests.stores.builders import MINUTE, ORDERS, PAYMENTS, T0, evidence
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from signal_factory.alerting.model import ACKNOWLEDGED, RESOLVED
+from signal_factory.model.incidents import ACKNOWLEDGED, RESOLVED
 from signal_factory.stores.sql import open_store
 from tests.stores.builders import MINUTE, ORDERS, PAYMENTS, T0, incident
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from signal_factory.ingest.otlp.repo import span_repo
-from signal_factory.ingest.otlp.spans import ERROR, PRODUCER, SpanRow
+from signal_factory.model.spans import ERROR, PRODUCER, SpanRow
 
 T0 = 1_705_312_500_000
 

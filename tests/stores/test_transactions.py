@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from signal_factory.enforcer.pipeline import PassTally
+from signal_factory.model.tally import PassTally
 from signal_factory.stores.sql import open_store
 from tests.stores.builders import MINUTE, ORDERS, T0, evidence, incident, notification, signal, signal_state
 

@@ -11,8 +11,9 @@ import msgspec
 import pytest
 
 from signal_factory.controlplane.loader import ControlPlane
-from signal_factory.enforcer.pipeline import Enforcer, PassTally, offset_ranges
+from signal_factory.enforcer.pipeline import Enforcer, offset_ranges
 from signal_factory.model.records import RawRecord
+from signal_factory.model.tally import PassTally
 from signal_factory.transports.kafka.tallies import (
     TallyMarks,
     count_above,

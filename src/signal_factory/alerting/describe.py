@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from signal_factory.alerting.model import EvidenceSummary, Impact, Incident, SuspectedProducer
 from signal_factory.controlplane.loader import ControlPlane
-from signal_factory.enforcer.timefmt import parse_iso_ms
+from signal_factory.model.incidents import EvidenceSummary, Impact, Incident, SuspectedProducer
+from signal_factory.model.timefmt import parse_iso_ms
 from signal_factory.signals.model import (
     CONTRACT_BREACH,
     COST_ANOMALY,

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 import httpx
 
 from signal_factory.alerting.messages import ACKNOWLEDGE, NOTICE, NOTICE_UPDATE, RESOLVE, TRIGGER, UPDATE
-from signal_factory.alerting.model import Notification
 from signal_factory.alerting.mutes import MuteBook
 from signal_factory.alerting.notify import DEAD, RETRY, SENT, UNCONFIGURED, HttpSender, SendResult
 from signal_factory.alerting.policy import AlertPolicy
+from signal_factory.model.incidents import Notification
 from signal_factory.stores.ports import OutboxRepo
 
 log = logging.getLogger(__name__)

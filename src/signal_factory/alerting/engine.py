@@ -42,7 +42,11 @@ import msgspec
 
 from signal_factory.alerting import describe
 from signal_factory.alerting.messages import ACKNOWLEDGE, RESOLVE, TRIGGER, UPDATE, body_for
-from signal_factory.alerting.model import (
+from signal_factory.alerting.notices import NoticeBook, StateRepo
+from signal_factory.alerting.policy import AlertPolicy, more_severe
+from signal_factory.controlplane.loader import ControlPlane
+from signal_factory.errors import SignalFactoryError
+from signal_factory.model.incidents import (
     ACKNOWLEDGED,
     OPEN,
     RESOLVED,
@@ -53,11 +57,7 @@ from signal_factory.alerting.model import (
     Notification,
     Notified,
 )
-from signal_factory.alerting.notices import NoticeBook, StateRepo
-from signal_factory.alerting.policy import AlertPolicy, more_severe
-from signal_factory.controlplane.loader import ControlPlane
-from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
-from signal_factory.errors import SignalFactoryError
+from signal_factory.model.timefmt import iso_ms, parse_iso_ms
 from signal_factory.signals.model import CONTRACT_BREACH, DQ_BREACH, DRIFT_DETECTED, OK, Signal
 from signal_factory.stores.ports import IncidentRepo, OutboxRepo
 

@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from signal_factory.alerting.describe import LABELS, short_name, summary_line, suspected_cause
-from signal_factory.alerting.model import SEV1, SEV2, SEV3, Incident
+from signal_factory.model.incidents import SEV1, SEV2, SEV3, Incident
 from signal_factory.signals.model import DRIFT_DETECTED
 
 if TYPE_CHECKING:
-    from signal_factory.alerting.model import Notice
+    from signal_factory.model.incidents import Notice
 
 SOURCE = "signal-factory"
 TRIGGER = "trigger"

@@ -18,9 +18,9 @@ from typing import Protocol
 import msgspec
 
 from signal_factory.controlplane.loader import parse_duration
-from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
 from signal_factory.errors import SignalFactoryError
 from signal_factory.model.ids import new_ulid
+from signal_factory.model.timefmt import iso_ms, parse_iso_ms
 
 DATASET = "dataset"
 SIGNATURE = "signature"

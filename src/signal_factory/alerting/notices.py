@@ -25,9 +25,9 @@ from typing import Any, Protocol
 import msgspec
 
 from signal_factory.alerting.messages import NOTICE, NOTICE_UPDATE, notice_body
-from signal_factory.alerting.model import Notice, NoticeSignature, Notification
 from signal_factory.alerting.policy import AlertPolicy
-from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
+from signal_factory.model.incidents import Notice, NoticeSignature, Notification
+from signal_factory.model.timefmt import iso_ms, parse_iso_ms
 from signal_factory.signals.model import Signal
 from signal_factory.stores.ports import OutboxRepo
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import httpx
 
-from signal_factory.alerting.model import Notification
 from signal_factory.alerting.policy import Route
+from signal_factory.model.incidents import Notification
 
 log = logging.getLogger(__name__)
 

@@ -22,9 +22,9 @@ from urllib.parse import quote
 
 import msgspec
 
-from signal_factory.alerting.model import NONE, SEV1, SEV2, SEV3, SEV4
 from signal_factory.controlplane.loader import ControlPlane, parse_duration
 from signal_factory.controlplane.yamlsrc import YamlDoc
+from signal_factory.model.incidents import NONE, SEV1, SEV2, SEV3, SEV4
 from signal_factory.settings import Secret
 from signal_factory.signals.model import CRITICAL, OK, UNKNOWN, WARNING
 

@@ -17,7 +17,6 @@ import msgspec
 
 from signal_factory import __version__
 from signal_factory.alerting.engine import AlertingEngine, IncidentNotFoundError, IncidentTransitionError
-from signal_factory.alerting.model import ACKNOWLEDGED, OPEN, Incident
 from signal_factory.alerting.mutes import Mute, MuteBook, MuteError, parse_duration_ms
 from signal_factory.alerting.notices import list_notices, notice_json
 from signal_factory.alerting.policy import AlertPolicy, load_alert_policy
@@ -30,15 +29,18 @@ from signal_factory.enforcer.eventtime import EventTimeGuard
 from signal_factory.enforcer.factory import build_enforcer
 from signal_factory.enforcer.inflows import foreign_evidence
 from signal_factory.enforcer.pipeline import EnforceBatch, Enforcer
-from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
 from signal_factory.graph.deployments import DeploymentFileError, parse_marker
 from signal_factory.graph.writer import GraphWriter
 from signal_factory.ingest.otlp import service as otlp
 from signal_factory.ingest.otlp.join import span_view, trace_context
 from signal_factory.ingest.otlp.repo import span_repo
 from signal_factory.model.evidence import Evidence
+from signal_factory.model.incidents import ACKNOWLEDGED, OPEN, Incident
 from signal_factory.model.nesting import MAX_DEPTH, may_be_too_deep, too_deep
 from signal_factory.model.records import MalformedInput, RawRecord
+from signal_factory.model.timefmt import iso_ms, parse_iso_ms
+from signal_factory.payloads.files import PayloadMissingError
+from signal_factory.payloads.location import evidence_payload
 from signal_factory.rca.analyze import RcaLookupError, analyze
 from signal_factory.rca.report import to_json
 from signal_factory.runtime.replay import ReplayReport, ReplayService
@@ -46,8 +48,6 @@ from signal_factory.settings import Settings
 from signal_factory.signals.model import CRITICAL, OK, UNKNOWN, WARNING, Signal, SignalState
 from signal_factory.sources.jsonlines import parse_line
 from signal_factory.sources.lines import split_lines
-from signal_factory.stores.payload_location import evidence_payload
-from signal_factory.stores.payloads import PayloadMissingError
 from signal_factory.stores.ports import Store
 from signal_factory.stores.sql.database import open_store
 

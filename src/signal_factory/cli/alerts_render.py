@@ -7,7 +7,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from signal_factory.alerting.model import Incident
+from signal_factory.model.incidents import Incident
 from signal_factory.signals.model import Signal
 
 STATE_STYLE = {"OK": "green", "WARNING": "yellow", "CRITICAL": "bold red", "UNKNOWN": "dim"}

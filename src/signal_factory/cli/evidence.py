@@ -14,9 +14,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from signal_factory.cli.options import ConfigOpt, DbOpt, JsonOpt, open_cli_store, time_option_ms
-from signal_factory.enforcer.timefmt import iso_ms
 from signal_factory.errors import SignalFactoryError
 from signal_factory.model.evidence import Evidence
+from signal_factory.model.timefmt import iso_ms
 
 evidence_app = typer.Typer(no_args_is_help=True, help="Query stored evidence and apply retention.")
 out = Console(width=None if sys.stdout.isatty() else 160, emoji=False)
@@ -65,9 +65,9 @@ def show(evidence_id: Annotated[str, typer.Argument(metavar="EVIDENCE", help="Ev
 def payload(evidence_id: str, db: DbOpt = None) -> None:
     """The record's payload kept with an evidence (PII-redacted as stored), inline or from the payload store
     ($SIGNAL_FACTORY_PAYLOAD_STORE: a directory or s3://bucket/prefix), as JSON."""
+    from signal_factory.payloads.files import PayloadMissingError
+    from signal_factory.payloads.location import evidence_payload
     from signal_factory.settings import Settings
-    from signal_factory.stores.payload_location import evidence_payload
-    from signal_factory.stores.payloads import PayloadMissingError
 
     store = open_cli_store(db)
     try:

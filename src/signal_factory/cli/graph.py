@@ -113,9 +113,9 @@ def deploy(service: Annotated[str | None, typer.Option("--service", "-s", help="
            config: ConfigOpt = _DEFAULT_CONFIG, db: DbOpt = None) -> None:
     """Record deployment markers in the graph (RCA links failures that follow to them)."""
     from signal_factory.controlplane.loader import load_control_plane
-    from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
     from signal_factory.graph.deployments import DeploymentMarker, load_markers, markers_to_graph
     from signal_factory.graph.writer import GraphWriter
+    from signal_factory.model.timefmt import iso_ms, parse_iso_ms
 
     if file is not None:
         if service or version:

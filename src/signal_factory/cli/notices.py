@@ -13,7 +13,7 @@ from rich.table import Table
 
 from signal_factory.alerting.notices import Notice, list_notices, notice_json
 from signal_factory.cli.options import DbOpt, JsonOpt, open_cli_store, time_option_ms
-from signal_factory.enforcer.timefmt import parse_iso_ms
+from signal_factory.model.timefmt import parse_iso_ms
 
 out = Console(width=None if sys.stdout.isatty() else 160, emoji=False)
 notices_app = typer.Typer(no_args_is_help=True, help="Drift notices: new failure signatures that paged no one.")

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from signal_factory.enforcer.timefmt import parse_iso_ms
 from signal_factory.errors import SignalFactoryError
+from signal_factory.model.timefmt import parse_iso_ms
 from signal_factory.settings import Settings
 from signal_factory.stores.ports import Store
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from signal_factory.codegen import CodeWriter
 from signal_factory.contracts.quality import Notice
-from signal_factory.enforcer.guard import safe_token
+from signal_factory.privacy.guard import safe_token
 
 FAIL = "FAIL"
 WARN = "WARN"
@@ -125,7 +125,7 @@ def _get(payload: Any, path: tuple[str, ...]) -> Any:
 
 def safe_actual(value: Any, classified: bool) -> str:
     """How a bad value may appear in evidence: a classified value never; any other through the guard
-    (`enforcer/guard.py`: a PII-looking, long or odd value becomes its stand-in `redacted-TYPE-hash`)."""
+    (`privacy/guard.py`: a PII-looking, long or odd value becomes its stand-in `redacted-TYPE-hash`)."""
     if value is None:
         return "null"
     if classified:

@@ -22,9 +22,9 @@ import msgspec
 
 from signal_factory.controlplane.loader import parse_duration
 from signal_factory.controlplane.model import EventTimeSettings
-from signal_factory.enforcer.guard import MAX_REASON_CODES
-from signal_factory.enforcer.timefmt import parse_iso_ms
 from signal_factory.model.evidence import G1_RESOLUTION, PASS, WARN, Evidence, GateResult, Validation
+from signal_factory.model.timefmt import parse_iso_ms
+from signal_factory.privacy.guard import MAX_REASON_CODES
 
 CLOCK_SKEW = "CLOCK_SKEW:"
 CLOCK_SKEW_FUTURE = "CLOCK_SKEW:future"

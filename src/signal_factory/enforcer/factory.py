@@ -12,12 +12,12 @@ from collections.abc import Callable
 
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.enforcer.pipeline import Enforcer
+from signal_factory.payloads.files import PayloadStore
+from signal_factory.payloads.location import open_payload_store
 from signal_factory.registry.cache import CachingSchemaResolver
 from signal_factory.registry.chain import Resolver, SchemaResolverChain
 from signal_factory.registry.confluent import ConfluentSchemaRegistry
 from signal_factory.settings import Settings
-from signal_factory.stores.payload_location import open_payload_store
-from signal_factory.stores.payloads import PayloadStore
 
 
 def schema_resolver(cp: ControlPlane, settings: Settings) -> SchemaResolverChain:

@@ -27,18 +27,7 @@ from typing import Any
 import msgspec
 
 from signal_factory.enforcer.eventtime import EventTimeGuard
-from signal_factory.enforcer.guard import (
-    MAX_REASON_CODES,
-    MAX_TEXT,
-    TEXT,
-    safe_code,
-    safe_key,
-    safe_text,
-    safe_token,
-    stand_in,
-)
 from signal_factory.enforcer.redact import redacted_payload
-from signal_factory.gates.pii_detectors import detect
 from signal_factory.model.evidence import (
     Evidence,
     GateResult,
@@ -57,6 +46,17 @@ from signal_factory.model.stream import (
     StreamFacet,
     Window,
 )
+from signal_factory.privacy.guard import (
+    MAX_REASON_CODES,
+    MAX_TEXT,
+    TEXT,
+    safe_code,
+    safe_key,
+    safe_text,
+    safe_token,
+    stand_in,
+)
+from signal_factory.privacy.pii_detectors import detect
 
 #: Nesting kept in a facet or evidence details; deeper parts become `<omitted:too-deep>`.
 MAX_DEPTH = 32
@@ -110,7 +110,7 @@ _STORED_REF = re.compile(r"sha256:[0-9a-f]{64}|omitted:too-large|s3://([a-z0-9][
 
 
 def _payload_ref(ref: str) -> str:
-    """A ref our payload stores write (`stores/payloads.py`, `payload_s3.py`) is kept, so it reads back (its
+    """A ref our payload stores write (`payloads/files.py`, `payload_s3.py`) is kept, so it reads back (its
     hex digest would otherwise count as too many digits); anything else is guarded as text."""
     m = _STORED_REF.fullmatch(ref)
     if m is not None and (m.group(1) is None or safe_text(m.group(1)) == m.group(1)):

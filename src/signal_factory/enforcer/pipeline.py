@@ -25,10 +25,8 @@ from signal_factory.contracts.rules import CompiledContract
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.controlplane.model import Dataset, TopicMapping
 from signal_factory.enforcer.eventtime import EventTimeGuard
-from signal_factory.enforcer.guard import MAX_REASON_CODES, safe_token
 from signal_factory.enforcer.otel import trace_context
 from signal_factory.enforcer.redact import redacted_payload
-from signal_factory.enforcer.timefmt import MAX_EPOCH_MS, MIN_EPOCH_MS, in_range, iso_ms, iso_out_of_range, parse_iso_ms
 from signal_factory.gates.contract import ContractGate
 from signal_factory.gates.identity import IdentityGate
 from signal_factory.gates.pii import PiiGate, pii_reason_codes
@@ -54,8 +52,11 @@ from signal_factory.model.evidence import (
 from signal_factory.model.ids import keyed_ulid
 from signal_factory.model.records import MalformedInput, RawRecord
 from signal_factory.model.storable import may_hold_unstorable, storable_one, storable_text
+from signal_factory.model.tally import PassTally
+from signal_factory.model.timefmt import MAX_EPOCH_MS, MIN_EPOCH_MS, in_range, iso_ms, iso_out_of_range, parse_iso_ms
+from signal_factory.payloads.files import PayloadStore
+from signal_factory.privacy.guard import MAX_REASON_CODES, safe_token
 from signal_factory.registry.chain import SchemaResolverChain
-from signal_factory.stores.payloads import PayloadStore
 
 log = logging.getLogger("signal_factory.enforcer")
 TIMESTAMP_CODE = "MALFORMED_RECORD:timestamp"
@@ -66,24 +67,6 @@ _G5_SKIP_UNDECODED = GateResult(G5_PII, SKIP, None, {"reason": "payload not deco
 _NO_PRODUCER = Producer("UNKNOWN", "NONE")
 _QUIET = frozenset({PASS, SKIP})
 _NOTHING_CLASSIFIED: frozenset[str] = frozenset()
-
-
-class PassTally(msgspec.Struct, frozen=True):
-    """PASS records whose evidence was sampled out: counted, per dataset and event-time minute.
-
-    When the records came from a Kafka partition (`topic`, `partition` set), `ranges` lists the counted
-    offsets as inclusive `(first, last)` runs, so `count == sum(last - first + 1)`. They are what lets a
-    consumer drop a tally re-sent after an enforcer crash (see `transports/kafka/tallies.py`): a tally
-    has no id of its own, but the offsets it counts do."""
-
-    dataset_urn: str
-    minute: str
-    count: int
-    producer: str | None = None
-    producer_version: str | None = None
-    topic: str | None = None
-    partition: int | None = None
-    ranges: tuple[tuple[int, int], ...] = ()
 
 
 def offset_ranges(offsets: list[int]) -> tuple[tuple[int, int], ...]:

@@ -3,15 +3,15 @@
 Every string value and every integer long enough to be a card number goes through the detectors (G5
 reports at most 10 findings; redaction must not stop there), so the copy never depends on what G5
 happened to report. Key names are producer-controlled too: a key that looks like PII (or is longer than
-64 characters) is replaced by its stand-in (`enforcer/guard.py`: `redacted-SSN-...`).
+64 characters) is replaced by its stand-in (`privacy/guard.py`: `redacted-SSN-...`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from signal_factory.enforcer.guard import safe_key
-from signal_factory.gates.pii_detectors import detect
+from signal_factory.privacy.guard import safe_key
+from signal_factory.privacy.pii_detectors import detect
 
 _CARD_MIN = 10 ** 12  # an int below this has at most 12 digits: no card number
 

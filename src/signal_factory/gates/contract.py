@@ -6,8 +6,8 @@ from typing import Any
 
 from signal_factory.contracts.rules import FAIL as RULE_FAIL
 from signal_factory.contracts.rules import CompiledContract, Violation, check_payload
-from signal_factory.enforcer.guard import MAX_OTHER_VIOLATIONS
 from signal_factory.model.evidence import FAIL, G4_CONTRACT, PASS, SKIP, WARN, GateResult
+from signal_factory.privacy.guard import MAX_OTHER_VIOLATIONS
 
 _NO_CONTRACT = GateResult(G4_CONTRACT, SKIP, None, {"reason": "no contract configured for this dataset"})
 

@@ -4,7 +4,7 @@ header `x-obs-producer-service` (HIGH) -> the topic's mapped producer (MEDIUM) -
 such as `metadata.producer_service` (LOW) -> UNKNOWN (NONE, a WARN: compliance by producer is blind).
 The version comes from `x-obs-producer-version`, else from the payload's `metadata.producer_version`.
 Both are producer-controlled: the service (unless it is a configured producer) and the version go
-through the guard (`enforcer/guard.py`), so evidence, graph and summaries never carry them raw.
+through the guard (`privacy/guard.py`), so evidence, graph and summaries never carry them raw.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from signal_factory.controlplane.model import TopicMapping
-from signal_factory.enforcer.guard import safe_token
 from signal_factory.model.evidence import G2_IDENTITY, PASS, WARN, GateResult, Producer
+from signal_factory.privacy.guard import safe_token
 
 HIGH = "HIGH"
 MEDIUM = "MEDIUM"

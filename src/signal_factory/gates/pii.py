@@ -2,7 +2,7 @@
 
 Evidence names the field path and the PII type, never the value: `PII_DETECTED:notes:SSN`. The path
 is built from payload key names, which the producer controls: it goes through the guard
-(`enforcer/guard.py`), so a key that is itself an SSN reads `PII_DETECTED:extra.redacted-SSN-...:SSN`.
+(`privacy/guard.py`), so a key that is itself an SSN reads `PII_DETECTED:extra.redacted-SSN-...:SSN`.
 Integers long enough to be a card number (13+ digits) are checked too: a card sent as a JSON number.
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from signal_factory.enforcer.guard import safe_path
-from signal_factory.gates.pii_detectors import detect
 from signal_factory.model.evidence import FAIL, G5_PII, PASS, SKIP, WARN, GateResult
+from signal_factory.privacy.guard import safe_path
+from signal_factory.privacy.pii_detectors import detect
 
 _CLEAN = GateResult(G5_PII, PASS, None, {"pii_detected": False})
 _NOTHING = GateResult(G5_PII, SKIP, None, {"reason": "payload not decoded"})

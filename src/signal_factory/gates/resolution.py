@@ -1,13 +1,13 @@
 """G1 resolution: topic -> dataset URN. An unknown topic is a FAIL, never a silent drop.
 
-An unknown topic is named through the guard (`enforcer/guard.py`): `UNKNOWN_TOPIC:redacted-SSN-...`.
+An unknown topic is named through the guard (`privacy/guard.py`): `UNKNOWN_TOPIC:redacted-SSN-...`.
 """
 
 from __future__ import annotations
 
 from signal_factory.controlplane.model import Dataset, TopicMapping
-from signal_factory.enforcer.guard import safe_token
 from signal_factory.model.evidence import FAIL, G1_RESOLUTION, PASS, GateResult
+from signal_factory.privacy.guard import safe_token
 
 
 class ResolutionGate:

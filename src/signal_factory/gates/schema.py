@@ -2,7 +2,7 @@
 
 The schema is chosen by header `x-obs-schema-id`, else the Confluent wire-format id (magic byte 0 +
 4-byte id), else the dataset's default. Schema ids and field paths are written through the guard
-(`enforcer/guard.py`): a header or key name never reaches evidence raw. Registry trouble is never a
+(`privacy/guard.py`): a header or key name never reaches evidence raw. Registry trouble is never a
 false FAIL: with only a last-known-good copy the gate validates against it and reports WARN
 `REGISTRY_STALE`; with no copy at all, WARN `REGISTRY_STALE` without validation. A value nested
 deeper than `MAX_DEPTH` is FAIL `MALFORMED_RECORD:depth` (and not decoded), whatever the registry says.
@@ -21,10 +21,10 @@ import msgspec
 
 from signal_factory.codegen import CodeWriter
 from signal_factory.controlplane.model import Dataset
-from signal_factory.enforcer.guard import safe_path, safe_token
 from signal_factory.errors import RegistryUnavailableError, SchemaNotFoundError
 from signal_factory.model.evidence import FAIL, G3_SCHEMA, PASS, SKIP, WARN, GateResult
 from signal_factory.model.nesting import DEPTH_CODE, DEPTH_MESSAGE, may_be_too_deep, too_deep
+from signal_factory.privacy.guard import safe_path, safe_token
 from signal_factory.registry.base import AVRO, JSON, ResolvedSchema, parse_avro
 
 UNDECODED: Any = object()  # sentinel: the value could not be decoded into a payload

@@ -19,11 +19,11 @@ from typing import Literal
 
 import msgspec
 
-from signal_factory.enforcer.guard import MAX_TEXT, safe_text, safe_token
-from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
 from signal_factory.errors import SignalFactoryError
 from signal_factory.graph.model import DEPLOYED, DEPLOYMENT, SERVICE, Edge, Node, deployment_key, node_id
 from signal_factory.model.evidence import Evidence
+from signal_factory.model.timefmt import iso_ms, parse_iso_ms
+from signal_factory.privacy.guard import MAX_TEXT, safe_text, safe_token
 
 Source = Literal["marker", "inferred", "otel"]
 MARKER: Source = "marker"
@@ -77,7 +77,7 @@ def parse_marker(line: bytes | str, where: str) -> DeploymentMarker:
 
 
 def guard_marker(m: DeploymentMarker) -> DeploymentMarker:
-    """The marker with its producer-controlled strings guarded (`enforcer/guard.py`): service and version
+    """The marker with its producer-controlled strings guarded (`privacy/guard.py`): service and version
     as the record path guards a producer's (so a marker and an inferred deployment of one version agree),
     commit and the other names through `safe_text`, the description as free text."""
     def opt(value: str | None, limit: int = 256) -> str | None:

@@ -20,11 +20,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from signal_factory.controlplane.loader import ControlPlane
-from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
 from signal_factory.graph import model as g
 from signal_factory.graph.model import Edge, Node, deployment_key, node_id, processor_key
 from signal_factory.model.evidence import Evidence
 from signal_factory.model.stream import chain_links
+from signal_factory.model.timefmt import iso_ms, parse_iso_ms
 
 STREAM_FEED = "stream"
 

@@ -13,9 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from signal_factory.alerting.model import Incident
 from signal_factory.controlplane.loader import ControlPlane
-from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
 from signal_factory.graph import model as g
 from signal_factory.graph.deployments import (
     OTEL,
@@ -29,6 +27,8 @@ from signal_factory.graph.model import Edge, Node, deployment_key, node_id, sign
 from signal_factory.graph.ports import GraphStore, traverse
 from signal_factory.graph.topology import processor_graph
 from signal_factory.model.evidence import FAIL, G4_CONTRACT, G5_PII, PASS, SKIP, WARN, Evidence
+from signal_factory.model.incidents import Incident
+from signal_factory.model.timefmt import iso_ms, parse_iso_ms
 from signal_factory.signals.model import OK, BatchRunTotals, Signal
 
 _LEVEL = {WARN: 1, FAIL: 2}

@@ -17,7 +17,6 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 
-from signal_factory.alerting.model import Incident
 from signal_factory.controlplane.model import Dataset as DatasetSpec
 from signal_factory.errors import SignalFactoryError
 from signal_factory.graph import model as gm
@@ -25,6 +24,7 @@ from signal_factory.graph.model import Node
 from signal_factory.graph.ports import GraphStore
 from signal_factory.ingest.otlp.repo import span_repo
 from signal_factory.model.evidence import Evidence
+from signal_factory.model.incidents import Incident
 from signal_factory.rca import arrival, assemble, causes, drift, onset, spread, traces
 from signal_factory.rca import stream as streams
 from signal_factory.rca.explain import template_explanation

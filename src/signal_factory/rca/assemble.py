@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from signal_factory.alerting.model import Incident
 from signal_factory.controlplane.model import Dataset as DatasetSpec
 from signal_factory.graph import model as gm
 from signal_factory.graph.model import Node
 from signal_factory.graph.ports import GraphStore
+from signal_factory.model.incidents import Incident
 from signal_factory.rca import actions as act
 from signal_factory.rca import arrival, impact, spread, timeline
 from signal_factory.rca import stream as streams

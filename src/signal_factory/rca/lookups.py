@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from signal_factory.controlplane.model import Dataset as DatasetSpec
-from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
 from signal_factory.graph.model import Edge, Node, split_id
 from signal_factory.graph.ports import Direction, GraphStore
+from signal_factory.model.timefmt import iso_ms, parse_iso_ms
 
 
 class TimedGraph:

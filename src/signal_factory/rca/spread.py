@@ -25,11 +25,11 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from signal_factory.alerting.model import Incident
 from signal_factory.graph import model as gm
 from signal_factory.graph.model import Node
 from signal_factory.graph.ports import GraphStore
 from signal_factory.model.evidence import Evidence
+from signal_factory.model.incidents import Incident
 from signal_factory.rca import confidence as conf
 from signal_factory.rca.causes import WINDOW_S, Candidate, Subject
 from signal_factory.rca.confidence import duration

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from signal_factory.alerting.model import Incident
 from signal_factory.graph.model import Node
 from signal_factory.model.evidence import Evidence
+from signal_factory.model.incidents import Incident
 from signal_factory.rca.causes import Candidate, Subject
 from signal_factory.rca.drift import DriftFacts
 from signal_factory.rca.lookups import as_str, iso, signature_parts, to_ms

@@ -11,10 +11,10 @@ Reads only (the span repository and the evidence store); a report without spans 
 
 from __future__ import annotations
 
-from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
 from signal_factory.ingest.otlp.join import producing_span
 from signal_factory.ingest.otlp.repo import SpanRepo
-from signal_factory.ingest.otlp.spans import SpanRow
+from signal_factory.model.spans import SpanRow
+from signal_factory.model.timefmt import iso_ms, parse_iso_ms
 from signal_factory.rca.report import RCAReport, SpanFact
 from signal_factory.stores.ports import EvidenceRepo
 

@@ -18,13 +18,14 @@ from signal_factory.alerting.dispatcher import DispatchReport, OutboxDispatcher
 from signal_factory.alerting.engine import AlertingEngine, IncidentChange
 from signal_factory.alerting.policy import AlertPolicy, load_alert_policy
 from signal_factory.controlplane.loader import ControlPlane
-from signal_factory.enforcer.pipeline import EnforceBatch, Enforcer, PassTally
+from signal_factory.enforcer.pipeline import EnforceBatch, Enforcer
 from signal_factory.errors import StoreFailedError
 from signal_factory.graph.deployments import load_markers
 from signal_factory.graph.writer import GraphWriter
 from signal_factory.model.evidence import FAIL, Evidence
 from signal_factory.model.records import MalformedInput, RawRecord
 from signal_factory.model.storable import storable_evidence
+from signal_factory.model.tally import PassTally
 from signal_factory.signals.host import EngineConfig, SignalEngineHost
 from signal_factory.signals.model import BatchRunTotals, Signal
 from signal_factory.sources.jsonlines import parse_line

@@ -12,7 +12,7 @@ import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from signal_factory.enforcer.timefmt import iso_ms
+from signal_factory.model.timefmt import iso_ms
 
 TOPIC = "raw.orders.events"
 DEPLOY_AT = "2024-01-15T09:57:45.000Z"

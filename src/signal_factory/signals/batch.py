@@ -20,7 +20,7 @@ import msgspec
 
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.controlplane.model import ThresholdSlo
-from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
+from signal_factory.model.timefmt import iso_ms, parse_iso_ms
 from signal_factory.signals.baseline import band, judge
 from signal_factory.signals.config import EngineConfig
 from signal_factory.signals.contract import state_for

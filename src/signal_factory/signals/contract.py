@@ -28,8 +28,8 @@ from typing import NamedTuple
 import msgspec
 
 from signal_factory.controlplane.model import ThresholdSlo
-from signal_factory.enforcer.timefmt import iso_ms
 from signal_factory.model.evidence import PASS, WARN, Evidence
+from signal_factory.model.timefmt import iso_ms
 from signal_factory.signals.model import (
     CONTRACT_BREACH,
     CRITICAL,

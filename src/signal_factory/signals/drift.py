@@ -33,8 +33,8 @@ from typing import Any, Protocol
 import msgspec
 
 from signal_factory.controlplane.loader import ControlPlane
-from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
 from signal_factory.model.evidence import G4_CONTRACT, Evidence
+from signal_factory.model.timefmt import iso_ms, parse_iso_ms
 from signal_factory.signals.config import EngineConfig
 from signal_factory.signals.intake import Failure
 from signal_factory.signals.model import (

@@ -26,8 +26,8 @@ from collections.abc import Sequence
 import msgspec
 
 from signal_factory.controlplane.loader import ControlPlane, parse_duration
-from signal_factory.enforcer.timefmt import iso_ms
 from signal_factory.model.evidence import Evidence
+from signal_factory.model.timefmt import iso_ms
 from signal_factory.signals.config import EngineConfig
 from signal_factory.signals.intake import BatchView, silences
 from signal_factory.signals.model import (

@@ -24,10 +24,10 @@ from collections.abc import Sequence
 import msgspec
 
 from signal_factory.controlplane.loader import ControlPlane
-from signal_factory.enforcer.pipeline import PassTally
-from signal_factory.enforcer.timefmt import parse_iso_ms
 from signal_factory.errors import SignalFactoryError
 from signal_factory.model.evidence import Evidence
+from signal_factory.model.tally import PassTally
+from signal_factory.model.timefmt import parse_iso_ms
 from signal_factory.signals import contract_engine, runs, volume
 from signal_factory.signals.batch import BatchEngine, CostState
 from signal_factory.signals.config import EngineConfig

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from itertools import pairwise
 from typing import NamedTuple
 
-from signal_factory.enforcer.pipeline import PassTally
-from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
 from signal_factory.model.evidence import PASS, WARN, Evidence
+from signal_factory.model.tally import PassTally
+from signal_factory.model.timefmt import iso_ms, parse_iso_ms
 
 _minutes: dict[str, int] = {}
 

@@ -22,8 +22,8 @@ from collections.abc import Callable, Sequence
 import msgspec
 
 from signal_factory.enforcer.eventtime import CLOCK_SKEW
-from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
 from signal_factory.model.evidence import PASS, Evidence, Source
+from signal_factory.model.timefmt import iso_ms, parse_iso_ms
 from signal_factory.signals.intake import Failure, event_time
 
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import msgspec
 
-from signal_factory.enforcer.timefmt import parse_iso_ms
 from signal_factory.model.evidence import FAIL, PASS, Evidence
+from signal_factory.model.timefmt import parse_iso_ms
 from signal_factory.signals.model import BatchRunTotals
 
 MAX_REFS = 10

@@ -22,7 +22,7 @@ import msgspec
 
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.controlplane.model import VolumeSlo
-from signal_factory.enforcer.timefmt import iso_ms
+from signal_factory.model.timefmt import iso_ms
 from signal_factory.signals.baseline import band, judge
 from signal_factory.signals.config import DAY_MS, WEEK_MS, EngineConfig
 from signal_factory.signals.intake import BatchView

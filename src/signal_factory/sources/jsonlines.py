@@ -24,9 +24,9 @@ from typing import Any
 
 import msgspec
 
-from signal_factory.enforcer.timefmt import epoch_ms_of
 from signal_factory.model.nesting import DEPTH_CODE, DEPTH_MESSAGE, may_be_too_deep, too_deep
 from signal_factory.model.records import CREATE_TIME, LOG_APPEND_TIME, MalformedInput, RawRecord
+from signal_factory.model.timefmt import epoch_ms_of
 from signal_factory.sources.lines import numbered_lines
 
 # Kafka's own bounds: a partition is an int32, an offset an int64 (both >= 0). Larger ones would

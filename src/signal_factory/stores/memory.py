@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NamedTuple
 
-from signal_factory.alerting.model import Incident, Notification
-from signal_factory.enforcer.pipeline import PassTally
 from signal_factory.graph.memory import MemoryGraphStore
 from signal_factory.graph.ports import GraphStore
 from signal_factory.model.evidence import Evidence
+from signal_factory.model.incidents import Incident, Notification
+from signal_factory.model.tally import PassTally
 from signal_factory.signals.model import Signal, SignalState
 from signal_factory.stores import ports
 from signal_factory.stores.sql import documents as docs

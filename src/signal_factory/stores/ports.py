@@ -14,10 +14,10 @@ from typing import Protocol
 
 import msgspec
 
-from signal_factory.alerting.model import Incident, Notification
-from signal_factory.enforcer.pipeline import PassTally
 from signal_factory.graph.ports import GraphStore
 from signal_factory.model.evidence import Evidence
+from signal_factory.model.incidents import Incident, Notification
+from signal_factory.model.tally import PassTally
 from signal_factory.signals.model import Signal, SignalState
 
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import msgspec
 
-from signal_factory.enforcer.guard import safe_text
 from signal_factory.enforcer.inflows import guard_run_event_doc
-from signal_factory.enforcer.timefmt import parse_iso_ms
 from signal_factory.errors import SignalFactoryError
+from signal_factory.model.timefmt import parse_iso_ms
+from signal_factory.privacy.guard import safe_text
 
 START = "START"
 RUNNING = "RUNNING"

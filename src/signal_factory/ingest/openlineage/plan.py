@@ -22,13 +22,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from signal_factory.enforcer.timefmt import parse_iso_ms
 from signal_factory.graph import model as g
 from signal_factory.graph.model import Edge, Node, node_id
 from signal_factory.ingest.openlineage import facets as f
 from signal_factory.ingest.openlineage.mapping import DatasetMapping
 from signal_factory.ingest.openlineage.model import COMPLETE, START, TERMINAL, RunEvent
 from signal_factory.ingest.openlineage.runs import EventEntry, RunRecord, later
+from signal_factory.model.timefmt import parse_iso_ms
 from signal_factory.signals.model import BatchRunTotals
 
 

@@ -11,8 +11,8 @@ from typing import Any
 import msgspec
 
 from signal_factory.ingest.otlp.repo import SpanRepo
-from signal_factory.ingest.otlp.spans import PRODUCER, SpanRow
 from signal_factory.model.evidence import Evidence
+from signal_factory.model.spans import PRODUCER, SpanRow
 
 
 def producing_span(repo: SpanRepo, ev: Evidence) -> SpanRow | None:

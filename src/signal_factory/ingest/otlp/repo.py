@@ -12,7 +12,7 @@ import weakref
 from collections.abc import Sequence
 from typing import Protocol
 
-from signal_factory.ingest.otlp.spans import ERROR, PRODUCER, SpanRow
+from signal_factory.model.spans import ERROR, PRODUCER, SpanRow
 
 
 class SpanRepo(Protocol):

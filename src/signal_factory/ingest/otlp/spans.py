@@ -13,7 +13,7 @@ with it: a new version is a deployment hint (`graph/deployments.otel_hints`).
 
 A span with a trace id that is not 16 bytes (or all zero), or a span id that is not 8 bytes, is
 rejected (counted in the answer's `partial_success`). Producer-controlled strings pass the inflow
-guard (`enforcer/guard.py`): service, version and topic as tokens (as the record path guards a
+guard (`privacy/guard.py`): service, version and topic as tokens (as the record path guards a
 producer's, so they join), operation name, status message and message id as text. Pure.
 """
 
@@ -22,14 +22,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-from signal_factory.enforcer.guard import safe_text, safe_token
+from signal_factory.model.spans import ERROR, PRODUCER, SpanRow
+from signal_factory.privacy.guard import safe_text, safe_token
 
-PRODUCER = "producer"
-ERROR = "error"
 _KINDS = {Span.SPAN_KIND_UNSPECIFIED: "UNSPECIFIED", Span.SPAN_KIND_INTERNAL: "INTERNAL",
           Span.SPAN_KIND_SERVER: "SERVER", Span.SPAN_KIND_CLIENT: "CLIENT", Span.SPAN_KIND_PRODUCER: "PRODUCER",
           Span.SPAN_KIND_CONSUMER: "CONSUMER"}
@@ -46,27 +44,6 @@ _WANTED = frozenset({"messaging.system", "messaging.message.id", *_TOPIC, *_PART
 _ZERO_TRACE = bytes(16)
 _ZERO_SPAN = bytes(8)
 _STATUS_TEXT = 512
-
-
-class SpanRow(msgspec.Struct, omit_defaults=True, kw_only=True):
-    """One kept span: who produced what, how it went. Times in epoch ms (start) and ms (duration)."""
-
-    trace_id: str
-    span_id: str
-    role: str  # PRODUCER or ERROR (a failing producer span is a producer span with status ERROR)
-    service: str
-    operation: str
-    kind: str
-    status: str
-    start_ms: int
-    duration_ms: float
-    service_version: str | None = None
-    parent_span_id: str | None = None
-    status_message: str | None = None
-    topic: str | None = None
-    partition: int | None = None
-    offset: int | None = None
-    message_id: str | None = None
 
 
 @dataclass

@@ -26,10 +26,8 @@ from signal_factory.contracts.rules import CompiledContract
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.controlplane.objects import ObjectRoute, routes_from_mapping
 from signal_factory.enforcer.factory import build_enforcer
-from signal_factory.enforcer.guard import safe_text
 from signal_factory.enforcer.inflows import guard_evidence
 from signal_factory.enforcer.pipeline import Enforcer
-from signal_factory.enforcer.timefmt import iso_ms
 from signal_factory.errors import SignalFactoryError
 from signal_factory.ingest.s3.notifications import MalformedNotification, ObjectRef, parse_notification
 from signal_factory.ingest.s3.readers import BadRow, UnreadableObject, detect_format, read_rows
@@ -51,6 +49,8 @@ from signal_factory.model.evidence import (
 )
 from signal_factory.model.ids import keyed_ulid
 from signal_factory.model.records import MalformedInput, RawRecord
+from signal_factory.model.timefmt import iso_ms
+from signal_factory.privacy.guard import safe_text
 from signal_factory.settings import Settings
 
 ORIGIN = "s3"

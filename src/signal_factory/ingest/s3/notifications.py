@@ -16,7 +16,7 @@ from urllib.parse import unquote_plus
 
 import msgspec
 
-from signal_factory.enforcer.timefmt import parse_iso_ms
+from signal_factory.model.timefmt import parse_iso_ms
 
 _MAX_DEPTH = 4
 

@@ -60,10 +60,10 @@ from pyspark.sql.types import (
 )
 
 from signal_factory.contracts.rules import _FORMATS, FAIL, WARN, CompiledContract, FieldRule
-from signal_factory.enforcer import guard
+from signal_factory.privacy import guard
 
 # An unknown enum value is named in its code only when the stream's guard keeps it as it is
-# (enforcer/guard.py): at most 64 characters of [A-Za-z0-9._/+:-] with at most 6 digits.
+# (privacy/guard.py): at most 64 characters of [A-Za-z0-9._/+:-] with at most 6 digits.
 _MAX_VALUE_IN_CODE = guard.MAX_TOKEN
 _SAFE_VALUE_RE = r"^[A-Za-z0-9._/+:-]+$"
 _DATE_RE = r"^\d{4}-\d{2}-\d{2}$"

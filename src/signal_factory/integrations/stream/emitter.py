@@ -14,7 +14,6 @@ from typing import Any
 import msgspec
 
 from signal_factory.contracts.rules import CompiledContract
-from signal_factory.enforcer.timefmt import iso_ms, parse_iso_ms
 from signal_factory.gates.contract import ContractGate
 from signal_factory.integrations.stream.model import (
     AGGREGATED_WITH,
@@ -29,6 +28,7 @@ from signal_factory.integrations.stream.sinks import EvidenceSink
 from signal_factory.model.evidence import FAIL, G4_CONTRACT, SKIP, Otel, Producer, Source, Validation
 from signal_factory.model.ids import keyed_ulid
 from signal_factory.model.records import RawRecord
+from signal_factory.model.timefmt import iso_ms, parse_iso_ms
 
 #: What can be named as an input of a derived or aggregated record.
 Input = StreamEvidence | RecordRef | RawRecord | str

@@ -10,10 +10,10 @@ from typing import NamedTuple
 
 import msgspec
 
-from signal_factory.alerting.model import ACKNOWLEDGED, OPEN, Incident, Notification
-from signal_factory.enforcer.pipeline import PassTally
-from signal_factory.enforcer.timefmt import parse_iso_ms
 from signal_factory.model.evidence import Evidence, decode_evidence, encode_evidence
+from signal_factory.model.incidents import ACKNOWLEDGED, OPEN, Incident, Notification
+from signal_factory.model.tally import PassTally
+from signal_factory.model.timefmt import parse_iso_ms
 from signal_factory.signals.model import Signal, SignalState, decode_signal, encode_signal
 
 #: Incident statuses `find_open` matches.

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import Select, delete, func, select
 
-from signal_factory.enforcer.pipeline import PassTally
 from signal_factory.model.evidence import Evidence
+from signal_factory.model.tally import PassTally
 from signal_factory.stores.ports import SignatureStats
 from signal_factory.stores.sql.documents import (
     EvidenceRow,

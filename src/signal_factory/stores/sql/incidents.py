@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from signal_factory.alerting.model import Incident
+from signal_factory.model.incidents import Incident
 from signal_factory.stores.sql.documents import (
     INCIDENT_COUNTER,
     OPEN_STATUSES,

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Select, select, update
 
-from signal_factory.alerting.model import Notification
+from signal_factory.model.incidents import Notification
 from signal_factory.stores.sql.documents import decode_notification_doc, encode_doc
 from signal_factory.stores.sql.schema import outbox as out_t
 from signal_factory.stores.sql.transactions import Database

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import msgspec
 from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text, delete, select
 
-from signal_factory.ingest.otlp.spans import PRODUCER, SpanRow
+from signal_factory.model.spans import PRODUCER, SpanRow
 from signal_factory.stores.sql.schema import metadata
 from signal_factory.stores.sql.transactions import Database
 

@@ -61,10 +61,11 @@ from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.enforcer.eventtime import EventTimeGuard
 from signal_factory.enforcer.factory import build_enforcer
 from signal_factory.enforcer.inflows import foreign_evidence
-from signal_factory.enforcer.pipeline import Enforcer, PassTally
-from signal_factory.enforcer.timefmt import iso_ms
+from signal_factory.enforcer.pipeline import Enforcer
 from signal_factory.graph.writer import GraphWriter
 from signal_factory.model.evidence import Evidence
+from signal_factory.model.tally import PassTally
+from signal_factory.model.timefmt import iso_ms
 from signal_factory.runtime.replay import ENGINE_STATE, ReplayService
 from signal_factory.stores.sql.checkpoints import SqlCheckpointRepo
 from signal_factory.stores.sql.database import SqlStore

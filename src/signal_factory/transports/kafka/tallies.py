@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 import msgspec
 
-from signal_factory.enforcer.pipeline import PassTally
+from signal_factory.model.tally import PassTally
 
 _decoder = msgspec.json.Decoder(list[PassTally] | PassTally)
 _encoder = msgspec.json.Encoder()

@@ -40,7 +40,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from signal_factory.gates.pii_detectors import detect
+from signal_factory.privacy.pii_detectors import detect
 from signal_factory.settings import Settings
 
 MAX_TOKEN = 64

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable
 from enum import StrEnum
 
-from signal_factory.gates.pii_iban import IBAN_LENGTHS, iban_ok
+from signal_factory.privacy.pii_iban import IBAN_LENGTHS, iban_ok
 
 __all__ = ["PiiType", "detect", "detect_all"]
 

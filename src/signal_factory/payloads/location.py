@@ -13,9 +13,9 @@ from pathlib import Path
 import msgspec
 
 from signal_factory.model.evidence import Evidence
+from signal_factory.payloads.files import S3_SCHEME, FilePayloadStore, PayloadMissingError, PayloadStore
+from signal_factory.payloads.s3 import S3PayloadStore
 from signal_factory.settings import Settings
-from signal_factory.stores.payload_s3 import S3PayloadStore
-from signal_factory.stores.payloads import S3_SCHEME, FilePayloadStore, PayloadMissingError, PayloadStore
 
 
 def open_payload_store(location: str | None, home: Path) -> PayloadStore:

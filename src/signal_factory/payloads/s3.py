@@ -11,7 +11,7 @@ from typing import Any
 
 from signal_factory.aws import aws_client
 from signal_factory.errors import SignalFactoryError
-from signal_factory.stores.payloads import S3_SCHEME, PayloadMissingError
+from signal_factory.payloads.files import S3_SCHEME, PayloadMissingError
 
 
 class S3PayloadStore:
