@@ -23,6 +23,7 @@ from fastapi_offline import FastAPIOffline
 
 from signal_factory import __version__
 from signal_factory.api import (
+    routes_airflow,
     routes_datasets,
     routes_evidence,
     routes_graph,
@@ -98,7 +99,7 @@ def create_app(config_dir: Path, db_url: str | None, *, token: str | None = None
     app.add_exception_handler(StoreFailedError, _store_failed)
     app.add_exception_handler(RequestValidationError, _validation_error)
     for module in (routes_system, routes_datasets, routes_incidents, routes_evidence, routes_graph, routes_ingest,
-                   routes_lineage, routes_otlp, routes_mutes, routes_session):
+                   routes_lineage, routes_otlp, routes_mutes, routes_session, routes_airflow):
         app.include_router(module.router)
 
     @app.get("/metrics", include_in_schema=False)

@@ -7,7 +7,7 @@ Node ids are `<Kind>:<key>`; keys by kind:
   FailureSignature   `<reason code>@<dataset URN>`      props: reason_code, dataset_urn, first_seen, count
   Signal             signal id                          ts_ms = signal timestamp
   Incident           incident id                        ts_ms = created_at
-  Job                `<namespace>/<name>`
+  Job                `<namespace>/<name>` (an Airflow DAG `airflow/<dag_id>`, its task `airflow/<dag_id>.<task_id>`)
   DAGRun, JobRun     run id                             ts_ms = start
   Topology           topology id (a Kafka Streams application.id, a Flink job)    props: version (last seen)
   Processor          `<topology id>/<processor node>`                        props: version, last_seen
@@ -51,8 +51,9 @@ DEPLOYED = "DEPLOYED"                # Service (or Topology) -> Deployment (so i
 PART_OF = "PART_OF"                  # Processor -> Topology
 CONSUMES = "CONSUMES"                # Processor -> Dataset it reads (its evidence's source topic, chain topics)
 PRODUCES = "PRODUCES"                # Processor -> Dataset its evidence is about (what it writes)
+HAS_TASK = "HAS_TASK"                # Job (Airflow DAG) -> Job (its task); tasks also READ_FROM / WROTE_TO datasets
 EDGE_TYPES = (INTRODUCED, CAUSED, AFFECTS, TRIGGERED, OWNED_BY, FEEDS, READ_FROM, WROTE_TO, EXECUTED, ENCOUNTERED,
-              PRODUCED_DRIFT, INTRODUCED_DRIFT, DEPLOYED, PART_OF, CONSUMES, PRODUCES)
+              PRODUCED_DRIFT, INTRODUCED_DRIFT, DEPLOYED, PART_OF, CONSUMES, PRODUCES, HAS_TASK)
 
 
 

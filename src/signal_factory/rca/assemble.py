@@ -13,7 +13,7 @@ from signal_factory.graph.model import Node
 from signal_factory.graph.ports import GraphStore
 from signal_factory.model.incidents import Incident
 from signal_factory.rca import actions as act
-from signal_factory.rca import arrival, impact, spread, timeline
+from signal_factory.rca import arrival, consumers, impact, spread, timeline
 from signal_factory.rca import stream as streams
 from signal_factory.rca.arrival import ArrivalFacts
 from signal_factory.rca.causes import WINDOW_S, Candidate, Subject, previous_deployment
@@ -72,6 +72,8 @@ def report(graph: GraphStore, f: Findings) -> RCAReport:
     items, infos = impact.blast_items(graph, reached, f.catalog, also=[*roots, *([rt] if rt else []), src])
     if runs:
         items = [*_run_outputs(runs, infos), *items]
+    hops = {**dict.fromkeys(roots, 0), **{r.urn: r.edges for r in reached}}
+    items = consumers.airflow_consumers(graph, hops, items, f.catalog)
     concurrent = list(f.concurrent_ids)
     if d is not None:
         concurrent += [e.dst for e in graph.edges_from([d.id], [gm.INTRODUCED], "out") if e.dst != s.fs_id]

@@ -199,8 +199,9 @@ def _blast(report: RCAReport) -> list[RenderableType]:
     tier1 = sum(1 for b in report.blast_radius if b.tier == 1)
     table = _grid("asset", "type", "tier", "hops", "impact")
     for b in report.blast_radius:
-        hops = "run output" if b.via != "FEEDS" else str(b.hops)
-        table.add_row(b.name, b.type or "?", f"Tier-{b.tier}" if b.tier is not None else "?", hops, b.impact or "",
+        hops = "run output" if b.via == "WROTE_TO" else str(b.hops)
+        name = f"{b.name} - {b.status}" if b.status else b.name  # an Airflow DAG's last run: `x - FAILED`
+        table.add_row(name, b.type or "?", f"Tier-{b.tier}" if b.tier is not None else "?", hops, b.impact or "",
                       style="bold" if b.tier == 1 else None)
     intro = Text(f"{len(report.blast_radius)} assets downstream ({tier1} tier 1), FEEDS up to 3 hops:")
     return [*_section("BLAST RADIUS"), intro, table]
@@ -301,7 +302,8 @@ def to_markdown(report: RCAReport) -> str:
         lines += [f"- {hop.label}: {hop.note}" for hop in report.data_flow if hop.note]
     lines += ["", "## Blast radius", "", "| asset | urn | type | tier | hops | via | impact |",
               "|---|---|---|---|---|---|---|"]
-    lines += [f"| {b.name} | `{b.urn}` | {b.type or '?'} | {b.tier if b.tier is not None else '?'} | {b.hops} | "
+    lines += [f"| {b.name}{f' - {b.status}' if b.status else ''} | `{b.urn}` | {b.type or '?'} | "
+              f"{b.tier if b.tier is not None else '?'} | {b.hops} | "
               f"{b.via}{f' ({b.job})' if b.job else ''} | {b.impact or ''} |" for b in report.blast_radius]
     if report.affected_runs:
         lines += ["", "## Affected runs", "", "| run | job | records failed | processed | DAG run |",

@@ -101,6 +101,7 @@ class BlastItem(msgspec.Struct, kw_only=True):
     feed_type: str | None = None
     job: str | None = None
     impact: str | None = None
+    status: str | None = None  # an Airflow DAG's last run state (FAILED, RUNNING, SUCCESS): rca/consumers.py
 
 
 class AffectedRun(msgspec.Struct, omit_defaults=True, kw_only=True):

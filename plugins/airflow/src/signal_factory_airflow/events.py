@@ -5,7 +5,7 @@ takes (one JSON object per event)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 RUNNING, SUCCESS, FAILED = "running", "success", "failed"
@@ -15,13 +15,13 @@ ERROR_CHARS = 300  # an exception message is cut: it is a hint for the RCA, not 
 def _iso(value: Any) -> str | None:
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
     return str(value) if value else None
 
 
 def now_iso() -> str:
-    return _iso(datetime.now(timezone.utc)) or ""
+    return _iso(datetime.now(UTC)) or ""
 
 
 def _asset(item: Any) -> dict[str, str] | None:
@@ -62,11 +62,11 @@ def task_event(ti: Any, state: str, *, error: Any = None, source: str = "listene
     start = getattr(ti, "start_date", None)
     end = getattr(ti, "end_date", None)
     if end is None and state != RUNNING:
-        end = datetime.now(timezone.utc)
+        end = datetime.now(UTC)
     duration = getattr(ti, "duration", None)
     if duration is None and isinstance(start, datetime) and isinstance(end, datetime):
-        aware = (start if start.tzinfo else start.replace(tzinfo=timezone.utc),
-                 end if end.tzinfo else end.replace(tzinfo=timezone.utc))
+        aware = (start if start.tzinfo else start.replace(tzinfo=UTC),
+                 end if end.tzinfo else end.replace(tzinfo=UTC))
         duration = max(0.0, (aware[1] - aware[0]).total_seconds())
     dag_run = getattr(ti, "dag_run", None)
     event: dict[str, Any] = {
