@@ -36,6 +36,7 @@ serve: $(STAMP)
 test: $(STAMP)
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-airflow.sh
 	$(BIN)/ruff check src tests benchmarks plugins
 	$(BIN)/mypy
 	$(BIN)/pytest

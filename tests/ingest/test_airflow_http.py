@@ -78,6 +78,9 @@ def test_duplicates_count_once_and_older_events_leave_the_state(api_server_token
     first = _post(url, token, [_task("failed"), _task("failed", source="callback"),
                                _task("running", at="2024-01-15T10:30:22Z")]).json()["results"]
     assert [(r["duplicate"], r["stale"]) for r in first] == [(False, False), (True, False), (False, True)]
+    assert _post(url, token, [_task("failed", error="ValueError: late detail")]).json()["results"][0]["duplicate"]
+    [failed] = httpx.get(f"{url}/api/v1/airflow/runs/{RUN}", timeout=30).json()["tasks"]
+    assert (failed["state"], failed["error"]) == ("FAILED", "ValueError: late detail")  # the duplicate filled it in
     retry = _post(url, token, [_task("success", at="2024-01-15T10:40:00Z", attempt=2)]).json()["results"][0]
     assert (retry["duplicate"], retry["stale"]) == (False, False)
     view = httpx.get(f"{url}/api/v1/airflow/runs/{RUN}", timeout=30).json()

@@ -1,4 +1,4 @@
-"""One local SparkSession for every Spark test (starting a JVM costs seconds)."""
+"""One local SparkSession for every Spark test (starting a JVM costs seconds); the API server fixtures."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+from tests.api.conftest import api_server_token, scenario1_db  # noqa: F401  (API server fixtures, re-exported)
 
 
 @pytest.fixture(scope="session")
@@ -25,3 +27,4 @@ def spark() -> Iterator[Any]:
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+

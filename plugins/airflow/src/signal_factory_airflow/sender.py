@@ -42,10 +42,11 @@ def post_events(settings: Settings, events: list[dict[str, Any]]) -> bool:
                 answer.read()
                 return True
         except urllib.error.HTTPError as e:
-            if not _retryable(e.code):
-                log.warning("signal-factory: %s answered %s (%s); event not reported", endpoint, e.code,
-                            e.read()[:300].decode(errors="replace"))
-                return False
+            with e:  # holds the connection: close it, retried or not
+                if not _retryable(e.code):
+                    log.warning("signal-factory: %s answered %s (%s); event not reported", endpoint, e.code,
+                                e.read()[:300].decode(errors="replace"))
+                    return False
             reason = f"HTTP {e.code}"
         except Exception as e:  # connection refused, timeout, DNS: retry, then give up quietly
             reason = f"{type(e).__name__}: {e}"

@@ -14,7 +14,8 @@ name it alike; anything else keeps its URI as the key.
 
 States only move forward: an event older than the one already recorded (by try number, then time, a
 terminal state winning a tie) adds lineage but leaves the state; the same (try, state) again is a
-duplicate (the plugin's listener and a task callback both report it) and counts once.
+duplicate (the plugin's listener and a task callback both report it): it counts once, and only fills in
+details the first report lacked (error, duration, end).
 A task's first SUCCESS for a try yields one `BatchRunTotals` per control-plane dataset among its outlets:
 the DAG's successful runs are the batch dataset's freshness.
 """
@@ -143,6 +144,13 @@ def plan_event(event: AirflowEvent, found: dict[str, Node], mapping: DatasetMapp
         task_props.update(_compact({"last_run": rkey, "last_dag_run_id": event.dag_run_id, "last_state": state,
                                     "last_try": event.try_number, "last_at": event.at,
                                     "last_duration_s": event.duration_s, "last_error": event.error}))
+    elif duplicate:  # the second report of a state fills what the first lacked (a callback may not see the error)
+        known = found[rid].props
+        fill = {k: v for k, v in (("error", event.error), ("duration_s", event.duration_s),
+                                  ("end_time", event.end_date)) if v is not None and known.get(k) is None}
+        run_props.update(fill)
+        if "error" in fill:
+            task_props["last_error"] = fill["error"]
     plan.nodes += [
         Node(g.JOB, dag_job_key(event.dag_id), {"name": event.dag_id, "namespace": NAMESPACE, "engine": ENGINE,
                                                 "kind": DAG_KIND}),
