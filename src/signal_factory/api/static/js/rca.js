@@ -128,9 +128,10 @@ function blast(r) {
   if (!items.length) return section("Blast radius", { "data-testid": "blast-radius" }, empty("No downstream datasets in the graph."));
   const tier1 = items.filter((b) => b.tier === 1).length;
   const rows = items.map((b) => h("tr", { class: b.tier === 1 ? "strong" : "" },
-    h("td", null, link(datasetHref(b.urn), null, b.name), h("div", { class: "urn" }, b.urn)),
+    h("td", null, b.via === "READ_FROM" ? b.name : link(datasetHref(b.urn), null, b.name),
+      b.status ? ` - ${b.status}` : null, h("div", { class: "urn" }, b.urn)),
     h("td", null, b.type || "?"), h("td", null, tierBadge(b.tier)),
-    h("td", { class: "num" }, b.via !== "FEEDS" ? "run output" : String(b.hops)),
+    h("td", { class: "num" }, b.via === "WROTE_TO" ? "run output" : String(b.hops)),
     h("td", null, b.impact || (b.feed_type ? `${b.feed_type} feed` : ""))));
   return section("Blast radius", { "data-testid": "blast-radius" },
     h("p", { class: "muted small" }, `${items.length} assets downstream (${tier1} tier 1), FEEDS up to 3 hops.`),
