@@ -4,6 +4,7 @@ successful run, and a failed task reading a breached dataset in the RCA blast ra
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 from typing import Any
 
@@ -139,9 +140,16 @@ def test_successful_run_is_the_outlet_datasets_freshness(api_server_token: tuple
 
 
 def test_writes_need_the_token_and_bad_events_are_named(api_server_token: tuple[str, str]) -> None:
-    """401 without the bearer token; 422 naming the item and field for an event without dag_run_id or task_id."""
+    """401 without the bearer token; 413 over the body limit (gzip too); 422 naming the item and field for an
+    event without dag_run_id or task_id."""
     url, token = api_server_token
     assert httpx.post(f"{url}/api/v1/airflow/events", json=[_task("running")], timeout=30).status_code == 401
+    big = _post(url, token, [_task("running", error="x" * 200)] * 400)  # the fixture's limit is 64,000 bytes
+    assert big.status_code == 413
+    bomb = gzip.compress(b"[" + b" " * 5_000_000 + b"]")
+    assert httpx.post(f"{url}/api/v1/airflow/events", content=bomb, timeout=30,
+                      headers={"Authorization": f"Bearer {token}", "Content-Encoding": "gzip",
+                               "Content-Type": "application/json"}).status_code == 413
     bad = _post(url, token, [_task("running"), {k: v for k, v in _task("running").items() if k != "dag_run_id"}])
     assert bad.status_code == 422
     assert "item 1" in bad.json()["detail"]
