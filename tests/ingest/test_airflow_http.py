@@ -157,3 +157,15 @@ def test_writes_need_the_token_and_bad_events_are_named(api_server_token: tuple[
     no_task = _post(url, token, [{k: v for k, v in _task("running").items() if k != "task_id"}])
     assert no_task.status_code == 422
     assert "task_id" in no_task.json()["detail"]
+
+
+def test_late_event_of_an_older_dag_run_leaves_the_tasks_last_run(api_server_token: tuple[str, str]) -> None:
+    """Yesterday's run reporting success late does not hide today's failure from the blast radius."""
+    url, token = api_server_token
+    assert _post(url, token, [_task("failed", error="ValueError: today")]).status_code == 200
+    older = _task("success", at="2024-01-14T10:31:00Z", dag_run_id="scheduled__2024-01-14T10:00:00+00:00")
+    assert _post(url, token, [older]).json()["results"][0]["stale"] is False  # its own run takes the state
+    report = httpx.get(f"{url}/api/v1/rca/incidents/INC-1", timeout=30).json()
+    dag = next(b for b in report["blast_radius"] if b["name"] == DAG)
+    assert dag["status"] == "FAILED"
+    assert "ValueError: today" in dag["impact"]

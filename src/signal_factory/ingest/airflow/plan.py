@@ -74,7 +74,8 @@ def dataset_key(asset: AssetRef, known: set[str], mapping: DatasetMapping) -> st
 def keys_to_read(event: AirflowEvent) -> list[str]:
     """Node ids `plan_event` needs to see (the task run or DAG run it updates)."""
     if event.kind == TASK_INSTANCE:
-        return [node_id(g.JOB_RUN, task_run_key(event))]
+        assert event.task_id is not None
+        return [node_id(g.JOB_RUN, task_run_key(event)), node_id(g.JOB, task_job_key(event.dag_id, event.task_id))]
     return [node_id(g.DAG_RUN, event.dag_run_id)]
 
 
@@ -100,25 +101,40 @@ def _compact(props: dict[str, Any]) -> dict[str, Any]:
 
 
 def plan_event(event: AirflowEvent, found: dict[str, Node], mapping: DatasetMapping, catalog: set[str]) -> AirflowPlan:
+    """`found`: the nodes `keys_to_read(event)` names that exist; `catalog`: the control-plane dataset URNs."""
+    if event.kind != TASK_INSTANCE:
+        return _plan_dag_run(event, found)
+    return _plan_task(event, found, mapping, catalog)
+
+
+def _plan_dag_run(event: AirflowEvent, found: dict[str, Node]) -> AirflowPlan:
+    dag_job = node_id(g.JOB, dag_job_key(event.dag_id))
+    state = event.state.upper()
+    duplicate, newer = _is_newer(event, found.get(node_id(g.DAG_RUN, event.dag_run_id)))
+    plan = AirflowPlan(duplicate, newer)
+    run_props = _compact({"dag_run_id": event.dag_run_id, "dag_id": event.dag_id, "job": dag_job,
+                          "engine": ENGINE, "run_type": event.run_type, "logical_date": event.logical_date,
+                          "start_time": event.start_date})
+    dag_props: dict[str, Any] = {"name": event.dag_id, "namespace": NAMESPACE, "engine": ENGINE, "kind": DAG_KIND}
+    if newer:
+        run_props.update(_compact({"state": state, "updated_ms": event.at_ms, "updated_at": event.at,
+                                   "end_time": event.end_date, "error": event.error}))
+        dag_props.update(last_run=event.dag_run_id, last_state=state, last_at=event.at)
+    plan.nodes += [Node(g.JOB, dag_job_key(event.dag_id), dag_props),
+                   Node(g.DAG_RUN, event.dag_run_id, run_props, _ms(event.start_date))]
+    return plan
+
+
+def _last_ms(node: Node | None) -> int | None:
+    at = node.props.get("last_at") if node is not None else None
+    return parse_iso_ms(at) if isinstance(at, str) else None
+
+
+def _plan_task(event: AirflowEvent, found: dict[str, Node], mapping: DatasetMapping, catalog: set[str]) -> AirflowPlan:
+    assert event.task_id is not None
     dag_job = node_id(g.JOB, dag_job_key(event.dag_id))
     dag_run = node_id(g.DAG_RUN, event.dag_run_id)
     state = event.state.upper()
-    if event.kind != TASK_INSTANCE:
-        duplicate, newer = _is_newer(event, found.get(dag_run))
-        plan = AirflowPlan(duplicate, newer)
-        run_props = _compact({"dag_run_id": event.dag_run_id, "dag_id": event.dag_id, "job": dag_job,
-                              "engine": ENGINE, "run_type": event.run_type, "logical_date": event.logical_date,
-                              "start_time": event.start_date})
-        dag_props: dict[str, Any] = {"name": event.dag_id, "namespace": NAMESPACE, "engine": ENGINE, "kind": DAG_KIND}
-        if newer:
-            run_props.update(_compact({"state": state, "updated_ms": event.at_ms, "updated_at": event.at,
-                                       "end_time": event.end_date, "error": event.error}))
-            dag_props.update(last_run=event.dag_run_id, last_state=state, last_at=event.at)
-        plan.nodes += [Node(g.JOB, dag_job_key(event.dag_id), dag_props),
-                       Node(g.DAG_RUN, event.dag_run_id, run_props, _ms(event.start_date))]
-        return plan
-
-    assert event.task_id is not None
     rkey = task_run_key(event)
     rid = node_id(g.JOB_RUN, rkey)
     task_job = node_id(g.JOB, task_job_key(event.dag_id, event.task_id))
@@ -141,15 +157,19 @@ def plan_event(event: AirflowEvent, found: dict[str, Node], mapping: DatasetMapp
                                    "duration_s": event.duration_s, "error": event.error}))
         if event.state != FAILED:
             run_props["error"] = None  # a retry that succeeded clears the previous try's error
-        task_props.update(_compact({"last_run": rkey, "last_dag_run_id": event.dag_run_id, "last_state": state,
-                                    "last_try": event.try_number, "last_at": event.at,
-                                    "last_duration_s": event.duration_s, "last_error": event.error}))
+        last_ms = _last_ms(found.get(task_job))
+        if last_ms is None or event.at_ms >= last_ms:  # a late event of an older DAG run leaves the task's last run
+            task_props.update(_compact({"last_run": rkey, "last_dag_run_id": event.dag_run_id, "last_state": state,
+                                        "last_try": event.try_number, "last_at": event.at,
+                                        "last_duration_s": event.duration_s}))
+            task_props["last_error"] = event.error if event.state == FAILED else None
     elif duplicate:  # the second report of a state fills what the first lacked (a callback may not see the error)
         known = found[rid].props
         fill = {k: v for k, v in (("error", event.error), ("duration_s", event.duration_s),
                                   ("end_time", event.end_date)) if v is not None and known.get(k) is None}
         run_props.update(fill)
-        if "error" in fill:
+        last = found.get(task_job)
+        if "error" in fill and last is not None and last.props.get("last_run") == rkey:
             task_props["last_error"] = fill["error"]
     plan.nodes += [
         Node(g.JOB, dag_job_key(event.dag_id), {"name": event.dag_id, "namespace": NAMESPACE, "engine": ENGINE,
