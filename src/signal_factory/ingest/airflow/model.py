@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 import msgspec
 
-from signal_factory.enforcer.guard import safe_text
-from signal_factory.enforcer.timefmt import parse_iso_ms
 from signal_factory.errors import SignalFactoryError
+from signal_factory.model.timefmt import parse_iso_ms
+from signal_factory.privacy.guard import safe_text
 
 TASK_INSTANCE = "task_instance"
 DAG_RUN = "dag_run"

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from signal_factory.enforcer.timefmt import parse_iso_ms
 from signal_factory.graph import model as g
 from signal_factory.graph.model import Edge, Node, node_id
 from signal_factory.ingest.airflow.model import FAILED, SUCCESS, TASK_INSTANCE, TERMINAL, AirflowEvent, AssetRef
 from signal_factory.ingest.openlineage.mapping import DatasetMapping
+from signal_factory.model.timefmt import parse_iso_ms
 from signal_factory.signals.model import BatchRunTotals
 
 NAMESPACE = "airflow"
