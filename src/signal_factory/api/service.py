@@ -20,7 +20,7 @@ from signal_factory.alerting.engine import AlertingEngine, IncidentNotFoundError
 from signal_factory.alerting.mutes import Mute, MuteBook, MuteError, parse_duration_ms
 from signal_factory.alerting.notices import list_notices, notice_json
 from signal_factory.alerting.policy import AlertPolicy, load_alert_policy
-from signal_factory.api import graph_views, health_view
+from signal_factory.api import evidence_view, find_view, graph_views, health_view
 from signal_factory.api.metrics import ApiMetrics
 from signal_factory.api.problems import BadRequestError, ConflictError, NotFoundError, UpstreamUnavailableError
 from signal_factory.controlplane.loader import ControlPlane, load_control_plane
@@ -48,7 +48,7 @@ from signal_factory.settings import Settings
 from signal_factory.signals.model import CRITICAL, OK, UNKNOWN, WARNING, Signal, SignalState
 from signal_factory.sources.jsonlines import parse_line
 from signal_factory.sources.lines import split_lines
-from signal_factory.stores.ports import Store
+from signal_factory.stores.ports import EvidenceFilter, Store
 from signal_factory.stores.sql.database import open_store
 
 _RANK = {OK: 0, UNKNOWN: 1, WARNING: 2, CRITICAL: 3}
@@ -284,6 +284,22 @@ class ApiService:
         end = parse_time(until, "until") or _FAR_FUTURE_MS
         return self.store.evidence.by_dataset(dataset, start, end, result=result.upper() if result else None,
                                               limit=limit)
+
+    def evidence_page(self, *, dataset: str | None, signature: str | None, producer: str | None,
+                      result: str | None, since: str | None, until: str | None, cursor: str | None,
+                      order: str, limit: int) -> dict[str, Any]:
+        """The evidence browser: every filter optional, paged by `cursor`, with the total count."""
+        if order not in ("newest", "oldest"):
+            raise BadRequestError(f"query parameter `order`: {order!r} is not `newest` or `oldest`")
+        where = EvidenceFilter(dataset_urn=dataset, result=evidence_view.check_result(result), signature=signature,
+                               producer=producer, start_ms=parse_time(since, "since"),
+                               end_ms=parse_time(until, "until"))
+        return evidence_view.page(self.store.evidence, where, cursor=cursor, newest_first=order == "newest",
+                                  limit=limit)
+
+    def find(self, text: str, *, limit: int) -> dict[str, Any]:
+        """Top-bar search: datasets, failure signatures, incidents and deployments matching `text`."""
+        return find_view.find(self.cp, self.store, text, limit=limit)
 
     def rca(self, *, incident_id: str | None = None, signature: str | None = None,
             dataset: str | None = None) -> bytes:

@@ -196,6 +196,28 @@ class MemoryEvidenceRepo:
         return [docs.tally_from_key(k, self._s.tables.tallies[k])
                 for ms, k in sorted(keys, key=lambda mk: (mk[0], mk[1][2], mk[1][3])) if start_ms <= ms < end_ms]
 
+    def browse(self, where: ports.EvidenceFilter, *, after: ports.BrowseCursor | None = None,
+               newest_first: bool = True, limit: int = 50) -> list[Evidence]:
+        rows = sorted(self._matching(where), key=lambda r: (r.event_ms, r.evidence_id), reverse=newest_first)
+        if after is not None:
+            rows = [r for r in rows if ((r.event_ms, r.evidence_id) < after) == newest_first
+                    and (r.event_ms, r.evidence_id) != after]
+        return [docs.decode_evidence_doc(r.doc) for r in rows[:limit]]
+
+    def count(self, where: ports.EvidenceFilter) -> int:
+        return sum(1 for _ in self._matching(where))
+
+    def _matching(self, w: ports.EvidenceFilter) -> Iterator[EvidenceRow]:
+        for r in self._s.tables.evidence.values():
+            if ((w.dataset_urn is None or r.dataset_urn == w.dataset_urn) and (w.result is None or r.result == w.result)
+                    and (w.start_ms is None or r.event_ms >= w.start_ms) and (w.end_ms is None or r.event_ms < w.end_ms)
+                    and (w.signature is None or w.signature in r.signatures)):
+                if w.producer is not None:
+                    producer = docs.decode_evidence_doc(r.doc).producer
+                    if producer is None or producer.id != w.producer:
+                        continue
+                yield r
+
     def _with_signature(self, signature: str, dataset_urn: str | None) -> Iterator[EvidenceRow]:
         for (sig, _), row in self._s.tables.reasons.items():
             if sig == signature and (dataset_urn is None or row.dataset_urn == dataset_urn):

@@ -30,6 +30,22 @@ class SignatureStats(msgspec.Struct, frozen=True):
     first_evidence_id: str
 
 
+class EvidenceFilter(msgspec.Struct, frozen=True):
+    """What the evidence browser asks for: every field optional (None: any); event time in [start_ms, end_ms).
+    `producer` is the producing service (`producer.id`)."""
+
+    dataset_urn: str | None = None
+    result: str | None = None
+    signature: str | None = None
+    producer: str | None = None
+    start_ms: int | None = None
+    end_ms: int | None = None
+
+
+#: A browse position: (event ms, evidence id) of the last row seen; the next page starts strictly after it.
+BrowseCursor = tuple[int, str]
+
+
 class EvidenceRepo(Protocol):
     def add_many(self, evidence: Sequence[Evidence], tallies: Sequence[PassTally] = ()) -> list[str]:
         """Insert evidence (ignoring ids already stored) and PASS tallies; return the ids newly inserted."""
@@ -71,6 +87,16 @@ class EvidenceRepo(Protocol):
         ...
 
     def by_run(self, run_id: str, *, limit: int = 10000) -> list[Evidence]: ...
+
+    def browse(self, where: EvidenceFilter, *, after: BrowseCursor | None = None, newest_first: bool = True,
+               limit: int = 50) -> list[Evidence]:
+        """Evidence matching `where`, ordered by (event time, id) newest first (or oldest first), starting
+        strictly after the cursor `after` in that order."""
+        ...
+
+    def count(self, where: EvidenceFilter) -> int:
+        """How many evidence records match `where` (the browser's total)."""
+        ...
 
     def tallies(self, dataset_urn: str, start_ms: int, end_ms: int) -> list[PassTally]:
         """Sampled-out PASS counts whose minute starts in [start_ms, end_ms)."""

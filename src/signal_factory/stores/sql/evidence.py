@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import JSON, ColumnElement, Select, and_, cast, delete, exists, func, or_, select, type_coerce
 
 from signal_factory.model.evidence import Evidence
 from signal_factory.model.tally import PassTally
-from signal_factory.stores.ports import SignatureStats
+from signal_factory.stores.ports import BrowseCursor, EvidenceFilter, SignatureStats
 from signal_factory.stores.sql.documents import (
     EvidenceRow,
     decode_evidence_doc,
@@ -154,6 +154,48 @@ class SqlEvidenceRepo:
     def by_run(self, run_id: str, *, limit: int = 10000) -> list[Evidence]:
         stmt = select(ev_t.c.doc).where(ev_t.c.run_id == run_id)
         return self._docs(stmt.order_by(ev_t.c.event_ms, ev_t.c.evidence_id).limit(limit))
+
+    def browse(self, where: EvidenceFilter, *, after: BrowseCursor | None = None, newest_first: bool = True,
+               limit: int = 50) -> list[Evidence]:
+        """Keyset paging on the (event_ms, evidence_id) order: a page costs the same at any depth."""
+        e = ev_t.c
+        stmt = select(e.doc).where(*self._filter(where))
+        if after is not None:
+            ms, eid = after
+            older = or_(e.event_ms < ms, and_(e.event_ms == ms, e.evidence_id < eid))
+            newer = or_(e.event_ms > ms, and_(e.event_ms == ms, e.evidence_id > eid))
+            stmt = stmt.where(older if newest_first else newer)
+        order = (e.event_ms.desc(), e.evidence_id.desc()) if newest_first else (e.event_ms, e.evidence_id)
+        return self._docs(stmt.order_by(*order).limit(limit))
+
+    def count(self, where: EvidenceFilter) -> int:
+        with self._db.read() as conn:
+            return int(conn.execute(select(func.count()).select_from(ev_t).where(*self._filter(where))).scalar() or 0)
+
+    def _filter(self, where: EvidenceFilter) -> list[ColumnElement[bool]]:
+        e = ev_t.c
+        out: list[ColumnElement[bool]] = []
+        if where.dataset_urn is not None:
+            out.append(e.dataset_urn == where.dataset_urn)
+        if where.result is not None:
+            out.append(e.result == where.result)
+        if where.start_ms is not None:
+            out.append(e.event_ms >= where.start_ms)
+        if where.end_ms is not None:
+            out.append(e.event_ms < where.end_ms)
+        if where.signature is not None:
+            out.append(exists().where(reason_t.c.evidence_id == e.evidence_id,
+                                      reason_t.c.signature == where.signature))
+        if where.producer is not None:
+            out.append(self._producer_id() == where.producer)
+        return out
+
+    def _producer_id(self) -> ColumnElement[str]:
+        """`producer.id` read from the stored document by the database's JSON functions (no column holds it:
+        a producer filter scans the rows the other filters leave). SQLite's json_extract reads the text as
+        is; PostgreSQL needs the text cast to json first."""
+        doc = cast(ev_t.c.doc, JSON) if self._db.dialect == "postgresql" else type_coerce(ev_t.c.doc, JSON)
+        return doc["producer"]["id"].as_string()
 
     def purge_older_than(self, cutoff_ms: int) -> int:
         """Delete evidence with event time < cutoff (with its reason codes) and tallies whose minute starts
