@@ -6,6 +6,9 @@ import { renderDataset } from "./js/dataset.js";
 import { renderLineage } from "./js/lineage.js";
 import { renderNotices } from "./js/notices.js";
 import { loadSession, sessionWidget } from "./js/session.js";
+import { renderEvidenceList, renderEvidence } from "./js/evidence.js";
+import { timePicker, withRange } from "./js/timerange.js";
+import { searchBox } from "./js/search.js";
 
 const ROUTES = [
   { re: /^\/$/, nav: "health", title: "Health", render: () => renderHealth() },
@@ -15,10 +18,16 @@ const ROUTES = [
   { re: /^\/notices\/?$/, nav: "notices", title: "Notices", render: () => renderNotices() },
   { re: /^\/datasets\/(.+?)\/?$/, nav: "health", title: (m) => decodeURIComponent(m[1]),
     render: (m) => renderDataset(decodeURIComponent(m[1])) },
+  { re: /^\/evidence\/?$/, nav: "evidence", title: "Evidence", render: () => renderEvidenceList() },
+  { re: /^\/evidence\/([^/]+)\/?$/, nav: "evidence", title: (m) => decodeURIComponent(m[1]),
+    render: (m) => renderEvidence(decodeURIComponent(m[1])) },
   { re: /^\/lineage\/?$/, nav: "lineage", title: "Lineage", render: () => renderLineage() },
 ];
 
 const view = document.getElementById("view");
+const picker = timePicker((href) => navigate(href));
+document.getElementById("time-picker-slot").replaceWith(picker.el);
+document.getElementById("search-slot").replaceWith(searchBox((href) => navigate(withRange(href))));
 let seq = 0;
 let busy = false;
 let pending = false;
@@ -53,6 +62,7 @@ export async function mount({ refresh = false } = {}) {
   const my = ++seq;
   const path = location.pathname;
   const found = match(path);
+  picker.sync();
   document.querySelectorAll("[data-nav]").forEach((a) =>
     a.classList.toggle("active", !!found && a.dataset.nav === found.route.nav));
   const scroll = refresh ? window.scrollY : 0;
@@ -88,10 +98,12 @@ document.addEventListener("click", (ev) => {
   const url = new URL(a.href, location.href);
   if (url.origin !== location.origin) return;
   ev.preventDefault();
-  navigate(url.pathname + url.search);
+  // The time range is global: a link keeps it, unless it is the one that clears it.
+  const href = url.pathname + url.search;
+  navigate(a.dataset.range === "clear" ? href : withRange(href));
 });
 window.addEventListener("popstate", () => mount());
-window.addEventListener("sf:navigate", (ev) => navigate(ev.detail));
+window.addEventListener("sf:navigate", (ev) => navigate(withRange(ev.detail)));
 window.addEventListener("sf:refresh", () => mount({ refresh: true }));
 
 // ---- live refresh ----------------------------------------------------------------------------------

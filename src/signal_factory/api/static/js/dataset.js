@@ -2,6 +2,7 @@
 import { h, s, api, link, stateBadge, tierBadge, fmtTime, fmtPct, fmtNum, enc, empty, section, table, toDate,
   STATE_COLOR, SIGNAL_TYPES, SIGNAL_SHORT, stateClass, sevBadge, statusBadge } from "./util.js";
 import { datasetNotices } from "./notices.js";
+import { apiRange, inRange, rangeNote, currentRange } from "./timerange.js";
 
 let W = 880;
 const H = 190, M = { l: 48, r: 16, t: 14, b: 28 };
@@ -130,8 +131,11 @@ function signalRows(signals) {
 }
 
 export async function renderDataset(urn) {
-  const [datasets, signals, incidents, notices] = await Promise.all([api("/datasets"), api(`/signals?dataset=${enc(urn)}&limit=500`),
+  const [datasets, found, incidents, notices] = await Promise.all([api("/datasets"),
+    api(`/signals?dataset=${enc(urn)}&limit=500${apiRange({ until: null })}`),
     api(`/incidents?dataset=${enc(urn)}`).catch(() => []), datasetNotices(urn)]);
+  // The global range, in event time: the API keeps signals from `from`; the end is cut here.
+  const signals = found.filter((sg) => inRange(when(sg)));
   const ds = datasets.find((d) => d.urn === urn) || { urn, name: urn, worst_state: "UNKNOWN" };
   const groups = groupSignals(signals);
   W = Math.max(560, Math.min(1400, document.getElementById("view").clientWidth - 92));
@@ -148,7 +152,9 @@ export async function renderDataset(urn) {
       downstream.length ? h("div", { class: "feeds" }, h("span", { class: "muted small" }, "Feeds → "), downstream) : null,
       open.length ? h("div", { class: "ds-incidents" }, open.map((i) => link(`/incidents/${enc(i.incident_id)}`, { class: "inc-pill" }, sevBadge(i.severity), ` ${i.incident_id} · ${i.title} `, statusBadge(i.status)))) : null),
     notices,
-    groups.length ? h("div", { class: "charts" }, groups.map(([k, sigs]) => chartCard(k, sigs))) : section("Signal timelines", null, empty("No signals for this dataset yet.")),
+    rangeNote(),
+    h("div", { class: "evidence-link" }, link(`/evidence?dataset=${enc(urn)}`, { "data-testid": "dataset-evidence-link" }, "Browse this dataset's evidence →")),
+    groups.length ? h("div", { class: "charts" }, groups.map(([k, sigs]) => chartCard(k, sigs))) : section("Signal timelines", null, empty(currentRange().active ? "No signals in this time range (event time)." : "No signals for this dataset yet.")),
     section("Recent signals", { class: "card flush" }, signals.length
       ? table(["time", "type", "state", "window", "compliance", "failed / total", "top failure"], signalRows(signals), { "data-testid": "signals-table" })
       : empty("No signals.")));

@@ -4,6 +4,7 @@ import { h, api, ApiError, link, sevBadge, statusBadge, stateBadge, fmtTime, fmt
 import { rcaSections } from "./rca.js";
 import { session, writeHeaders } from "./session.js";
 import { causalGraph } from "./graph.js";
+import { inRange, rangeNote, currentRange } from "./timerange.js";
 
 const TOKEN_KEY = "sf.token";
 const BY_KEY = "sf.by";
@@ -13,7 +14,10 @@ let listFilter = "active";
 export async function renderIncidents() {
   const params = new URLSearchParams(location.search);
   const dataset = params.get("dataset");
-  const incidents = await api(`/incidents${dataset ? `?dataset=${enc(dataset)}` : ""}`);
+  const all = await api(`/incidents?limit=10000${dataset ? `&dataset=${enc(dataset)}` : ""}`);
+  // The global range filters on when the incident opened, in event time (`created_at`).
+  const incidents = all.filter((i) => inRange(i.created_at));
+  const ranged = currentRange().active;
   const counts = { active: 0, OPEN: 0, ACKNOWLEDGED: 0, RESOLVED: 0, all: incidents.length };
   incidents.forEach((i) => { counts[i.status] = (counts[i.status] || 0) + 1; if (i.status !== "RESOLVED") counts.active++; });
   const shown = incidents.filter((i) => listFilter === "all" || (listFilter === "active" ? i.status !== "RESOLVED" : i.status === listFilter))
@@ -40,9 +44,12 @@ export async function renderIncidents() {
           : `${counts.active} active · ${counts.RESOLVED || 0} resolved`)),
       h("div", { class: "tabs" }, tabs.map(([k, label]) => h("button", { class: `tab ${listFilter === k ? "active" : ""}`,
         onclick: () => { listFilter = k; window.dispatchEvent(new Event("sf:refresh")); } }, label, h("span", { class: "count" }, counts[k] || 0))))),
+    rangeNote(),
     h("div", { class: "card flush" }, rows.length
-      ? table(["sev", "id", "title", "dataset", "status", "suspected producer", "created"], rows, { "data-testid": "incident-table" })
-      : empty(listFilter === "active" ? "No active incidents. All quiet." : "No incidents match this filter.")));
+      ? table(["sev", "id", "title", "dataset", "status", "suspected producer", "opened (event time)"], rows, { "data-testid": "incident-table" })
+      : h("div", { "data-testid": "incidents-empty" }, empty(ranged && !incidents.length
+        ? `No incidents opened in this time range (${currentRange().label}, event time); ${all.length} outside it.`
+        : listFilter === "active" ? "No active incidents. All quiet." : "No incidents match this filter."))));
 }
 
 // ---- actions (ack / resolve) -----------------------------------------------------------------------

@@ -1,5 +1,13 @@
 // Drift notices: first-seen failure signatures that went to Slack/webhooks and paged no one.
 import { h, api, link, fmtTime, fmtNum, datasetHref, enc, empty, section, table, shortUrn } from "./util.js";
+import { apiRange, inRange, rangeNote, currentRange } from "./timerange.js";
+
+/** The notices whose window overlaps the global range (event time): the API keeps those ending after `from`. */
+async function rangedNotices(q) {
+  const found = await api(`/notices?${q}${apiRange({ until: null })}`);
+  const r = currentRange();
+  return r.toMs === null ? found : found.filter((n) => inRange(n.window_start) || Date.parse(n.window_start) < r.toMs);
+}
 
 function signatureList(n) {
   return h("ul", { class: "sig-list", "data-testid": "notice-signatures" },
@@ -31,7 +39,7 @@ export function noticesTable(notices, { withDataset = true } = {}) {
 export async function renderNotices() {
   const params = new URLSearchParams(location.search);
   const dataset = params.get("dataset");
-  const notices = await api(`/notices?limit=500${dataset ? `&dataset=${enc(dataset)}` : ""}`);
+  const notices = await rangedNotices(`limit=500${dataset ? `&dataset=${enc(dataset)}` : ""}`);
   const total = notices.reduce((k, n) => k + (n.total || 0), 0);
   return h("div", { class: "page" },
     h("div", { class: "page-head" },
@@ -39,12 +47,14 @@ export async function renderNotices() {
         h("p", { class: "muted" }, "New failure signatures that broke no SLO: sent to Slack and webhooks, never paged. ",
           dataset ? ["Filtered to ", h("span", { class: "mono" }, dataset), " · ", link("/notices", null, "clear filter")]
             : `${notices.length} notice${notices.length === 1 ? "" : "s"} · ${fmtNum(total)} signature${total === 1 ? "" : "s"}`))),
-    h("div", { class: "card flush" }, notices.length ? noticesTable(notices) : empty("No notices: no new failure signatures.")));
+    rangeNote(),
+    h("div", { class: "card flush" }, notices.length ? noticesTable(notices)
+      : empty(currentRange().active ? "No notices in this time range (event time)." : "No notices: no new failure signatures.")));
 }
 
 /** The dataset page's section (its latest notices), or null when there are none. */
 export async function datasetNotices(urn) {
-  const notices = await api(`/notices?dataset=${enc(urn)}&limit=10`).catch(() => []);
+  const notices = await rangedNotices(`dataset=${enc(urn)}&limit=10`).catch(() => []);
   if (!notices.length) return null;
   return section("Drift notices", { class: "card flush", "data-testid": "dataset-notices" },
     noticesTable(notices, { withDataset: false }),
