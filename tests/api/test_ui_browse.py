@@ -11,7 +11,12 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.api.test_ui import Console, browser, expect, shot, ui  # noqa: F401  (the UI tests' browser fixtures)
+from tests.api import test_ui
+from tests.api.test_ui import Console, expect, shot
+
+# The UI tests' fixtures (one Chromium per session; a page per test that fails it on console errors).
+browser = test_ui.browser
+ui = test_ui.ui
 
 pytestmark = pytest.mark.slow
 
