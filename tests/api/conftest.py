@@ -25,6 +25,7 @@ from signal_factory.controlplane.loader import load_control_plane
 from signal_factory.enforcer.pipeline import Enforcer
 from signal_factory.runtime.replay import ReplayService
 from signal_factory.stores.sql.database import open_store
+from tests.api.browser import browser, ui  # noqa: F401  (fixtures of the browser tests)
 from tests.conftest import EXAMPLE
 
 API_TOKEN = "test-token-5f1c"

@@ -11,12 +11,9 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.api import test_ui
-from tests.api.test_ui import Console, expect, shot
+from tests.api.browser import Console, expect, shot
 
-# The UI tests' fixtures (one Chromium per session; a page per test that fails it on console errors).
-browser = test_ui.browser
-ui = test_ui.ui
+pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.slow
 
