@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo demo-kafka test serve bench clean
+.PHONY: demo demo-kafka test serve bench screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks plugins
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+# docs/screenshots/*.png: every page of the web UI over the Scenario 1 demo store (1366x768, Chromium).
+screenshots: $(STAMP)
+	bash scripts/ensure-chromium.sh
+	$(BIN)/python scripts/screenshots.py --out docs/screenshots
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_enforcer
