@@ -160,3 +160,31 @@ def test_custom_time_range_in_2024_keeps_inc1(api_server: str, ui: tuple[Any, Co
     page.goto(api_server + "/incidents?from=2024-01-15T09:00:00Z&to=2024-01-15T09:58:00Z")
     expect(page.get_by_test_id("incidents-empty")).to_be_visible()
     expect(page.get_by_test_id("time-range")).to_have_value("custom")
+
+
+def test_evidence_page_shows_the_producing_span(api_server_token: tuple[str, str], ui: tuple[Any, Console]) -> None:
+    """After the producer's OTLP span arrives (same trace id as the record), the evidence page shows it:
+    service and version, operation, status and span id."""
+    page, _ = ui
+    url, token = api_server_token
+    ev = httpx.get(f"{url}/api/v1/evidence", params={"signature": SIGNATURE, "dataset": URN, "limit": 1}).json()[0]
+    src, trace_id = ev["source"], ev["otel"]["trace_id"]
+    attrs = [{"key": "messaging.system", "value": {"stringValue": "kafka"}},
+             {"key": "messaging.destination.name", "value": {"stringValue": src["topic"]}},
+             {"key": "messaging.destination.partition.id", "value": {"stringValue": str(src["partition"])}},
+             {"key": "messaging.kafka.offset", "value": {"intValue": str(src["offset"])}}]
+    export = {"resourceSpans": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "orders-svc"}},
+                                    {"key": "service.version", "value": {"stringValue": "v3.17"}}]},
+        "scopeSpans": [{"scope": {"name": "orders"}, "spans": [
+            {"traceId": trace_id, "spanId": "a1b2c3d4e5f60718", "name": f"{src['topic']} publish", "kind": 4,
+             "startTimeUnixNano": "1705312682000000000", "endTimeUnixNano": "1705312682004000000",
+             "attributes": attrs, "status": {"code": 1}}]}]}]}
+    r = httpx.post(f"{url}/v1/traces", json=export, headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.text
+    page.goto(f"{url}/evidence/{ev['evidence_id']}")
+    span = page.get_by_test_id("producing-span")
+    expect(span).to_contain_text("orders-svc v3.17")
+    expect(span).to_contain_text(f"{src['topic']} publish (PRODUCER)")
+    expect(span).to_contain_text("a1b2c3d4e5f60718")
+    expect(page.get_by_test_id("no-producing-span")).to_have_count(0)

@@ -6,7 +6,7 @@ import { apiRange, inRange, rangeNote, currentRange } from "./timerange.js";
 async function rangedNotices(q) {
   const found = await api(`/notices?${q}${apiRange({ until: null })}`);
   const r = currentRange();
-  return r.toMs === null ? found : found.filter((n) => inRange(n.window_start) || Date.parse(n.window_start) < r.toMs);
+  return r.toMs === null ? found : found.filter((n) => Date.parse(n.window_start) < r.toMs);
 }
 
 function signatureList(n) {
