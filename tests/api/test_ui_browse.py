@@ -140,6 +140,9 @@ def test_time_range_without_data_empties_incidents_and_says_so(api_server: str, 
     page.get_by_role("link", name="Evidence").click()  # the range travels with the navigation
     expect(page).to_have_url(re.compile(r"/evidence\?from=now-1h$"))
     expect(page.get_by_test_id("evidence-count")).to_have_text("No evidence matches")
+    page.get_by_role("link", name="Health").click()  # the grid is current state: it says the range is not its
+    expect(page).to_have_url(re.compile(r"/\?from=now-1h$"))
+    expect(page.get_by_test_id("range-note")).to_contain_text("current state")
     page.get_by_role("link", name="Incidents").click()
     page.get_by_test_id("range-clear").click()
     expect(page).to_have_url(re.compile(r"/incidents$"))

@@ -1,6 +1,7 @@
 // Health grid: one tile per dataset, worst first, then tier.
 import { h, api, link, stateBadge, tierBadge, stateClass, shortUrn, datasetHref, fmtTime,
   SIGNAL_TYPES, SIGNAL_SHORT, STATE_RANK, enc, empty } from "./util.js";
+import { currentRange } from "./timerange.js";
 
 function openIncidentsFor(urn, incidents) {
   return incidents.filter((i) => i.dataset_urn === urn && i.status !== "RESOLVED");
@@ -100,6 +101,8 @@ export async function renderHealth() {
       h("div", null, h("h1", null, "Dataset health"),
         h("p", { class: "muted" }, `${datasets.length} datasets · worst state first, then tier`)),
       summary(datasets, incidents)),
+    currentRange().active ? h("div", { class: "range-note", "data-testid": "range-note" },
+      "The grid shows each dataset's current state; the event-time range applies to incidents, notices, evidence and timelines.") : null,
     sorted.length ? h("div", { class: "grid", "data-testid": "health-grid" }, sorted.map((d) => tile(d, incidents)))
       : empty("No datasets registered yet."));
 }
