@@ -12,13 +12,11 @@ from typing import Any
 
 import pytest
 
-from tests.api import test_ui
+from tests.api.browser import Console, expect, shot
 from tests.api.conftest import start_server, stop_server
-from tests.api.test_ui import Console, expect, shot
 from tests.conftest import EXAMPLE
 
 pytestmark = pytest.mark.slow
-browser, ui = test_ui.browser, test_ui.ui  # the browser fixtures, shared with test_ui.py
 CLI = [sys.executable, "-c", "from signal_factory.cli.main import main; main()"]
 
 
