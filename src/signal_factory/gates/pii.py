@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from signal_factory.model.evidence import FAIL, G5_PII, PASS, SKIP, WARN, GateResult
+from signal_factory.native import core as _native
 from signal_factory.privacy.guard import safe_path
 from signal_factory.privacy.pii_detectors import detect
 
@@ -189,6 +190,11 @@ class PiiGate:
     def run(self, payload: Any, metadata: Any, classified: frozenset[str]) -> GateResult:
         if payload is None and metadata is None:
             return _NOTHING
+        # Native pre-screen (`native/src/lib.rs`): True only when no leaf passes `detect`'s own screen, so
+        # the clean result below is what the Python walk would return; otherwise the walk runs as ever.
+        if _native is not None and _native.pii_clear(payload) and (
+                not self._scan_metadata or not isinstance(metadata, dict) or _native.pii_clear(metadata)):
+            return _CLEAN
         findings = scan(payload, classified)
         if self._scan_metadata and isinstance(metadata, dict):
             findings.extend(scan(metadata, frozenset(), "metadata"))
