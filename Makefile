@@ -6,10 +6,19 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo demo-kafka test serve bench screenshots clean
 
-$(STAMP): pyproject.toml
+# rustup installs cargo in ~/.cargo/bin, which a non-login shell (CI) may not have on its PATH.
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+NATIVE_SRC := native/Cargo.toml native/Cargo.lock native/pyproject.toml $(wildcard native/src/*.rs)
+
+# The native core (native/, PyO3 + maturin) is built here: it needs Rust's cargo, and there is no silent
+# fallback at install time (the Python path is still what runs when the module is absent at run time).
+$(STAMP): pyproject.toml $(NATIVE_SRC)
+	@command -v cargo >/dev/null || { echo "error: cargo (Rust) is needed to build the native core in native/;" \
+		"install Rust (rustup) and run make again" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet ./native
 	touch $(STAMP)
 
 DEMO_DB := sqlite:///.signal-factory/demo.db
@@ -39,7 +48,7 @@ test: $(STAMP)
 	bash scripts/ensure-airflow.sh
 	$(BIN)/ruff check src tests benchmarks plugins
 	$(BIN)/mypy
-	$(BIN)/pytest
+	SIGNAL_FACTORY_NATIVE=1 $(BIN)/pytest
 
 # docs/screenshots/*.png: every page of the web UI over the Scenario 1 demo store (1366x768, Chromium).
 screenshots: $(STAMP)

@@ -274,7 +274,9 @@ const CARD_MIN: i64 = 1_000_000_000_000;
 const MAX_WALK_DEPTH: usize = 256;
 
 /// False as soon as a leaf may be PII (or the walk is unsure); True when every leaf is clean.
-fn clear(obj: &Bound<'_, PyAny>, depth: usize) -> bool {
+/// `path` is the leaf's field path as `gates/pii.py` builds it (`a.b`, `a[]`); a field whose path is in
+/// `classified` is skipped, as the Python walk skips it.
+fn clear(obj: &Bound<'_, PyAny>, depth: usize, classified: &HashSet<String>, path: &mut String) -> bool {
     if depth > MAX_WALK_DEPTH {
         return false;
     }
@@ -285,20 +287,37 @@ fn clear(obj: &Bound<'_, PyAny>, depth: usize) -> bool {
         };
     }
     if let Ok(d) = obj.downcast::<PyDict>() {
-        for (_, v) in d.iter() {
-            if !clear(&v, depth + 1) {
+        let base = path.len();
+        for (k, v) in d.iter() {
+            if !classified.is_empty() {
+                if let Some(key) = k.downcast::<PyString>().ok().and_then(|k| k.to_str().ok()) {
+                    if base > 0 {
+                        path.push('.');
+                    }
+                    path.push_str(key);
+                    let skip = classified.contains(path.as_str());
+                    let ok = skip || clear(&v, depth + 1, classified, path);
+                    path.truncate(base);
+                    if !ok {
+                        return false;
+                    }
+                    continue;
+                }
+                return false; // a key that is not plain text: let Python build its path
+            }
+            if !clear(&v, depth + 1, classified, path) {
                 return false;
             }
         }
         return true;
     }
     if let Ok(l) = obj.downcast::<PyList>() {
-        for v in l.iter() {
-            if !clear(&v, depth + 1) {
-                return false;
-            }
-        }
-        return true;
+        let base = path.len();
+        path.push_str("[]");
+        let skip = !classified.is_empty() && classified.contains(path.as_str());
+        let ok = skip || l.iter().all(|v| clear(&v, depth + 1, classified, path));
+        path.truncate(base);
+        return ok;
     }
     if obj.is_instance_of::<PyBool>() {
         return true;
@@ -309,20 +328,36 @@ fn clear(obj: &Bound<'_, PyAny>, depth: usize) -> bool {
             Err(_) => false, // beyond 64 bits: let Python decide
         };
     }
-    // floats, None and anything else: Python's scan ignores them, except int subclasses it skips too
+    // floats, None and anything else: Python's scan ignores them (int subclasses such as bool too)
     true
 }
 
-/// True when no string or integer leaf of `obj` could be PII by `detect`'s pre-screen.
-#[pyfunction]
-fn pii_clear(obj: &Bound<'_, PyAny>) -> bool {
-    clear(obj, 0)
+/// The PII pre-screen for one contract's classified field paths (built once per contract).
+#[pyclass(frozen)]
+struct PiiScreen {
+    classified: HashSet<String>,
 }
 
-/// `pii_clear` over a list of decoded values (one call per batch).
+#[pymethods]
+impl PiiScreen {
+    #[new]
+    fn new(classified: HashSet<String>) -> Self {
+        PiiScreen { classified }
+    }
+
+    /// True when no string or integer leaf of `obj` outside the classified fields could be PII by
+    /// `detect`'s pre-screen: Python's walk would find nothing.
+    fn clear(&self, obj: &Bound<'_, PyAny>) -> bool {
+        let mut path = String::new();
+        clear(obj, 0, &self.classified, &mut path)
+    }
+}
+
+/// `PiiScreen(frozenset()).clear(obj)`: no field skipped.
 #[pyfunction]
-fn pii_clear_many(objs: &Bound<'_, PyList>) -> Vec<bool> {
-    objs.iter().map(|o| clear(&o, 0)).collect()
+fn pii_clear(obj: &Bound<'_, PyAny>) -> bool {
+    let mut path = String::new();
+    clear(obj, 0, &HashSet::new(), &mut path)
 }
 
 /// The pre-screen of one string: would `detect(text)` run a validator on it?
@@ -339,7 +374,7 @@ fn signal_factory_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(keyed_ulid, m)?)?;
     m.add_function(wrap_pyfunction!(kafka_ids, m)?)?;
     m.add_function(wrap_pyfunction!(pii_clear, m)?)?;
-    m.add_function(wrap_pyfunction!(pii_clear_many, m)?)?;
+    m.add_class::<PiiScreen>()?;
     m.add_function(wrap_pyfunction!(pii_candidate, m)?)?;
     Ok(())
 }

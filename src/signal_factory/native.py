@@ -8,6 +8,7 @@ at import time instead of a silent fallback. Unset: native when importable.
 
 from __future__ import annotations
 
+import importlib
 import os
 from types import ModuleType
 
@@ -18,13 +19,13 @@ def _load() -> ModuleType | None:
     if _CHOICE in ("0", "off", "false", "no"):
         return None
     try:
-        import signal_factory_native
+        module = importlib.import_module("signal_factory_native")
     except ImportError:
         if _CHOICE in ("1", "on", "true", "yes"):
             raise ImportError("SIGNAL_FACTORY_NATIVE=1 but the native module is not built: "
                               "run `make .venv/.installed` or `pip install ./native`") from None
         return None
-    return signal_factory_native
+    return module
 
 
 #: The native module, or None when the Python reference path runs.

@@ -72,7 +72,7 @@ def _pii_lines(seed: int = 11) -> Iterator[bytes]:
         elif where == 2:
             value = {"payload": value, "metadata": {"note": text}}
         elif where == 3:
-            value["email"] = text  # a classified field in the orders contract when it names one
+            value["customer_email"] = text  # classified in the orders contract: not scanned
         else:
             value["ids"] = {"n": rng.choice([text, 4111111111111111, 10**20, True, -5 * 10**15])}
         yield json.dumps({"topic": "raw.orders.events", "partition": i % 3, "offset": i,
@@ -119,6 +119,35 @@ def test_hostile_corpus_gives_identical_evidence(control_plane: ControlPlane, na
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """The hostile corpus (bad encodings, depth, numbers, headers, wire frames, garbage): identical evidence."""
     _same_evidence(control_plane, [line for _, line in hostile_corpus(per_class=60)], native, monkeypatch)
+
+
+def _random_tree(rng: random.Random, texts: list[str], depth: int = 0) -> Any:
+    kind = rng.randrange(6 if depth < 4 else 3)
+    if kind == 0:
+        return rng.choice(texts)
+    if kind == 1:
+        return rng.choice([4111111111111111, 10**12 - 1, 10**25, True, 1.5e15, None, -(10**14)])
+    if kind == 2:
+        return rng.choice(texts)[:5]
+    if kind == 3:
+        return [_random_tree(rng, texts, depth + 1) for _ in range(rng.randrange(3))]
+    return {rng.choice(["a", "b", "", "a.b", "items", "sku"]): _random_tree(rng, texts, depth + 1)
+            for _ in range(rng.randrange(4))}
+
+
+def test_pii_gate_agrees_on_nested_classified_paths(native: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    """G5 on random nested payloads and classified paths (`a.b`, `items[]`, `[]`, ...): the same result."""
+    rng = random.Random(9)
+    texts = [t for _, t in labelled_pii(per_type=40, seed=9)] + [v for _, v in non_pii(300, seed=9)]
+    paths = ["a", "b", "a.b", "a.a", "items", "items[]", "items[].sku", "[]", "", "a[]", "b.a.b", "sku"]
+    gate = pii.PiiGate()
+    for _ in range(3000):
+        classified = frozenset(rng.sample(paths, rng.randrange(4)))
+        payload, metadata = _random_tree(rng, texts), rng.choice([None, {"x": rng.choice(texts)}])
+        monkeypatch.setattr(pii, "_native", native)
+        ours = gate.run(payload, metadata, classified)
+        monkeypatch.setattr(pii, "_native", None)
+        assert ours == gate.run(payload, metadata, classified)
 
 
 def test_screen_never_clears_what_python_flags(native: ModuleType) -> None:

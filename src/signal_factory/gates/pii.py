@@ -186,15 +186,22 @@ class PiiGate:
     def __init__(self, on_detect: str = FAIL, scan_metadata: bool = True) -> None:
         self._on_detect = FAIL if on_detect == FAIL else WARN
         self._scan_metadata = scan_metadata
+        self._screens: dict[frozenset[str], Any] = {}  # classified paths -> native PiiScreen
 
     def run(self, payload: Any, metadata: Any, classified: frozenset[str]) -> GateResult:
         if payload is None and metadata is None:
             return _NOTHING
         # Native pre-screen (`native/src/lib.rs`): True only when no leaf passes `detect`'s own screen, so
         # the clean result below is what the Python walk would return; otherwise the walk runs as ever.
-        if _native is not None and _native.pii_clear(payload) and (
-                not self._scan_metadata or not isinstance(metadata, dict) or _native.pii_clear(metadata)):
-            return _CLEAN
+        if _native is not None:
+            screen = self._screens.get(classified)
+            if screen is None:
+                if len(self._screens) >= 256:
+                    self._screens.clear()
+                screen = self._screens[classified] = _native.PiiScreen(classified)
+            if screen.clear(payload) and (
+                    not self._scan_metadata or not isinstance(metadata, dict) or _native.pii_clear(metadata)):
+                return _CLEAN
         findings = scan(payload, classified)
         if self._scan_metadata and isinstance(metadata, dict):
             findings.extend(scan(metadata, frozenset(), "metadata"))
