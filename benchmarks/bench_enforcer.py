@@ -8,6 +8,10 @@ batch of `--batch` lines: `parse_line` on each kcat -J line -> `Enforcer.process
 Warm-up once, then best of `--repeat`. The baseline (`benchmarks.baseline_enforcer`) runs once on the
 first `--baseline-count` lines (it is slow); its verdict per record must equal ours on that subset.
 Everything runs on one thread, so records/s is records/s/core.
+
+Ours runs twice in the same run: with the native core (`native/`, when built) and on the Python reference
+path (`SIGNAL_FACTORY_NATIVE=0`'s path); the two must write the same evidence bytes. Beside them, msgspec
+decoding the same lines into two typed Structs (envelope, then event) and nothing else: the parse limit.
 """
 
 from __future__ import annotations
@@ -27,12 +31,50 @@ import msgspec
 from benchmarks.baseline_enforcer import BaselineEnforcer
 from benchmarks.gen_orders import generate
 from signal_factory.controlplane.loader import load_control_plane
+from signal_factory.enforcer import pipeline
 from signal_factory.enforcer.pipeline import Enforcer
+from signal_factory.gates import pii
 from signal_factory.model.evidence import encode_evidence_lines
 from signal_factory.sources.jsonlines import parse_line
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "orders"
 RESULTS = ("PASS", "WARN", "FAIL")
+
+
+class _Envelope(msgspec.Struct):
+    topic: str
+    partition: int
+    offset: int
+    tstype: str
+    ts: int
+    broker: int
+    headers: list[str]
+    key: str | None
+    payload: str
+
+
+class _Event(msgspec.Struct):
+    event_id: str
+    event_type: str
+    timestamp: str
+    payload: dict[str, object]
+    metadata: dict[str, str]
+
+
+def decode_only(lines: list[bytes]) -> int:
+    """msgspec into two typed Structs per line, nothing else: what a decoder alone costs."""
+    env = msgspec.json.Decoder(_Envelope)
+    event = msgspec.json.Decoder(_Event)
+    n = 0
+    for line in lines:
+        n += len(event.decode(env.decode(line).payload).event_id)
+    return n
+
+
+def use_native(core: object | None) -> None:
+    """Switch the native core in (the module) or out (None) for the modules that use it."""
+    pii._native = core  # type: ignore[assignment]
+    pipeline._native = core  # type: ignore[assignment]
 
 
 def _batches(lines: list[bytes], size: int) -> list[list[bytes]]:
@@ -69,6 +111,18 @@ def best_of(fn: Callable[[], object], repeat: int) -> float:
         fn()
         best = min(best, CLOCK[0]() - t0)
     return best
+
+
+def _same_evidence(cp: object, batches: list[list[bytes]], core: object | None) -> bool:
+    """Both paths write the same evidence bytes for these batches (a fixed clock for both)."""
+    out = []
+    for c in (core, None):
+        use_native(c)
+        enforcer = Enforcer(cp, clock=lambda: 1705312700.0)  # type: ignore[arg-type]
+        out.append(b"".join(encode_evidence_lines(enforcer.process(
+            [parse_line(line, "orders.jsonl:0") for line in chunk]).evidence) for chunk in batches))
+    use_native(core)
+    return out[0] == out[1]
 
 
 def _stage_times(enforcer: Enforcer, batches: list[list[bytes]], repeat: int) -> dict[str, float]:
@@ -123,10 +177,22 @@ def main(argv: list[str] | None = None) -> int:
     enforcer = Enforcer(cp)
     batches = _batches(lines, args.batch)
 
+    native_core = pipeline._native
+    use_native(None)
+    py_verdicts: list[str] = []
+    run_ours(enforcer, batches, py_verdicts)  # warm-up
+    py_s = best_of(lambda: run_ours(enforcer, batches), args.repeat)
+    py_rate = args.count / py_s
+    use_native(native_core)
     ours_verdicts: list[str] = []
     written = run_ours(enforcer, batches, ours_verdicts)  # warm-up + verdicts
     ours_s = best_of(lambda: run_ours(enforcer, batches), args.repeat)
     ours_rate = args.count / ours_s
+    same_bytes = _same_evidence(cp, batches[:20], native_core)
+    decode_lines = lines[:min(args.count, 100_000)]
+    decode_only(decode_lines)  # warm-up
+    dec_s = best_of(lambda: decode_only(decode_lines), args.repeat)
+    dec_rate = len(decode_lines) / dec_s
 
     baseline = BaselineEnforcer(EXAMPLE)
     baseline.process(lines[:200])  # warm-up (regex cache, imports)
@@ -142,8 +208,12 @@ def main(argv: list[str] | None = None) -> int:
 
     print()
     print(f"{'':34} {'records':>9} {'seconds':>8} {'records/s':>11}   PASS / WARN / FAIL")
-    print(f"{'ours  (parse+5 gates+encode)':34} {args.count:>9,} {ours_s:>8.2f} {ours_rate:>11,.0f}   "
+    label = "native" if native_core is not None else "NOT BUILT"
+    print(f"{'ours, native core (' + label + ')':34} {args.count:>9,} {ours_s:>8.2f} {ours_rate:>11,.0f}   "
           + " / ".join(f"{Counter(ours_verdicts)[r]:,}" for r in RESULTS))
+    print(f"{'ours, Python reference path':34} {args.count:>9,} {py_s:>8.2f} {py_rate:>11,.0f}   "
+          + " / ".join(f"{Counter(py_verdicts)[r]:,}" for r in RESULTS))
+    print(f"{'msgspec decode-only (2 Structs)':34} {len(decode_lines):>9,} {dec_s:>8.2f} {dec_rate:>11,.0f}")
     print(f"{'ours, same subset as baseline':34} {base_n:>9,} {'':>8} {'':>11}   "
           + " / ".join(f"{ours_sub[r]:,}" for r in RESULTS))
     print(f"{'baseline (json+jsonschema+re)':34} {base_n:>9,} {base_s:>8.2f} {base_rate:>11,.0f}   "
@@ -151,6 +221,11 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"speedup: {ours_rate / base_rate:.1f}x   (ours best of {args.repeat} by {args.clock} time after warm-up, "
           f"batches of {args.batch:,}; baseline one run after warm-up)")
+    print(f"native vs Python path: {ours_rate / py_rate:.2f}x; evidence bytes identical on the first 20 batches: "
+          f"{same_bytes}")
+    print(f"target native >= 50x baseline: {'MET' if ours_rate >= 50 * base_rate else 'NOT met'} "
+          f"({ours_rate / base_rate:.1f}x); target native >= 0.7x msgspec decode-only: "
+          f"{'MET' if ours_rate >= 0.7 * dec_rate else 'NOT met'} ({ours_rate / dec_rate:.2f}x)")
     print(f"evidence: ours {written / args.count:.0f} B/record, baseline {len(base_out) / base_n:.0f} B/record")
     print(f"target >= 100,000 records/s/core: {'MET' if ours_rate >= 100_000 else 'NOT met'} "
           f"({ours_rate / 1000:.1f}k/s)")
@@ -165,6 +240,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {name:24} {sec:6.2f}s  {sec / args.count * 1e6:6.2f} us/record  "
                   f"{100 * sec / total:4.0f}%")
 
+    if not same_bytes:
+        print("\nNATIVE AND PYTHON EVIDENCE DIFFER", file=sys.stderr)
+        return 1
     if mismatched or ours_sub != base_sub:
         print(f"\nVERDICT MISMATCH on {mismatched} of {base_n} records", file=sys.stderr)
         return 1
