@@ -18,10 +18,10 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-
 from benchmarks.gen_orders import generate
 from benchmarks.hostile.corpus import corpus as hostile_corpus
 from benchmarks.pii_corpus import labelled_pii, non_pii
+
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.enforcer import pipeline
 from signal_factory.enforcer.pipeline import Enforcer
