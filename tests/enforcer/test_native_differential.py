@@ -26,9 +26,9 @@ from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.enforcer import pipeline
 from signal_factory.enforcer.pipeline import Enforcer
 from signal_factory.gates import pii
-from signal_factory.privacy.pii_detectors import detect
 from signal_factory.model.evidence import encode_evidence_lines
 from signal_factory.model.ids import keyed_ulid
+from signal_factory.privacy.pii_detectors import detect
 from signal_factory.sources.jsonlines import parse_line
 from tests.conftest import without_sampling
 
