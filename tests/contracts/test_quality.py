@@ -181,14 +181,15 @@ def test_v31_metric_rules(v31: CompiledContract, patch: dict[str, Any], expected
     assert [(v.severity, v.reason_code) for v in check_payload(v31, payload)] == expected
 
 
-def test_aggregate_rules_are_reported_not_skipped(v30: CompiledContract, v31: CompiledContract) -> None:
-    """Rules that need a batch (rowCount, duplicates, tolerant ratios) are named, with where they are."""
-    assert {(n.key, n.message.split(":")[0]) for n in v30.notices} == {
-        ("schema[0].quality[0]", "aggregate rule not evaluated in stream"),
-        ("schema[0].properties[3].quality[0]", "aggregate rule not evaluated in stream"),
-    }
-    assert [n.key for n in v31.notices] == ["schema[0].properties[4].quality[0]"]
-    assert "nullValues (mustBeLessThan: 5, unit percent)" in v31.notices[0].message
+def test_aggregate_rules_are_measured_per_window_not_noticed(v30: CompiledContract, v31: CompiledContract) -> None:
+    """Rules that need many records (rowCount, duplicates, tolerant ratios) become window rules, not notices."""
+    assert v30.notices == () and v31.notices == ()
+    assert [(a.key, a.metric, a.operator, a.bound, a.unit) for a in v30.aggregates] == [
+        ("schema[0].quality[0]", "rowCount", "mustBeBetween", [100, 120], "rows"),
+        ("schema[0].properties[3].quality[0]", "duplicateValues", "mustBeLessThan", 10, "rows"),
+    ]
+    assert [(a.key, a.metric, a.field, a.operator, a.bound, a.unit) for a in v31.aggregates] == [
+        ("schema[0].properties[4].quality[0]", "nullValues", "status", "mustBeLessThan", 5, "percent")]
 
 
 @pytest.mark.parametrize(("entry", "says"), [
@@ -213,7 +214,7 @@ def test_text_rules_are_descriptions() -> None:
 
 
 def test_options_not_checked_are_reported() -> None:
-    """Unknown logicalTypeOptions, non-ISO formats, date bounds and `unique` are reported at load."""
+    """Unknown logicalTypeOptions, non-ISO formats and date bounds are reported at load; `unique` is a window rule."""
     contract = _compile(V31.replace("- {name: at, logicalType: timestamp}", (
         "- {name: at, logicalType: timestamp, logicalTypeOptions: {format: 'dd/MM/yyyy', "
         "minimum: '2024-01-01'}}\n      - {name: n, logicalType: integer, unique: true, "
@@ -221,7 +222,9 @@ def test_options_not_checked_are_reported() -> None:
     messages = {n.key: n.message for n in contract.notices}
     assert "format 'dd/MM/yyyy' is not checked" in messages["schema[0].properties[7].logicalTypeOptions.format"]
     assert "not checked" in messages["schema[0].properties[7].logicalTypeOptions.minimum"]
-    assert "aggregate rule" in messages["schema[0].properties[8].unique"]
+    assert "schema[0].properties[8].unique" not in messages
+    assert [(a.key, a.metric, a.field, a.operator, a.bound) for a in contract.aggregates][-1] == (
+        "schema[0].properties[8].unique", "duplicateValues", "n", "mustBe", 0)
     assert "multipleOf" in messages["schema[0].properties[8].logicalTypeOptions.multipleOf"]
 
 
@@ -242,7 +245,7 @@ def _as_v302(text: str) -> str:
 
 
 def test_loader_reports_notices_with_file_and_line(tmp_path: Path) -> None:
-    """`load_control_plane` turns each notice into `file:line: message (at key)`."""
+    """`load_control_plane` turns each notice into `file:line: message (at key)`, and lists window rules apart."""
     root = tmp_path / "cp"
     shutil.copytree(EXAMPLE, root)
     path = root / "contracts" / "orders.created.odcs.yaml"
@@ -250,28 +253,15 @@ def test_loader_reports_notices_with_file_and_line(tmp_path: Path) -> None:
     anchor = "        quality:\n          - metric: invalidValues"
     assert anchor in text
     text = text.replace(anchor, "        quality:\n          - {metric: duplicateValues, mustBeLessThan: 3}\n"
+                                "          - {type: sql, query: SELECT 1, mustBe: 1}\n"
                                 "          - metric: invalidValues", 1)
     path.write_text(text, encoding="utf-8")
-    line = text.splitlines().index("          - {metric: duplicateValues, mustBeLessThan: 3}") + 1
+    lines = text.splitlines()
+    dup_line = lines.index("          - {metric: duplicateValues, mustBeLessThan: 3}") + 1
+    sql_line = dup_line + 1
     cp = load_control_plane(root)
-    (notice,) = [n for n in cp.notices if "duplicateValues" in n]
-    assert notice.startswith(f"{path}:{line}: aggregate rule not evaluated in stream")
-
-
-def test_loaded_v30_valid_values_warns_on_flash_sale(tmp_path: Path) -> None:
-    """Through the loader, a v3.0 `rule: validValues` (top-level list) makes FLASH_SALE a WARN, not a pass."""
-    root = tmp_path / "cp"
-    shutil.copytree(EXAMPLE, root)
-    path = root / "contracts" / "orders.created.odcs.yaml"
-    text = _as_v302(path.read_text(encoding="utf-8"))
-    v31 = "          - metric: invalidValues\n            arguments:\n              validValues:"
-    assert v31 in text
-    path.write_text(text.replace(v31, "          - rule: validValues\n            validValues:", 1), encoding="utf-8")
-    cp = load_control_plane(root)
-    contract = next(c for c in cp.contracts.values() if any(r.name == "discount_type" for r in c.rules))
-    (rule,) = [r for r in contract.rules if r.name == "discount_type"]
-    assert rule.enum is not None
-    assert "COUPON" in rule.enum
-    codes = [(v.severity, v.reason_code) for v in check_payload(contract, {"discount_type": "FLASH_SALE"})
-             if v.reason_code.startswith("UNKNOWN_ENUM")]
-    assert codes == [(WARN, "UNKNOWN_ENUM:discount_type:FLASH_SALE")]
+    assert not [n for n in cp.notices if "duplicateValues" in n]
+    (notice,) = [n for n in cp.notices if "type: sql" in n]
+    assert notice.startswith(f"{path}:{sql_line}: `type: sql` quality rule is not evaluated")
+    (rule,) = [r for r in cp.window_rules if "duplicateValues" in r]
+    assert rule.startswith(f"{path}:{dup_line}: ") and "mustBeLessThan: 3" in rule

@@ -9,8 +9,10 @@ What is enforced per record, from each schema property:
   enum, v3.0 rule validValues, v3.1 invalidValues + validValues -> UNKNOWN_ENUM:<field>:<value>
   v3.1 invalidValues + arguments.pattern                      -> PATTERN_MISMATCH:<field>
   v3.0 nullCheck, v3.1 nullValues / missingValues             -> MISSING_FIELD:<field>
-Quality rules are read per record only when their threshold tolerates no bad record (contracts/quality.py);
-the rest, and every clause we do not check, become `CompiledContract.notices` (shown by `config check`).
+Quality rules are read per record when their threshold tolerates no bad record (contracts/quality.py);
+the rest (tolerances, duplicateValues, rowCount, `unique: true`) become `CompiledContract.aggregates`, measured
+per window by the signal engines (contracts/aggregate.py). Every clause we do not check becomes
+`CompiledContract.notices` (shown by `config check` and at the start of `enforce` / `replay` / `serve`).
 Severity: FAIL, unless the quality rule says `severity: warning` (or info), or the property has the
 custom property `severity: warning`, which makes its required/type/option checks WARN.
 Nested `properties` become dotted fields (`shipping_address.zip`); array `items` become `items[].sku`.
@@ -26,7 +28,8 @@ from typing import Any
 
 from open_data_contract_standard.model import OpenDataContractStandard, SchemaObject, SchemaProperty
 
-from signal_factory.contracts.quality import Notice, aggregate_notice, parse, per_record
+from signal_factory.contracts.aggregate import AggregateRule
+from signal_factory.contracts.quality import Notice, QualityRule, parse, per_record
 from signal_factory.contracts.rules import _FORMATS, FAIL, WARN, CompiledContract, FieldRule
 
 _DATE_TYPES = {"date", "timestamp", "time"}
@@ -77,8 +80,10 @@ class _FromQuality:
     missing_sev: str = FAIL
 
 
-def _quality(entries: list[dict[str, Any]], key: str, notices: list[Notice]) -> _FromQuality:
-    """Per-record checks from a property's quality rules; the rest become `notices`."""
+def _quality(entries: list[dict[str, Any]], key: str, ctx: _Context, name: str, path: tuple[str, ...] | None
+             ) -> _FromQuality:
+    """Per-record checks from a property's quality rules; aggregate ones go to `ctx.aggregates` (`path`
+    None: the property is inside an array, where a window measure has no meaning), the rest to notices."""
     out = _FromQuality()
     for i, q in enumerate(entries):
         at = f"{key}.quality[{i}]"
@@ -86,10 +91,10 @@ def _quality(entries: list[dict[str, Any]], key: str, notices: list[Notice]) -> 
         if parsed is None:
             continue
         if isinstance(parsed, Notice):
-            notices.append(parsed)
+            ctx.notices.append(parsed)
             continue
         if not per_record(parsed):
-            notices.append(aggregate_notice(parsed, at))
+            _aggregate(parsed, at, name, path, ctx)
             continue
         sev = _severity(parsed.severity)
         if parsed.metric == "invalidValues":
@@ -105,6 +110,29 @@ def _quality(entries: list[dict[str, Any]], key: str, notices: list[Notice]) -> 
                 out.not_null, out.null_sev = True, sev
             out.missing, out.missing_sev = tuple(v for v in listed if v is not None and _hashable(v)), sev
     return out
+
+
+def _aggregate(rule: QualityRule, at: str, name: str | None, path: tuple[str, ...] | None, ctx: _Context,
+               paths: tuple[tuple[str, ...], ...] | None = None) -> None:
+    """An aggregate quality rule -> `ctx.aggregates`, or a notice saying why it cannot be measured."""
+    if rule.metric == "rowCount":
+        if rule.operator is None:
+            ctx.notices.append(Notice(at, "rowCount needs an operator (e.g. `mustBeGreaterThan: 0`); not evaluated"))
+            return
+        name, paths = None, ()
+    elif paths is None:
+        if path is None:
+            ctx.notices.append(Notice(at, f"aggregate rule {rule.metric} on a property inside an array is not "
+                                          "evaluated (a window counts records, not array items)"))
+            return
+        paths = (path,)
+    ctx.aggregates.append(AggregateRule(
+        key=at, metric=rule.metric, operator=rule.operator, bound=rule.bound, unit=rule.unit,
+        severity=_severity(rule.severity), field=name, paths=paths,
+        valid_values=frozenset(v for v in rule.valid_values if _hashable(v)) if rule.valid_values is not None
+        else None,
+        pattern=_regex(rule.pattern, f"{at}.arguments.pattern") if rule.pattern is not None else None,
+        missing_values=tuple(v for v in rule.missing_values or () if v is not None)))
 
 
 def _regex(text: str, key: str) -> re.Pattern[str]:
@@ -179,10 +207,13 @@ def _sub(raw: dict[str, Any] | None, *path: str | int) -> dict[str, Any] | None:
 class _Context:
     api_version: str | None
     notices: list[Notice]
+    aggregates: list[AggregateRule]
 
 
 def _compile_property(prop: SchemaProperty, display: str, key: str, inherited_class: str | None,
-                      raw: dict[str, Any] | None, ctx: _Context) -> FieldRule:
+                      raw: dict[str, Any] | None, ctx: _Context, parent: tuple[str, ...] | None = ()) -> FieldRule:
+    """One property (and its children). `parent`: the path of the enclosing object from the record's root,
+    None inside an array (aggregate rules need a field every record has at one place)."""
     if not prop.name:
         raise ContractCompileError("property has no `name`", key,
                                    "give the property a `name`: the record field it describes")
@@ -191,11 +222,13 @@ def _compile_property(prop: SchemaProperty, display: str, key: str, inherited_cl
     options = dict(prop.logicalTypeOptions or {})
     own_sev = _severity(_custom(prop, "severity"))
     logical = (prop.logicalType or "").lower() or None
-    q = _quality(_raw_quality(prop, raw), key, ctx.notices)
+    full = (*parent, prop.name) if parent is not None else None
+    q = _quality(_raw_quality(prop, raw), key, ctx, name, full)
     _option_notices(options, logical, key, ctx.notices)
-    if prop.unique:
-        ctx.notices.append(Notice(f"{key}.unique", "aggregate rule not evaluated in stream: `unique` needs "
-                                  "every record of a batch; records are checked one by one"))
+    if prop.unique:  # `unique: true` is `duplicateValues mustBe: 0`, measured per window
+        sev = _custom(prop, "severity")
+        _aggregate(QualityRule("duplicateValues", "mustBe", 0, "rows", str(sev) if sev is not None else None),
+                   f"{key}.unique", name, full, ctx)
     valid = q.valid
     if prop.enum:
         valid = tuple(e.value for e in prop.enum)
@@ -207,11 +240,11 @@ def _compile_property(prop: SchemaProperty, display: str, key: str, inherited_cl
     items: tuple[FieldRule, ...] = ()
     if logical == "object" and prop.properties:
         children = tuple(_compile_property(child, f"{name}.", f"{key}.properties[{i}]", classification,
-                                           _sub(raw, "properties", i), ctx)
+                                           _sub(raw, "properties", i), ctx, full)
                          for i, child in enumerate(prop.properties))
     if logical == "array" and prop.items is not None and prop.items.properties:
         items = tuple(_compile_property(child, f"{name}[].", f"{key}.items.properties[{i}]", classification,
-                                        _sub(raw, "items", "properties", i), ctx)
+                                        _sub(raw, "items", "properties", i), ctx, None)
                       for i, child in enumerate(prop.items.properties))
     low, high, ex_low, ex_high = _bounds(options)
     return FieldRule(
@@ -231,15 +264,28 @@ def _compile_property(prop: SchemaProperty, display: str, key: str, inherited_cl
     )
 
 
-def _object_notices(obj: SchemaObject, raw: dict[str, Any] | None, key: str, notices: list[Notice]) -> None:
-    """Schema-level quality rules (rowCount, duplicateValues over columns) need a batch: notices."""
+def _object_rules(obj: SchemaObject, raw: dict[str, Any] | None, key: str, ctx: _Context) -> None:
+    """Schema-level quality rules: rowCount, and duplicateValues over `arguments.properties`, per window."""
     for i, q in enumerate(_raw_quality(obj, raw)):
         at = f"{key}.quality[{i}]"
         parsed = parse(q, at)
         if isinstance(parsed, Notice):
-            notices.append(parsed)
-        elif parsed is not None:
-            notices.append(aggregate_notice(parsed, at))
+            ctx.notices.append(parsed)
+        elif parsed is None:
+            continue
+        elif parsed.metric == "rowCount":
+            _aggregate(parsed, at, None, (), ctx)
+        elif parsed.metric == "duplicateValues":
+            args = q.get("arguments")
+            names = args.get("properties") if isinstance(args, dict) else None
+            if not (isinstance(names, list) and names and all(isinstance(n, str) and n for n in names)):
+                ctx.notices.append(Notice(at, "a schema-level duplicateValues rule needs `arguments.properties` "
+                                              "(the fields whose values together must be unique); not evaluated"))
+                continue
+            _aggregate(parsed, at, None, None, ctx, paths=tuple(tuple(n.split(".")) for n in names))
+        else:
+            ctx.notices.append(Notice(at, f"a schema-level {parsed.metric} rule names no property; not evaluated "
+                                          "(put it under the property's `quality`)"))
 
 
 def _hashable(value: Any) -> bool:
@@ -274,12 +320,12 @@ def compile_contract(contract: OpenDataContractStandard, object_name: str | None
         index = names.index(object_name)
     obj = objects[index]
     raw_obj = _sub(raw, "schema", index)
-    ctx = _Context(api_version=contract.apiVersion, notices=[])
-    _object_notices(obj, raw_obj, f"schema[{index}]", ctx.notices)
+    ctx = _Context(api_version=contract.apiVersion, notices=[], aggregates=[])
+    _object_rules(obj, raw_obj, f"schema[{index}]", ctx)
     rules = [_compile_property(prop, "", f"schema[{index}].properties[{i}]", None,
                                _sub(raw_obj, "properties", i), ctx)
              for i, prop in enumerate(obj.properties or [])]
     pii = frozenset(r.name for top in rules for r in top.walk() if r.is_pii)
     return CompiledContract(contract_id=contract.id or contract.name or "unknown",
                             version=contract.version, object_name=obj.name, rules=tuple(rules),
-                            pii_fields=pii, notices=tuple(ctx.notices))
+                            pii_fields=pii, notices=tuple(ctx.notices), aggregates=tuple(ctx.aggregates))

@@ -9,8 +9,9 @@ and a `unit` (`rows`, the default, or `percent`).
 
 A property rule whose threshold allows no bad record at all (e.g. `mustBe: 0`, `mustBeLessThan: 1`, or no
 operator: a v3.0 `validValues` / `nullCheck` list states what every value must be) is checked on each
-record. Any other rule is a statement about a whole batch (a count or a ratio over many records):
-`Notice`s report those, with where they are, as not evaluated in the stream — never silently skipped.
+record. Any other rule is a statement about many records (a count or a ratio): it is measured per window
+of the stream (contracts/aggregate.py). A rule that cannot be enforced either way is a `Notice`, reported
+at load with where it is — never silently skipped.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ _AGGREGATE_ONLY = {"duplicateValues", "rowCount"}
 
 @dataclass(frozen=True, slots=True)
 class Notice:
-    """A clause the contract states that the stream does not evaluate: where it is and why."""
+    """A clause the contract states that is not enforced (per record or per window): where it is and why."""
 
     key: str
     message: str
@@ -127,13 +128,6 @@ def parse(q: dict[str, Any], key: str) -> QualityRule | Notice | None:
         pattern=pattern if isinstance(pattern, str) else None,
         missing_values=tuple(missing) if isinstance(missing, list) else None,
     )
-
-
-def aggregate_notice(rule: QualityRule, key: str) -> Notice:
-    """The notice for a rule that needs a whole batch to judge."""
-    threshold = f"{rule.operator}: {rule.bound}" if rule.operator else "no operator"
-    return Notice(key, f"aggregate rule not evaluated in stream: {rule.metric} ({threshold}, "
-                       f"unit {rule.unit}) is a count over many records; records are checked one by one")
 
 
 def _is_number(value: Any) -> bool:

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from signal_factory.codegen import CodeWriter
+from signal_factory.contracts.aggregate import AggregateRule
 from signal_factory.contracts.quality import Notice
 from signal_factory.privacy.guard import safe_token
 
@@ -109,7 +110,8 @@ class CompiledContract:
     object_name: str | None
     rules: tuple[FieldRule, ...]
     pii_fields: frozenset[str] = field(default_factory=frozenset)
-    notices: tuple[Notice, ...] = ()  # clauses stated but not evaluated per record (reported at load)
+    notices: tuple[Notice, ...] = ()  # clauses stated but not enforced at all (reported at load)
+    aggregates: tuple[AggregateRule, ...] = ()  # rules measured per window (signals/quality_engine.py)
 
 
 def _get(payload: Any, path: tuple[str, ...]) -> Any:

@@ -72,9 +72,11 @@ class ControlPlane:
     contracts: dict[str, CompiledContract]
     schemas: LocalSchemaRegistry
     contract_files: dict[str, Path] = field(default_factory=dict)
-    # Contract clauses stated but not evaluated per record ("file:line: message (at `key`)"), for
-    # `config check` to show: aggregate quality rules, sql/custom rules, options we do not check.
+    # Contract clauses stated but not enforced at all ("file:line: message (at `key`)"), for `config check`
+    # and the start of enforce/replay/serve to show: sql/custom rules, unknown metrics, options we do not check.
     notices: tuple[str, ...] = ()
+    # Aggregate quality rules measured per window (informational, same form): rowCount, duplicates, ratios.
+    window_rules: tuple[str, ...] = ()
     # Contracts that load but enforce nothing yet (`datacontract init` output no dataset uses).
     gaps: tuple[ConfigGap, ...] = ()
     # S3 locations -> datasets (`s3.yaml`), most specific first.
@@ -192,21 +194,23 @@ def load_control_plane(root: Path | str) -> ControlPlane:
         topics[t.topic] = t
 
     objects = load_object_routes(root, datasets)
-    compiled, notices, gaps = _compile_contracts(ds_doc, datasets_file.datasets, contracts, contract_docs)
+    compiled, notices, gaps, window_rules = _compile_contracts(ds_doc, datasets_file.datasets, contracts,
+                                                               contract_docs)
     return ControlPlane(root=root, settings=settings, datasets=datasets, topics=topics,
                         producers={p.id: p for p in producers_file.producers}, contracts=compiled,
                         schemas=schemas, contract_files={cid: d.path for cid, d in contract_docs.items()},
-                        notices=notices, gaps=gaps, objects=objects)
+                        notices=notices, gaps=gaps, window_rules=window_rules, objects=objects)
 
 
 def _compile_contracts(ds_doc: YamlDoc, datasets: list[Dataset], contracts: dict[str, OpenDataContractStandard],
                        docs: dict[str, YamlDoc]
-                       ) -> tuple[dict[str, CompiledContract], tuple[str, ...], tuple[ConfigGap, ...]]:
-    """Compile every contract: (compiled, clauses not enforced per record, gaps). A contract no dataset
+                       ) -> tuple[dict[str, CompiledContract], tuple[str, ...], tuple[ConfigGap, ...], tuple[str, ...]]:
+    """Compile every contract: (compiled, clauses not enforced, gaps, rules measured per window). A contract no dataset
     uses may have no schema yet (`datacontract init` makes such files): that is a gap, not an error;
     any other problem is a `ConfigError` at its line."""
     compiled: dict[str, CompiledContract] = {}
     notices: list[str] = []
+    window_rules: list[str] = []
     gaps: list[ConfigGap] = []
     wanted: list[tuple[str, str | None, int | None]] = [
         (ds.contract, ds.contract_object, i) for i, ds in enumerate(datasets) if ds.contract]
@@ -236,7 +240,10 @@ def _compile_contracts(ds_doc: YamlDoc, datasets: list[Dataset], contracts: dict
             raise _compile_error(doc, e) from e
         notices += [str(ConfigError(str(doc.path), n.message, line=doc.line_of(f"$.{n.key}"), key=n.key))
                     for n in compiled[cid].notices]
-    return compiled, tuple(dict.fromkeys(notices)), tuple(gaps)
+        window_rules += [str(ConfigError(str(doc.path), f"per window: {a.signature} {a.metric} {a.threshold()} "
+                                         f"(unit {a.unit}, {a.severity})", line=doc.line_of(f"$.{a.key}"), key=a.key))
+                         for a in compiled[cid].aggregates]
+    return compiled, tuple(dict.fromkeys(notices)), tuple(gaps), tuple(dict.fromkeys(window_rules))
 
 
 def _compile_error(doc: YamlDoc, e: ContractCompileError) -> ConfigError:

@@ -1,0 +1,268 @@
+"""ODCS aggregate quality rules measured over a window of records: spec, per-record observation, verdict.
+
+A quality rule whose threshold tolerates some bad records (`nullValues mustBeLessThan: 5, unit: percent`),
+`duplicateValues` / `unique: true`, and `rowCount` are statements about many records. The stream checks
+them per window of the dataset (signals/quality_engine.py), with the meaning datacontract-cli gives them:
+
+* `rowCount`: records in the window (payload decoded, so the contract ran on it).
+* `nullValues`: records whose field is null or absent. `missingValues`: the same, or a value listed in
+  `arguments.missingValues`. `invalidValues`: records whose field is present, not missing, and not one of
+  `arguments.validValues` (or does not match `arguments.pattern`, searched anywhere in the value's text).
+* `duplicateValues` (and `unique: true`, which is `duplicateValues mustBe: 0`): how many distinct values
+  occur more than once in the window; nulls are never duplicates of each other. A schema-level rule names
+  its fields with `arguments.properties` (their values together are the key).
+* `unit: percent`: the count as a percentage of the window's records (0 for an empty window), rounded to
+  6 decimals as datacontract-cli does; `rows` (the default): the count itself.
+
+Values are never kept: a duplicate is found by a keyed 64-bit BLAKE2b digest of the value (the
+installation's redaction key, enforcer/guard.py), so a window's memory holds digests, at most
+`MAX_DIGESTS` per rule; past that, new values are not tracked and the verdict says `capped` (the count
+is then a lower bound).
+
+`evaluate_window(rules, payloads)` is the whole thing over a list of payloads: one `RuleVerdict` each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import msgspec
+
+from signal_factory.contracts.quality import threshold_ok
+from signal_factory.enforcer.guard import redaction_key
+
+FAIL = "FAIL"
+WARN = "WARN"
+#: Distinct value digests a window keeps per duplicate rule (about 8 MB at the cap); more are not tracked.
+MAX_DIGESTS = 100_000
+COUNTED = ("nullValues", "missingValues", "invalidValues")
+_ABSENT = object()
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateRule:
+    """One aggregate rule, compiled: where it is written (`key`), what it measures and its threshold."""
+
+    key: str  # where in the contract file, e.g. `schema[0].properties[2].quality[1]` or `...unique`
+    metric: str  # rowCount | nullValues | missingValues | invalidValues | duplicateValues
+    operator: str | None
+    bound: Any
+    unit: str  # rows | percent
+    severity: str  # FAIL | WARN
+    field: str | None = None  # dotted name for a property rule; None for a schema-level rule
+    paths: tuple[tuple[str, ...], ...] = ()  # the field(s) read (several: a schema-level duplicate key)
+    valid_values: frozenset[Any] | None = None
+    pattern: re.Pattern[str] | None = None
+    missing_values: tuple[Any, ...] = ()  # non-null values that count as missing
+
+    @property
+    def subject(self) -> str:
+        """The field named in signatures: the property, the key's fields joined by `+`, or `$` (the window)."""
+        if self.field is not None:
+            return self.field
+        return "+".join(".".join(p) for p in self.paths) or "$"
+
+    @property
+    def signature(self) -> str:
+        """Stable failure signature, `KIND:field` as every reason code: `QUALITY_NULL_VALUES:customer_id`."""
+        kind = re.sub(r"(?<!^)([A-Z])", r"_\1", self.metric).upper()
+        return f"QUALITY_{kind}:{self.subject}"
+
+    def threshold(self) -> str:
+        if self.operator is None:
+            return "mustBe: 0"
+        bound = list(self.bound) if isinstance(self.bound, list | tuple) else self.bound
+        return f"{self.operator}: {bound}"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleVerdict:
+    """What one rule measured over one window and whether that satisfies its threshold."""
+
+    rule: AggregateRule
+    measured: float  # the value compared with the threshold (a count, rows, or a percentage)
+    rows: int
+    count: int  # bad records, duplicated values, or rows for rowCount
+    ok: bool
+    judged: bool = True  # False: not judged (rowCount of a window the input ended inside)
+    capped: bool = False  # duplicate tracking hit MAX_DIGESTS: `count` is a lower bound
+
+    def describe(self) -> dict[str, Any]:
+        """The rule and the measurement as a signal's details show them (no value, only counts)."""
+        r = self.rule
+        out: dict[str, Any] = {
+            "rule": r.key, "signature": r.signature, "field": r.subject, "metric": r.metric,
+            "operator": r.operator or "mustBe", "bound": list(r.bound) if isinstance(r.bound, list | tuple)
+            else (r.bound if r.operator else 0), "unit": r.unit, "severity": r.severity,
+            "measured": self.measured, "count": self.count, "rows": self.rows,
+            "breached": self.judged and not self.ok}
+        if not self.judged:
+            out["not_judged"] = "partial window: the input ended before the window did"
+        if self.capped:
+            out["capped"] = f"more than {MAX_DIGESTS} distinct values: the duplicate count is a lower bound"
+        return out
+
+
+class QualityTally(msgspec.Struct):
+    """What a batch saw of one dataset's aggregate rules in one event-time minute (the enforcer makes it).
+
+    `bad` counts bad records per rule key (counted metrics); `digests` lists the value digests per rule key
+    (duplicate metrics), one per record whose key fields are all present."""
+
+    dataset_urn: str
+    minute_ms: int
+    rows: int = 0
+    bad: dict[str, int] = msgspec.field(default_factory=dict)
+    digests: dict[str, list[int]] = msgspec.field(default_factory=dict)
+
+
+class QualityAcc(msgspec.Struct):
+    """One window's accumulator: rows, bad records per rule, and the digests seen / seen twice per rule."""
+
+    rows: int = 0
+    bad: dict[str, int] = msgspec.field(default_factory=dict)
+    seen: dict[str, set[int]] = msgspec.field(default_factory=dict)
+    repeated: dict[str, set[int]] = msgspec.field(default_factory=dict)
+    untracked: dict[str, int] = msgspec.field(default_factory=dict)
+
+
+def initialize() -> QualityAcc:
+    return QualityAcc()
+
+
+def add(acc: QualityAcc, tally: QualityTally) -> QualityAcc:
+    """Fold a minute's tally into a window."""
+    acc.rows += tally.rows
+    for key, n in tally.bad.items():
+        acc.bad[key] = acc.bad.get(key, 0) + n
+    for key, digests in tally.digests.items():
+        seen = acc.seen.setdefault(key, set())
+        repeated = acc.repeated.setdefault(key, set())
+        for d in digests:
+            if d in seen:
+                repeated.add(d)
+            elif len(seen) < MAX_DIGESTS:
+                seen.add(d)
+            else:
+                acc.untracked[key] = acc.untracked.get(key, 0) + 1
+    return acc
+
+
+def result(acc: QualityAcc, rules: Sequence[AggregateRule], complete: bool = True) -> list[RuleVerdict]:
+    """Each rule's verdict over the window (`complete` False: the input ended inside it)."""
+    out: list[RuleVerdict] = []
+    for rule in rules:
+        capped = False
+        if rule.metric == "rowCount":
+            count = acc.rows
+        elif rule.metric == "duplicateValues":
+            count = len(acc.repeated.get(rule.key, ()))
+            capped = rule.key in acc.untracked
+        else:
+            count = acc.bad.get(rule.key, 0)
+        measured = _measure(rule, count, acc.rows)
+        judged = complete or rule.metric != "rowCount"
+        ok = threshold_ok(rule.operator, rule.bound, measured) if judged else True
+        out.append(RuleVerdict(rule, measured, acc.rows, count, ok, judged, capped))
+    return out
+
+
+def _measure(rule: AggregateRule, count: int, rows: int) -> float:
+    if rule.unit != "percent" or rule.metric == "rowCount":
+        return float(count)
+    return round(count / rows * 100, 6) if rows else 0.0
+
+
+# -- per record ------------------------------------------------------------------------------------------
+
+def _get(payload: Any, path: tuple[str, ...]) -> Any:
+    cur = payload
+    for part in path:
+        if not isinstance(cur, dict):
+            return _ABSENT
+        cur = cur.get(part, _ABSENT)
+        if cur is _ABSENT:
+            return _ABSENT
+    return cur
+
+
+def _listed(values: tuple[Any, ...], value: Any) -> bool:
+    # `True == 1` in Python: a listed 1 must not make a boolean true "missing", nor 0 a false.
+    return any(v == value and isinstance(v, bool) == isinstance(value, bool) for v in values)
+
+
+def is_bad(rule: AggregateRule, payload: Any) -> bool:
+    """Whether this record counts against a counted metric (nullValues, missingValues, invalidValues)."""
+    value = _get(payload, rule.paths[0])
+    missing = value is _ABSENT or value is None
+    if rule.metric == "nullValues":
+        return missing
+    if not missing and rule.missing_values and _listed(rule.missing_values, value):
+        missing = True
+    if rule.metric == "missingValues":
+        return missing
+    if missing:
+        return False  # invalidValues: a missing value is not invalid (it is missing)
+    if rule.valid_values is not None:
+        try:
+            known = value in rule.valid_values and (not isinstance(value, bool) or any(
+                isinstance(v, bool) for v in rule.valid_values))
+        except TypeError:  # unhashable (object/array): never a listed value
+            known = False
+        if not known:
+            return True
+    if rule.pattern is not None:
+        text = value if isinstance(value, str) else msgspec.json.encode(value).decode()
+        return rule.pattern.search(text) is None
+    return False
+
+
+def digest(rule: AggregateRule, payload: Any) -> int | None:
+    """Keyed 64-bit digest of the record's key value(s) for a duplicate metric; None if any is null/absent.
+
+    Hand-written over hashlib rather than hmac: BLAKE2b has its own keyed mode, one C call per value."""
+    values = []
+    for path in rule.paths:
+        value = _get(payload, path)
+        if value is _ABSENT or value is None:
+            return None
+        values.append(value)
+    try:
+        data = msgspec.json.encode(values[0] if len(values) == 1 else values, order="sorted")
+    except (TypeError, msgspec.EncodeError, RecursionError):
+        data = repr(values).encode("utf-8", "surrogatepass")
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8, key=_digest_key(redaction_key())).digest(), "big")
+
+
+@lru_cache(maxsize=4)
+def _digest_key(key: bytes) -> bytes:
+    """BLAKE2b takes a key of at most 64 bytes: the redaction key's SHA-256."""
+    return hashlib.sha256(key).digest()
+
+
+def observe(rules: Sequence[AggregateRule], payload: Any, tally: QualityTally) -> None:
+    """Count one record (a decoded payload the contract ran on) into a minute's tally."""
+    tally.rows += 1
+    for rule in rules:
+        metric = rule.metric
+        if metric == "rowCount":
+            continue
+        if metric == "duplicateValues":
+            d = digest(rule, payload)
+            if d is not None:
+                tally.digests.setdefault(rule.key, []).append(d)
+        elif is_bad(rule, payload):
+            tally.bad[rule.key] = tally.bad.get(rule.key, 0) + 1
+
+
+def evaluate_window(rules: Sequence[AggregateRule], payloads: Iterable[Any]) -> list[RuleVerdict]:
+    """Every rule measured over one window of payloads, and its verdict (the differential's entry point)."""
+    tally = QualityTally("", 0)
+    for payload in payloads:
+        observe(rules, payload, tally)
+    return result(add(initialize(), tally), rules)
