@@ -10,6 +10,7 @@ from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.model.incidents import EvidenceSummary, Impact, Incident, SuspectedProducer
 from signal_factory.model.timefmt import parse_iso_ms
 from signal_factory.signals.model import (
+    BATCH_RUN,
     CONTRACT_BREACH,
     COST_ANOMALY,
     DQ_BREACH,
@@ -43,6 +44,11 @@ def failure_signature(signal: Signal, dominant_share: float = 0.0) -> str:
     if dominant_share > 0 and failing and top.count < dominant_share * failing:
         return signal.signal_type
     return top.signature
+
+
+def is_window_quality(signal: Signal) -> bool:
+    """A DQ_BREACH about a stream window's aggregate contract rules (not a batch run's)."""
+    return signal.signal_type == DQ_BREACH and signal.window is not None and signal.window.type != BATCH_RUN
 
 
 def failing_records(signal: Signal) -> int | None:

@@ -4,7 +4,9 @@ Behaviour (each promise has a test in tests/alerting/):
 
 - Severity = `policy.severity_for(signal.state, dataset tier)`; only `policy.open_incidents_for`
   (default SEV-1, SEV-2) opens an incident. The paging gate: a CONTRACT_BREACH / DQ_BREACH signal with
-  fewer than `paging.min_failing_records` FAIL records is at most SEV-3, whatever its state.
+  fewer than `paging.min_failing_records` FAIL records is at most SEV-3, whatever its state. A stream
+  window's DQ_BREACH (aggregate contract rules, signals/quality_engine.py) in state WARNING - only rules the
+  contract calls warnings breached - is at most SEV-3 too: a warning rule never pages on its own.
 - DRIFT_DETECTED never opens an incident: it is listed on the dataset's open CONTRACT_BREACH/DQ_BREACH
   incident if there is one, else grouped into a drift notice (notices.py) that pages no one.
 - One open (OPEN or ACKNOWLEDGED) incident per (dataset, failure signature); the signature is the top
@@ -58,7 +60,7 @@ from signal_factory.model.incidents import (
     Notified,
 )
 from signal_factory.model.timefmt import iso_ms, parse_iso_ms
-from signal_factory.signals.model import CONTRACT_BREACH, DQ_BREACH, DRIFT_DETECTED, OK, Signal
+from signal_factory.signals.model import CONTRACT_BREACH, DQ_BREACH, DRIFT_DETECTED, OK, WARNING, Signal
 from signal_factory.stores.ports import IncidentRepo, OutboxRepo
 
 log = logging.getLogger(__name__)
@@ -128,6 +130,8 @@ class AlertingEngine:
         if signal.signal_type in SLO_FAILURES and more_severe(severity, SEV3):
             failing = describe.failing_records(signal)
             if failing is not None and failing < self.policy.paging.min_failing_records:
+                return SEV3
+            if signal.state == WARNING and describe.is_window_quality(signal):
                 return SEV3
         return severity
 

@@ -15,7 +15,7 @@ them per window of the dataset (signals/quality_engine.py), with the meaning dat
   6 decimals as datacontract-cli does; `rows` (the default): the count itself.
 
 Values are never kept: a duplicate is found by a keyed 64-bit BLAKE2b digest of the value (the
-installation's redaction key, enforcer/guard.py), so a window's memory holds digests, at most
+installation's redaction key, privacy/guard.py), so a window's memory holds digests, at most
 `MAX_DIGESTS` per rule; past that, new values are not tracked and the verdict says `capped` (the count
 is then a lower bound).
 
@@ -34,7 +34,7 @@ from typing import Any
 import msgspec
 
 from signal_factory.contracts.quality import threshold_ok
-from signal_factory.enforcer.guard import redaction_key
+from signal_factory.privacy.guard import redaction_key
 
 FAIL = "FAIL"
 WARN = "WARN"

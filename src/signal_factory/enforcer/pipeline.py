@@ -21,6 +21,7 @@ from typing import Any
 
 import msgspec
 
+from signal_factory.contracts.aggregate import QualityTally, observe
 from signal_factory.contracts.rules import CompiledContract
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.controlplane.model import Dataset, TopicMapping
@@ -96,6 +97,9 @@ class EnforceBatch(msgspec.Struct):
     #: Positions (in the input) of the records counted in `tallies` instead of having evidence; the
     #: evidence is in input order, so record i's evidence is found by skipping these.
     sampled: list[int] = msgspec.field(default_factory=list)
+    #: What the batch's records showed of their contracts' aggregate rules, per dataset and event minute
+    #: (contracts/aggregate.py): the signal engines measure those rules per window.
+    quality: list[QualityTally] = msgspec.field(default_factory=list)
 
     def count(self) -> int:
         return len(self.evidence) + sum(t.count for t in self.tallies)
@@ -129,6 +133,7 @@ class Enforcer:
             for urn, ds in control_plane.datasets.items()}
         #: Records turned into INTERNAL_ERROR evidence by the error boundary, per exception type.
         self.internal_errors: dict[str, int] = {}
+        self._quality: dict[tuple[str, int], QualityTally] = {}  # the current batch's, by (dataset, minute)
 
     def process(self, records: Sequence[RawRecord | MalformedInput], *, sample: bool = True) -> EnforceBatch:
         """`sample=False` keeps every PASS evidence (S3 rows: a redelivered object must not count twice, and
@@ -142,6 +147,7 @@ class Enforcer:
         # Datasets whose PASS evidence may be sampled out (`_keep_pass` is True for all the others).
         sampled = {urn for urn, rate in self._sample.items() if not rate >= 1.0} if sample else set()
         sampled_at: list[int] = []
+        self._quality = {}
         dirty: list[int] = []  # evidence positions that may hold NUL / lone surrogates
         # Ids first, in one tight loop (measurably faster than one per gate run).
         try:
@@ -187,7 +193,9 @@ class Enforcer:
                 evidence.append(self._internal_error(rec, e, ids[i], stamp))
         for j in dirty:
             evidence[j] = storable_one(evidence[j])
-        return EnforceBatch(evidence, [_tally(_storable_key(k), offs) for k, offs in tallies.items()], sampled_at)
+        quality, self._quality = list(self._quality.values()), {}
+        return EnforceBatch(evidence, [_tally(_storable_key(k), offs) for k, offs in tallies.items()], sampled_at,
+                            quality)
 
     def _internal_error(self, rec: RawRecord | MalformedInput, error: Exception, evidence_id: str,
                         stamp: str) -> Evidence:
@@ -234,7 +242,7 @@ class Enforcer:
         route = self._routes.get(topic)
         dataset, g1, contract = route if route is not None else self._route(topic)
         headers = rec.headers
-        g3, g4, g5, obj, metadata, violations_codes, classified = self._content(
+        g3, g4, g5, obj, metadata, violations_codes, classified, payload = self._content(
             headers, rec.value, rec.value_obj, dataset, contract)
         producer, g2 = self._g2.run(topic, headers, obj if obj is not UNDECODED else None)
         gates = [g1, g2, g3, g4, g5]
@@ -264,19 +272,29 @@ class Enforcer:
         if self._payload_mode != "none" and obj is not UNDECODED and (
                 self._payload_mode == "all" or result != PASS):
             self._attach_payload(ev, obj, classified, dataset)
+        if contract is not None and contract.aggregates and obj is not UNDECODED and skew is None:
+            # A clock-skewed record is left out: its window is not trustworthy (signals/routing.py).
+            minute = event_ms if event_ms is not None else parse_iso_ms(stamp)
+            if minute is not None and dataset is not None:
+                minute -= minute % 60_000
+                tally = self._quality.get((dataset.urn, minute))
+                if tally is None:
+                    tally = self._quality[(dataset.urn, minute)] = QualityTally(dataset.urn, minute)
+                observe(contract.aggregates, payload, tally)
         return ev
 
     def _content(self, headers: dict[str, str], value: bytes | None, value_obj: Any, dataset: Dataset | None,
                  contract: CompiledContract | None,
-                 ) -> tuple[GateResult, GateResult, GateResult, Any, Any, list[str], frozenset[str]]:
-        """G3, G4 and G5 of one value: (g3, g4, g5, decoded value, metadata, contract codes, PII fields)."""
+                 ) -> tuple[GateResult, GateResult, GateResult, Any, Any, list[str], frozenset[str], Any]:
+        """G3, G4 and G5 of one value: (g3, g4, g5, decoded value, metadata, contract codes, PII fields, the
+        payload the contract ran on)."""
         g3, obj, payload, metadata = self._g3.run_split(headers, value, value_obj, dataset)
         if obj is UNDECODED:
-            return g3, _G4_SKIP_UNDECODED, _G5_SKIP_UNDECODED, obj, metadata, [], _NOTHING_CLASSIFIED
+            return g3, _G4_SKIP_UNDECODED, _G5_SKIP_UNDECODED, obj, metadata, [], _NOTHING_CLASSIFIED, payload
         g4, violations = self._g4.run(contract, payload)
         codes = [v.reason_code for v in violations] if violations else []
         classified = contract.pii_fields if contract is not None else _NOTHING_CLASSIFIED
-        return g3, g4, self._g5.run(payload, metadata, classified), obj, metadata, codes, classified
+        return g3, g4, self._g5.run(payload, metadata, classified), obj, metadata, codes, classified, payload
 
     def _attach_payload(self, ev: Evidence, obj: Any, classified: frozenset[str],
                         dataset: Dataset | None) -> None:

@@ -281,7 +281,7 @@ class ReplayService:
                 if report.first_failure_wall_s is None and any(e.validation.result == FAIL for e in fresh):
                     report.first_failure_wall_s = time.perf_counter()
                     report.first_failure_event = next(e.event_time() for e in fresh if e.validation.result == FAIL)
-                self._emit(self.host.add_evidence(fresh, batch.tallies), fresh, report)
+                self._emit(self.host.add_evidence(fresh, batch.tallies, batch.quality), fresh, report)
                 if checkpoint is not None:
                     self.store.checkpoints.put(*checkpoint)
                 for key, position in (extra_checkpoints or {}).items():

@@ -1,7 +1,7 @@
 """SignalEngineHost: every signal engine behind one small API, with snapshot/restore.
 
     host = SignalEngineHost(cp)
-    signals = host.add_evidence(batch.evidence, batch.tallies)   # provisional, final, drift, freshness...
+    signals = host.add_evidence(batch.evidence, batch.tallies, batch.quality)   # provisional, final, drift...
     signals += host.advance_to(now_ms)                           # wall-clock tick: close windows, freshness
     signals += host.flush()                                      # end of a finite replay
     blob = host.snapshot(); host = SignalEngineHost.restore(cp, blob)
@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 import msgspec
 
+from signal_factory.contracts.aggregate import QualityTally
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.errors import SignalFactoryError
 from signal_factory.model.evidence import Evidence
@@ -37,6 +38,7 @@ from signal_factory.signals.drift import DriftEngine, DriftState, SignatureHisto
 from signal_factory.signals.freshness import FreshnessEngine, FreshnessState
 from signal_factory.signals.intake import event_time, group
 from signal_factory.signals.model import CONTRACT_BREACH, SIGNAL_TYPES, BatchRunTotals, Signal, SignalState
+from signal_factory.signals.quality_engine import QualityEngine, QualityState
 from signal_factory.signals.routing import any_skewed, batch_run_id, retime, split
 from signal_factory.signals.status import apply, listing
 from signal_factory.signals.volume import VolumeEngine, VolumeState
@@ -69,6 +71,7 @@ class HostState(msgspec.Struct):
     batch_runs: runs.RunsState = msgspec.field(default_factory=runs.RunsState)  # batch evidence per waiting run
     event_max: dict[str, int] = msgspec.field(default_factory=dict)  # latest trusted event time per dataset
     clock_skew: dict[str, int] = msgspec.field(default_factory=dict)  # skewed evidence not yet reported
+    quality: QualityState = msgspec.field(default_factory=QualityState)  # aggregate contract rules per window
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -90,11 +93,14 @@ class SignalEngineHost:
         self._freshness = FreshnessEngine(cp, cfg, _state.freshness)
         self._drift = DriftEngine(cp, cfg, _state.drift, history)
         self._batch = BatchEngine(cp, cfg, _state.cost)
+        self._quality = QualityEngine(cp, cfg, _state.quality)
 
     # -- input ---------------------------------------------------------------------------------------
 
-    def add_evidence(self, evidence: Sequence[Evidence], tallies: Sequence[PassTally] = ()) -> list[Signal]:
-        """Aggregate a batch (tallies count sampled-out PASS records); returns the signals it caused."""
+    def add_evidence(self, evidence: Sequence[Evidence], tallies: Sequence[PassTally] = (),
+                     quality: Sequence[QualityTally] = ()) -> list[Signal]:
+        """Aggregate a batch (tallies count sampled-out PASS records; `quality` is what its records showed of
+        their contracts' aggregate rules, `EnforceBatch.quality`); returns the signals it caused."""
         s = self._s
         stream, batch = split(evidence)
         view = group(stream, tallies)
@@ -105,6 +111,8 @@ class SignalEngineHost:
             view = group(stream, tallies)
         out = self._contract.ingest(view, stream, self.watermark)
         self._volume.ingest(view, self.watermark)
+        if quality:
+            self._quality.ingest(quality, self.watermark)
         out += self._drift.observe(sightings(view.failures))[0]
         if batch:
             out += self._batch_evidence(batch)
@@ -171,7 +179,8 @@ class SignalEngineHost:
         for urn in sorted(self._known()):
             complete = self.watermark(urn)
             self._contract.release_held(urn, None, complete)
-            ends = [e for e in (self._contract.last_end(urn), self._volume.state.table.open_ends(urn)) if e is not None]
+            ends = [e for e in (self._contract.last_end(urn), self._volume.state.table.open_ends(urn),
+                                self._quality.last_end(urn)) if e is not None]
             if not ends:
                 continue
             self._raise(urn, max(ends) + self.cfg.allowed_lateness_ms, clock=False)
@@ -213,7 +222,7 @@ class SignalEngineHost:
 
     def _known(self) -> set[str]:
         return (self._contract.urns() | set(self._volume.state.table.slots) | set(self._volume.state.datasets)
-                | set(self._s.watermarks))
+                | self._quality.urns() | set(self._s.watermarks))
 
     def _raise(self, urn: str, watermark: int, *, clock: bool = True) -> None:
         s = self._s
@@ -229,7 +238,8 @@ class SignalEngineHost:
         contract = self._contract.close(urn, wm)
         if contract and urn in self._s.clock_skew:
             _report_skew(contract[0], self._s.clock_skew.pop(urn))
-        return contract + self._volume.close(urn, wm, complete)
+        quality = self._quality.close(urn, wm, complete, fill=complete_until is None)
+        return contract + self._volume.close(urn, wm, complete) + quality
 
     def _batch_evidence(self, batch: list[Evidence]) -> list[Signal]:
         """Batch-run evidence: drift, and counts held for its run's DQ_BREACH (never the stream windows)."""
