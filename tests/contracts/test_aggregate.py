@@ -122,7 +122,8 @@ def test_values_are_told_apart_by_type_and_never_kept() -> None:
     tally = QualityTally("urn", 0)
     aggregate.observe([rule], {"f": "alice@example.com"}, tally)
     (digest,) = tally.digests[rule.key]
-    assert isinstance(digest, int) and 0 <= digest < 2**64
+    assert isinstance(digest, int)
+    assert 0 <= digest < 2**64
 
 
 def test_duplicate_tracking_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -183,7 +183,8 @@ def test_v31_metric_rules(v31: CompiledContract, patch: dict[str, Any], expected
 
 def test_aggregate_rules_are_measured_per_window_not_noticed(v30: CompiledContract, v31: CompiledContract) -> None:
     """Rules that need many records (rowCount, duplicates, tolerant ratios) become window rules, not notices."""
-    assert v30.notices == () and v31.notices == ()
+    assert v30.notices == ()
+    assert v31.notices == ()
     assert [(a.key, a.metric, a.operator, a.bound, a.unit) for a in v30.aggregates] == [
         ("schema[0].quality[0]", "rowCount", "mustBeBetween", [100, 120], "rows"),
         ("schema[0].properties[3].quality[0]", "duplicateValues", "mustBeLessThan", 10, "rows"),
@@ -264,4 +265,5 @@ def test_loader_reports_notices_with_file_and_line(tmp_path: Path) -> None:
     (notice,) = [n for n in cp.notices if "type: sql" in n]
     assert notice.startswith(f"{path}:{sql_line}: `type: sql` quality rule is not evaluated")
     (rule,) = [r for r in cp.window_rules if "duplicateValues" in r]
-    assert rule.startswith(f"{path}:{dup_line}: ") and "mustBeLessThan: 3" in rule
+    assert rule.startswith(f"{path}:{dup_line}: ")
+    assert "mustBeLessThan: 3" in rule
