@@ -18,7 +18,12 @@ from signal_factory.cli.lineage import lineage_app
 from signal_factory.cli.mutes import mute_app
 from signal_factory.cli.notices import notices_app
 from signal_factory.cli.rca import rca
-from signal_factory.cli.render import config_summary_table, enforce_summary_table
+from signal_factory.cli.render import (
+    config_summary_table,
+    enforce_summary_table,
+    print_config_lists,
+    print_not_enforced,
+)
 from signal_factory.cli.run import run_app
 from signal_factory.cli.serve import serve
 from signal_factory.cli.users import users_app
@@ -91,6 +96,7 @@ def enforce(
     if missing:
         raise SignalFactoryError(f"input file not found: {', '.join(missing)}")
     service = EnforceService.from_config(config)
+    print_not_enforced(err, service.cp)
     if out is not None and str(out) != "-":
         out.parent.mkdir(parents=True, exist_ok=True)
     sink = sys.stdout.buffer if out is None or str(out) == "-" else out.open("wb")
@@ -113,10 +119,7 @@ def config_check(directory: Annotated[Path, typer.Argument(metavar="DIR", help="
 
     cp = load_control_plane(directory)
     err.print(config_summary_table(cp))
-    for notice in cp.notices:  # stated in a contract, not evaluated per record: say so, never skip quietly
-        err.print(f"[yellow]not enforced[/yellow] {escape(notice)}", highlight=False, soft_wrap=True)
-    for gap in cp.gaps:
-        err.print(f"[bold yellow]gap[/bold yellow] {escape(str(gap))}", highlight=False, soft_wrap=True)
+    print_config_lists(err, cp)
     err.print(f"[green]✓[/green] {directory} is valid")
 
 

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from signal_factory.cli.alerts_render import incident_panel, incidents_table, signals_table
 from signal_factory.cli.options import ConfigOpt, DbOpt, JsonOpt, open_cli_store, time_option_ms
+from signal_factory.cli.render import print_not_enforced
 from signal_factory.errors import SignalFactoryError
 
 IncidentArg = Annotated[str, typer.Argument(metavar="INCIDENT", help="Incident id, e.g. INC-1.")]
@@ -45,6 +46,7 @@ def replay(
     if missing:
         raise SignalFactoryError(f"input file not found: {', '.join(missing)}")
     cp = load_control_plane(config)
+    print_not_enforced(err, cp)
     store = open_cli_store(db, create=True)
     try:
         enforcer = build_enforcer(cp)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -59,3 +60,25 @@ def config_summary_table(cp: ControlPlane) -> Table:
                       f"{slo.threshold:.2f}/{slo.warning_threshold:.2f}",
                       "\n".join(f"{e.to} ({e.type})" for e in ds.feeds) or "—")
     return table
+
+
+def print_not_enforced(console: Console, cp: ControlPlane) -> None:
+    """One line per contract clause that is stated but not enforced (`file:line: why (at key)`): `config check`,
+    and `enforce` / `replay` / `serve` once at start, so nothing in a contract is skipped quietly."""
+    for notice in cp.notices:
+        console.print(f"[yellow]not enforced[/yellow] {escape(notice)}", highlight=False, soft_wrap=True)
+
+
+def print_config_lists(console: Console, cp: ControlPlane) -> None:
+    """`config check`'s two lists: gaps (what we cannot enforce or do not support), then the aggregate quality
+    rules measured per window (informational)."""
+    if cp.notices or cp.gaps:
+        console.print(f"[bold]Gaps[/bold]: {len(cp.notices) + len(cp.gaps)} stated but not enforced", highlight=False)
+        print_not_enforced(console, cp)
+        for gap in cp.gaps:
+            console.print(f"[bold yellow]gap[/bold yellow] {escape(str(gap))}", highlight=False, soft_wrap=True)
+    if cp.window_rules:
+        console.print(f"[bold]Enforced per window[/bold]: {len(cp.window_rules)} aggregate quality rules, judged when "
+                      "each window closes (DQ_BREACH signals; informational)", highlight=False)
+        for rule in cp.window_rules:
+            console.print(f"[cyan]per window[/cyan] {escape(rule)}", highlight=False, soft_wrap=True)

@@ -45,6 +45,8 @@ def serve(
     from signal_factory.api.app import create_app
     from signal_factory.api.server import ApiServer
     from signal_factory.api.session import load_users
+    from signal_factory.cli.render import print_not_enforced
+    from signal_factory.controlplane.loader import load_control_plane
     from signal_factory.settings import Secret, Settings
 
     if not config.is_dir():
@@ -59,6 +61,7 @@ def serve(
     app = create_app(config, db, token=token, max_body_bytes=max_body_bytes, home=settings.home, users=team,
                      session_key=key, read_token=Secret(raw_read) if raw_read else None)
     err = Console(stderr=True, emoji=False, highlight=False, soft_wrap=True)
+    print_not_enforced(err, load_control_plane(config))  # once at start; the app loads its own copy
     mode = (f"writes enabled (bearer token from ${TOKEN_ENV})" if token
             else f"read-only (set ${TOKEN_ENV} to accept writes)")
     if team is not None:

@@ -240,7 +240,7 @@ def _compile_contracts(ds_doc: YamlDoc, datasets: list[Dataset], contracts: dict
             raise _compile_error(doc, e) from e
         notices += [str(ConfigError(str(doc.path), n.message, line=doc.line_of(f"$.{n.key}"), key=n.key))
                     for n in compiled[cid].notices]
-        window_rules += [str(ConfigError(str(doc.path), f"per window: {a.signature} {a.metric} {a.threshold()} "
+        window_rules += [str(ConfigError(str(doc.path), f"{a.signature} {a.metric} {a.threshold()} "
                                          f"(unit {a.unit}, {a.severity})", line=doc.line_of(f"$.{a.key}"), key=a.key))
                          for a in compiled[cid].aggregates]
     return compiled, tuple(dict.fromkeys(notices)), tuple(gaps), tuple(dict.fromkeys(window_rules))
