@@ -148,3 +148,22 @@ def test_rules_that_cannot_be_measured_are_notices() -> None:
     assert [n.key for n in contract.notices] == [
         "schema[0].quality[0]", "schema[0].quality[1]", "schema[0].quality[2]",
         "schema[0].properties[0].items.properties[0].quality[0]"]
+
+
+@pytest.mark.parametrize(("quality", "values", "settled"), [
+    ("{metric: nullValues, mustBeLessThan: 2}", [None, None], True),  # 2 nulls: more records cannot undo it
+    ("{metric: nullValues, mustBeLessOrEqualTo: 1}", [None, None], True),
+    ("{metric: nullValues, mustBe: 1}", [None, None], True),  # above the exact count
+    ("{metric: nullValues, mustBe: 3}", [None, None], False),  # below it: more nulls may still make it
+    ("{metric: nullValues, mustBeBetween: [0, 1]}", [None, None], True),
+    ("{metric: nullValues, mustBeBetween: [3, 4]}", [None, None], False),
+    ("{metric: nullValues, mustBeGreaterThan: 2}", [None, None], False),  # a floor waits for close
+    ("{metric: nullValues, mustNotBe: 2}", [None, None], False),
+    ("{metric: nullValues, mustBeLessThan: 50, unit: percent}", [None, None], False),  # a share can fall again
+    ("{metric: nullValues, mustBeLessThan: 3}", [None, None], False),  # not breached at all
+])
+def test_a_breach_is_settled_only_when_more_records_cannot_undo_it(quality: str, values: list[Any],
+                                                                   settled: bool) -> None:
+    """Early firing's condition: a count in rows already above an upper bound, and nothing else."""
+    (verdict,) = evaluate_window([_one(quality)], [{"f": v} for v in values])
+    assert aggregate.settled_breach(verdict) is settled

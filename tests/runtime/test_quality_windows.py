@@ -76,19 +76,19 @@ def _window(w: int, n: int = 60) -> list[tuple[int, int]]:
 def _traffic(breaches: bool) -> list[dict[str, Any]]:
     """Four windows of 60 records (the last with 30 when `breaches`) and one record in a fifth window.
 
-    With `breaches`: window 1 has 6 order ids sent twice (duplicateValues 6 > 0); window 2 has 9 of 60
-    discount_type missing (5 absent, 4 empty: 15% >= 10%, a warning rule); window 3 has 30 records (rowCount
-    30 < 50) of which 5 in GBP (invalidValues 5, not < 5)."""
+    With `breaches`: window 1 has 6 order ids sent twice in its first minute (duplicateValues 6 > 0); window 2
+    has 9 of 60 discount_type missing (5 absent, 4 empty: 15% >= 10%, a warning rule); window 3 has 30 records
+    (rowCount 30 < 50), its first 5 in GBP (invalidValues 5, not < 5)."""
     out: list[dict[str, Any]] = []
     for w in range(4):
         rows = _window(w, 30 if breaches and w == 3 else 60)
         for k, (i, ts) in enumerate(rows):
             changes: dict[str, Any] = {}
-            if breaches and w == 1 and k >= 54:
-                changes["order_id"] = f"ORD-2024-0115-{i - 50:05d}"  # the id of a record earlier in the window
+            if breaches and w == 1 and 6 <= k < 12:
+                changes["order_id"] = f"ORD-2024-0115-{i - 6:05d}"  # the id of a record earlier in the window
             if breaches and w == 2 and k < 9:
                 changes["discount_type"] = None if k < 5 else ""
-            if breaches and w == 3 and k % 6 == 0:
+            if breaches and w == 3 and k < 5:
                 changes["currency"] = "GBP"
             out.append(_record(i, ts, **changes))
     out.append(_record(9999, START + 20 * MIN + 40_000))
@@ -103,8 +103,9 @@ def _replay(cp: ControlPlane, records: list[dict[str, Any]], tmp_path: Path) -> 
     return store
 
 
-def _dq(store: MemoryStore) -> list[Signal]:
-    signals = [s for s in store.signals.list(dataset_urn=ORDERS, limit=10_000) if s.signal_type == DQ_BREACH]
+def _dq(store: MemoryStore, provisional: bool = False) -> list[Signal]:
+    signals = [s for s in store.signals.list(dataset_urn=ORDERS, limit=10_000)
+               if s.signal_type == DQ_BREACH and s.provisional == provisional]
     return sorted(signals, key=lambda s: (s.window.start if s.window else "", s.revision))
 
 
@@ -135,16 +136,32 @@ def test_known_breaches_in_known_windows(quality_plane: ControlPlane, tmp_path: 
     assert all((s.details or {}).get("contract_id") == "dc:orders.created:3" for s in signals)
 
 
+def test_a_settled_breach_fires_before_its_window_closes(quality_plane: ControlPlane, tmp_path: Path) -> None:
+    """A count already over its upper bound (5th duplicate, 5th GBP) fires a provisional signal in that
+    minute (with the figures of the batch's counts for that minute); the rowCount floor and the percentage
+    wait for the window's end."""
+    store = _replay(quality_plane, _traffic(breaches=True), tmp_path)
+    assert [(s.timestamp[11:19], s.state, [t.signature for t in s.top_failures], s.metrics.get("records_failed"))
+            for s in _dq(store, provisional=True)] == [
+        ("10:06:00", "CRITICAL", ["QUALITY_DUPLICATE_VALUES:order_id"], 6),  # the minute's figures: all 6
+        ("10:16:00", "CRITICAL", ["QUALITY_INVALID_VALUES:currency"], 5),
+    ]
+
+
 def test_fail_rules_page_and_a_warning_rule_does_not(quality_plane: ControlPlane, tmp_path: Path) -> None:
     """The FAIL-rule windows open incidents named by the rule; the warning rule's window opens nothing."""
     store = _replay(quality_plane, _traffic(breaches=True), tmp_path)
     incidents = store.incidents.list(limit=100)
-    assert sorted((i.severity, i.signal_type, i.failure_signature) for i in incidents) == [
-        ("SEV-1", DQ_BREACH, "QUALITY_DUPLICATE_VALUES:order_id"),
-        ("SEV-1", DQ_BREACH, "QUALITY_ROW_COUNT:$"),
+    assert sorted((i.severity, i.signal_type, i.failure_signature, i.created_at[11:19]) for i in incidents) == [
+        ("SEV-1", DQ_BREACH, "QUALITY_DUPLICATE_VALUES:order_id", "10:06:00"),  # paged early, not at 10:10
+        ("SEV-1", DQ_BREACH, "QUALITY_INVALID_VALUES:currency", "10:16:00"),
+        ("SEV-1", DQ_BREACH, "QUALITY_ROW_COUNT:$", "10:20:00"),  # a floor is known at close
     ]
-    pages = [(n.channel, n.event, n.incident_id) for n in store.outbox.list(limit=100)]
-    assert sorted(pages) == sorted(("pagerduty", "trigger", i.incident_id) for i in incidents)
+    assert all(i.status == "OPEN" for i in incidents)
+    sent = store.outbox.list(limit=100)
+    triggers = [(n.channel, n.incident_id) for n in sent if n.event == "trigger"]
+    assert sorted(triggers) == sorted(("pagerduty", i.incident_id) for i in incidents)  # one page per incident
+    assert {n.incident_id for n in sent} == {i.incident_id for i in incidents}  # nothing for the warning window
 
 
 def test_clean_traffic_breaches_nothing_and_pages_no_one(quality_plane: ControlPlane, tmp_path: Path) -> None:

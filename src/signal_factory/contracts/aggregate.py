@@ -129,6 +129,7 @@ class QualityAcc(msgspec.Struct):
     seen: dict[str, set[int]] = msgspec.field(default_factory=dict)
     repeated: dict[str, set[int]] = msgspec.field(default_factory=dict)
     untracked: dict[str, int] = msgspec.field(default_factory=dict)
+    fired: list[str] = msgspec.field(default_factory=list)  # rules already reported early (provisional)
 
 
 def initialize() -> QualityAcc:
@@ -170,6 +171,22 @@ def result(acc: QualityAcc, rules: Sequence[AggregateRule], complete: bool = Tru
         ok = threshold_ok(rule.operator, rule.bound, measured) if judged else True
         out.append(RuleVerdict(rule, measured, acc.rows, count, ok, judged, capped))
     return out
+
+
+def settled_breach(verdict: RuleVerdict) -> bool:
+    """Whether a breach can no longer be undone by more records of the window: a count (in rows) already
+    above an upper bound. A count only grows; a percentage, a floor or a `mustNotBe` can still change."""
+    rule = verdict.rule
+    if verdict.ok or (rule.unit == "percent" and rule.metric != "rowCount"):
+        return False
+    value, op, bound = verdict.measured, rule.operator, rule.bound
+    if op is None or op in ("mustBeLessThan", "mustBeLessOrEqualTo"):
+        return True
+    if op == "mustBe":
+        return bool(value > bound)
+    if op == "mustBeBetween":
+        return bool(value > bound[1])
+    return False
 
 
 def _measure(rule: AggregateRule, count: int, rows: int) -> float:

@@ -112,7 +112,7 @@ class SignalEngineHost:
         out = self._contract.ingest(view, stream, self.watermark)
         self._volume.ingest(view, self.watermark)
         if quality:
-            self._quality.ingest(quality, self.watermark)
+            out += self._quality.ingest(quality, self.watermark)
         out += self._drift.observe(sightings(view.failures))[0]
         if batch:
             out += self._batch_evidence(batch)

@@ -21,6 +21,13 @@ rule when the window closes:
 
 Every rule is judged at window close, so a rowCount floor is only known once the window has ended. A window
 that the end of a finite input closes before its end (`flush`) does not judge rowCount (`not_judged`).
+
+Early firing. A breach that more records cannot undo — a count in rows already above an upper bound
+(`nullValues mustBeLessThan: 10` at 10 nulls, duplicates of a `unique` field, `rowCount mustBeLessThan`) —
+is known before the window ends: once the rule's count also reaches `min_failing` (the floor a page needs),
+the window emits a provisional DQ_BREACH (revision 0, `provisional`, timestamped at the end of the minute that
+crossed it, or the window's end if sooner) with the figures so far. Each rule fires so at most once per
+window, so a window emits at most one provisional signal per rule. Percentages and floors wait for close.
 """
 
 from __future__ import annotations
@@ -38,13 +45,14 @@ from signal_factory.contracts.aggregate import (
     add,
     initialize,
     result,
+    settled_breach,
 )
 from signal_factory.contracts.aggregate import FAIL as RULE_FAIL
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.model.timefmt import iso_ms
 from signal_factory.signals.config import EngineConfig
 from signal_factory.signals.model import CRITICAL, DQ_BREACH, OK, WARNING, Signal, TopFailure, Window, signal_id_for
-from signal_factory.signals.windows import SPECS, WindowTable
+from signal_factory.signals.windows import SPECS, Slot, WindowTable
 
 
 class QualityState(msgspec.Struct):
@@ -70,16 +78,37 @@ class QualityEngine:
         contract = self.cp.contract_for(ds) if ds is not None else None
         return contract.aggregates if contract is not None else ()
 
-    def ingest(self, tallies: Sequence[QualityTally], watermark: Callable[[str], int | None]) -> None:
-        """Add a batch's minute tallies to their windows (late ones as the window rules say)."""
+    def ingest(self, tallies: Sequence[QualityTally], watermark: Callable[[str], int | None]) -> list[Signal]:
+        """Add a batch's minute tallies to their windows (late ones as the window rules say); returns the
+        provisional signals of breaches already certain (see Early firing)."""
         lateness = self.cfg.allowed_lateness_ms
         last = self.state.last_start
+        size = SPECS[self.table.window_type].size_ms
+        fired: list[Signal] = []
         for t in tallies:
+            rules = self.rules(t.dataset_urn)
             for start, slot in self.table.route(t.dataset_urn, t.minute_ms, t.rows, watermark(t.dataset_urn),
                                                 lateness, initialize):
                 add(slot.acc, t)
                 if start > last.get(t.dataset_urn, start - 1):
                     last[t.dataset_urn] = start
+                if not slot.closed and rules:
+                    fired += self._early(t, start, start + size, slot, rules)
+        return fired
+
+    def _early(self, t: QualityTally, start: int, end: int, slot: Slot[QualityAcc],
+               rules: tuple[AggregateRule, ...]) -> list[Signal]:
+        verdicts = result(slot.acc, rules, complete=False)
+        new = [v for v in verdicts if v.rule.key not in slot.acc.fired and settled_breach(v)
+               and v.count >= self.cfg.min_failing]
+        if not new:
+            return []
+        slot.acc.fired += [v.rule.key for v in new]
+        at = min(t.minute_ms + 60_000, end)
+        signal = build_signal(t.dataset_urn, self.table.window_type, start, end, verdicts, revision=0,
+                              contract_id=self._contract_id(t.dataset_urn), early=(at, slot.provisional))
+        slot.provisional += 1
+        return [signal]
 
     def close(self, urn: str, watermark: int | None, complete: int | None, *, fill: bool = True) -> list[Signal]:
         """Final (and corrected) DQ_BREACH signals of the windows the watermark has passed. With `fill`, a
@@ -140,9 +169,11 @@ def state_of(verdicts: Sequence[RuleVerdict]) -> str:
 
 
 def build_signal(urn: str, window_type: str, start_ms: int, end_ms: int, verdicts: Sequence[RuleVerdict], *,
-                 revision: int, contract_id: str | None = None, late_count: int = 0) -> Signal:
-    """One window's DQ_BREACH: every rule's measurement in `details.rules`, breached ones first."""
-    breached = [v for v in verdicts if not v.ok]
+                 revision: int, contract_id: str | None = None, late_count: int = 0,
+                 early: tuple[int, int] | None = None) -> Signal:
+    """One window's DQ_BREACH: every rule's measurement in `details.rules`, breached ones first. `early`:
+    (event time, sequence) of a provisional signal, whose state and failures are the settled breaches only."""
+    breached = [v for v in verdicts if not v.ok and (early is None or settled_breach(v))]
     rows = verdicts[0].rows if verdicts else 0
     metrics: dict[str, object] = {"records_processed": rows, "rules_evaluated": len(verdicts),
                                   "rules_breached": len(breached)}
@@ -151,14 +182,15 @@ def build_signal(urn: str, window_type: str, start_ms: int, end_ms: int, verdict
         metrics["records_failed"] = max(bad)
     if late_count:
         metrics["late_count"] = late_count
-    ordered = breached + [v for v in verdicts if v.ok]
+    shown = {id(v) for v in breached}
+    ordered = breached + [v for v in verdicts if id(v) not in shown]
     details: dict[str, object] = {"source": "contract_quality_window", "rules": [v.describe() for v in ordered]}
     if contract_id is not None:
         details["contract_id"] = contract_id
     start, end = iso_ms(start_ms), iso_ms(end_ms)
     return Signal(
-        signal_id=signal_id_for(DQ_BREACH, urn, window_type, start, end_ms, revision),
-        signal_type=DQ_BREACH, dataset_urn=urn, state=state_of(verdicts), window=Window(start, end, window_type),
-        timestamp=end, metrics=metrics,
+        signal_id=signal_id_for(DQ_BREACH, urn, window_type, start, end_ms, revision, early[1] if early else 0),
+        signal_type=DQ_BREACH, dataset_urn=urn, state=state_of(breached), window=Window(start, end, window_type),
+        timestamp=iso_ms(early[0]) if early else end, metrics=metrics,
         top_failures=[TopFailure(signature=v.rule.signature, count=v.count) for v in breached[:5]],
-        details=details, revision=revision)
+        details=details, provisional=early is not None, revision=revision)
