@@ -14,6 +14,8 @@ import pytest
 from signal_factory.controlplane.loader import ControlPlane, load_control_plane
 from signal_factory.enforcer.pipeline import Enforcer
 from signal_factory.model.timefmt import iso_ms, parse_iso_ms
+from signal_factory.rca.analyze import analyze
+from signal_factory.rca.render import to_markdown
 from signal_factory.runtime.replay import ReplayService
 from signal_factory.signals.model import DQ_BREACH, Signal
 from signal_factory.stores.memory import MemoryStore
@@ -172,3 +174,12 @@ def test_clean_traffic_breaches_nothing_and_pages_no_one(quality_plane: ControlP
     assert {s.state for s in signals} == {"OK"}
     assert store.incidents.list(limit=100) == []
     assert store.outbox.list(limit=100) == []
+
+
+def test_rca_explains_a_quality_incident_like_any_other(quality_plane: ControlPlane, tmp_path: Path) -> None:
+    """`rca INC-n` on a window-quality incident names the rule's signature, the dataset and its timeline."""
+    store = _replay(quality_plane, _traffic(breaches=True), tmp_path)
+    for incident in store.incidents.list(limit=100):
+        text = to_markdown(analyze(store, incident_id=incident.incident_id, catalog=quality_plane.datasets))
+        assert incident.failure_signature in text
+        assert f"Incident {incident.incident_id} opened (SEV-1)" in text
