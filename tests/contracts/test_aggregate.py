@@ -59,7 +59,7 @@ TEN = ["a", "b", None, ABSENT, "", "N/A", "x", "a", "a", "b"]  # 2 null/absent, 
     # invalidValues: present, not missing, not valid (null/absent are not invalid)
     ("{metric: invalidValues, arguments: {validValues: [a, b]}, mustBeLessThan: 3}", 3.0, False),
     ("{metric: invalidValues, arguments: {validValues: [a, b], missingValues: ['', 'N/A']}, mustBeLessThan: 3}",
-     1.0, True),
+     3.0, False),  # `missingValues` is no argument of invalidValues: datacontract-cli counts '' and N/A too
     ("{metric: invalidValues, arguments: {pattern: '^[ab]$'}, mustNotBeBetween: [0, 2]}", 3.0, True),
     ("{metric: invalidValues, arguments: {pattern: '^[ab]$'}, mustBeGreaterThan: 10, unit: percent}", 30.0, True),
     # duplicateValues: distinct values seen more than once (a and b); nulls never duplicate each other

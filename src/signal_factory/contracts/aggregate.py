@@ -6,8 +6,12 @@ them per window of the dataset (signals/quality_engine.py), with the meaning dat
 
 * `rowCount`: records in the window (payload decoded, so the contract ran on it).
 * `nullValues`: records whose field is null or absent. `missingValues`: the same, or a value listed in
-  `arguments.missingValues`. `invalidValues`: records whose field is present, not missing, and not one of
+  `arguments.missingValues`. `invalidValues`: records whose field is present and not null, and not one of
   `arguments.validValues` (or does not match `arguments.pattern`, searched anywhere in the value's text).
+  These counts are what `datacontract test` 1.2.8 reports for the same rows (checked by hand on the table
+  of tests/contracts/test_aggregate.py; a differential test can call `evaluate_window`). One difference:
+  `duplicateValues` with `unit: percent` is measured here (duplicated values / rows x 100); the reference
+  refuses to test it.
 * `duplicateValues` (and `unique: true`, which is `duplicateValues mustBe: 0`): how many distinct values
   occur more than once in the window; nulls are never duplicates of each other. A schema-level rule names
   its fields with `arguments.properties` (their values together are the key).
@@ -219,12 +223,10 @@ def is_bad(rule: AggregateRule, payload: Any) -> bool:
     missing = value is _ABSENT or value is None
     if rule.metric == "nullValues":
         return missing
-    if not missing and rule.missing_values and _listed(rule.missing_values, value):
-        missing = True
     if rule.metric == "missingValues":
-        return missing
+        return missing or bool(rule.missing_values and _listed(rule.missing_values, value))
     if missing:
-        return False  # invalidValues: a missing value is not invalid (it is missing)
+        return False  # invalidValues: a null is not invalid (`missingValues` is no argument of it in ODCS)
     if rule.valid_values is not None:
         try:
             known = value in rule.valid_values and (not isinstance(value, bool) or any(
