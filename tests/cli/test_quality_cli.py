@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
-from tests.cli.test_cli import _run
+from tests.cli.test_cli import CLI, _run
 from tests.conftest import EXAMPLE
 
 ANCHOR = "            mustBe: 0\n            severity: warning\n"
@@ -55,3 +57,28 @@ def test_enforce_and_replay_print_unsupported_rules_once_at_start(tmp_path: Path
         assert len(shown) == 1, err
         assert shown[0].startswith(f"not enforced {path}:{line + 1}: `type: sql` quality rule")
         assert "(at `schema[0].properties[5].quality[2]`)" in shown[0]
+
+
+def test_serve_prints_unsupported_rules_once_at_start(tmp_path: Path) -> None:
+    """`serve` says what it will not enforce before it says where it listens."""
+    cfg, path, line = _cfg(tmp_path)
+    env = {**os.environ, "COLUMNS": "160", "SIGNAL_FACTORY_HOME": str(tmp_path / "home")}
+    env.pop("SIGNAL_FACTORY_API_TOKEN", None)
+    proc = subprocess.Popen([*CLI, "serve", "--config", str(cfg), "--db", f"sqlite:///{tmp_path / 's.db'}",
+                             "--port", "0"], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env, text=True)
+    try:
+        assert proc.stderr is not None
+        lines = []
+        for text in proc.stderr:
+            lines.append(text.rstrip("\n"))
+            if text.startswith("Signal Factory on"):
+                break
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        if proc.stderr is not None:
+            proc.stderr.close()
+    shown = [s for s in lines if s.startswith("not enforced")]
+    assert len(shown) == 1, lines
+    assert shown[0].startswith(f"not enforced {path}:{line + 1}: `type: sql` quality rule")
+    assert lines[-1].startswith("Signal Factory on")
