@@ -136,6 +136,8 @@ def test_known_breaches_in_known_windows(quality_plane: ControlPlane, tmp_path: 
     assert last["rowCount"]["breached"] is False
     assert "not_judged" in last["rowCount"]
     assert all((s.details or {}).get("contract_id") == "dc:orders.created:3" for s in signals)
+    (top,) = next(s for s in signals if s.state == "CRITICAL").top_failures  # who and since when, for RCA
+    assert (top.producer, top.producer_version, top.first_seen) == ("orders-svc", "v3.17", "2024-01-15T10:05:00.000Z")
 
 
 def test_a_settled_breach_fires_before_its_window_closes(quality_plane: ControlPlane, tmp_path: Path) -> None:
@@ -177,9 +179,12 @@ def test_clean_traffic_breaches_nothing_and_pages_no_one(quality_plane: ControlP
 
 
 def test_rca_explains_a_quality_incident_like_any_other(quality_plane: ControlPlane, tmp_path: Path) -> None:
-    """`rca INC-n` on a window-quality incident names the rule's signature, the dataset and its timeline."""
+    """`rca INC-n` on a window-quality incident names the rule's signature, its timeline and the producer of
+    the bad records."""
     store = _replay(quality_plane, _traffic(breaches=True), tmp_path)
     for incident in store.incidents.list(limit=100):
         text = to_markdown(analyze(store, incident_id=incident.incident_id, catalog=quality_plane.datasets))
         assert incident.failure_signature in text
+        if incident.failure_signature != "QUALITY_ROW_COUNT:$":  # a count of rows has no bad record to blame
+            assert "orders-svc v3.17" in text  # the producer of the bad records, as for a contract incident
         assert f"Incident {incident.incident_id} opened (SEV-1)" in text

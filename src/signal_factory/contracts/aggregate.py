@@ -95,6 +95,9 @@ class RuleVerdict:
     ok: bool
     judged: bool = True  # False: not judged (rowCount of a window the input ended inside)
     capped: bool = False  # duplicate tracking hit MAX_DIGESTS: `count` is a lower bound
+    producer: str | None = None  # the producer (G2) of most of the bad records / repeated values
+    producer_version: str | None = None
+    first_ms: int | None = None  # event minute of the first bad record / repeated value
 
     def describe(self) -> dict[str, Any]:
         """The rule and the measurement as a signal's details show them (no value, only counts)."""
@@ -123,6 +126,8 @@ class QualityTally(msgspec.Struct):
     rows: int = 0
     bad: dict[str, int] = msgspec.field(default_factory=dict)
     digests: dict[str, list[int]] = msgspec.field(default_factory=dict)
+    producer: str | None = None  # who sent these records (G2), so a breach names its likely producer
+    producer_version: str | None = None
 
 
 class QualityAcc(msgspec.Struct):
@@ -134,6 +139,8 @@ class QualityAcc(msgspec.Struct):
     repeated: dict[str, set[int]] = msgspec.field(default_factory=dict)
     untracked: dict[str, int] = msgspec.field(default_factory=dict)
     fired: list[str] = msgspec.field(default_factory=list)  # rules already reported early (provisional)
+    by_producer: dict[str, dict[str, int]] = msgspec.field(default_factory=dict)  # rule -> "producer|version" -> n
+    first_bad: dict[str, int] = msgspec.field(default_factory=dict)  # rule -> earliest minute with a bad record
 
 
 def initialize() -> QualityAcc:
@@ -143,19 +150,43 @@ def initialize() -> QualityAcc:
 def add(acc: QualityAcc, tally: QualityTally) -> QualityAcc:
     """Fold a minute's tally into a window."""
     acc.rows += tally.rows
+    who = f"{tally.producer or ''}|{tally.producer_version or ''}"
     for key, n in tally.bad.items():
         acc.bad[key] = acc.bad.get(key, 0) + n
+        if n:
+            _blame(acc, key, who, n, tally.minute_ms)
     for key, digests in tally.digests.items():
         seen = acc.seen.setdefault(key, set())
         repeated = acc.repeated.setdefault(key, set())
+        made = 0
         for d in digests:
             if d in seen:
-                repeated.add(d)
+                if d not in repeated:
+                    repeated.add(d)
+                    made += 1
             elif len(seen) < MAX_DIGESTS:
                 seen.add(d)
             else:
                 acc.untracked[key] = acc.untracked.get(key, 0) + 1
+        if made:
+            _blame(acc, key, who, made, tally.minute_ms)
     return acc
+
+
+def _blame(acc: QualityAcc, key: str, who: str, n: int, minute_ms: int) -> None:
+    per = acc.by_producer.setdefault(key, {})
+    per[who] = per.get(who, 0) + n
+    if minute_ms < acc.first_bad.get(key, minute_ms + 1):
+        acc.first_bad[key] = minute_ms
+
+
+def _top_producer(acc: QualityAcc, key: str) -> tuple[str | None, str | None]:
+    per = acc.by_producer.get(key)
+    if not per:
+        return None, None
+    who = min(per, key=lambda w: (-per[w], w))  # most bad records; ties by name, so replays agree
+    producer, _, version = who.partition("|")
+    return producer or None, version or None
 
 
 def result(acc: QualityAcc, rules: Sequence[AggregateRule], complete: bool = True) -> list[RuleVerdict]:
@@ -173,7 +204,9 @@ def result(acc: QualityAcc, rules: Sequence[AggregateRule], complete: bool = Tru
         measured = _measure(rule, count, acc.rows)
         judged = complete or rule.metric != "rowCount"
         ok = threshold_ok(rule.operator, rule.bound, measured) if judged else True
-        out.append(RuleVerdict(rule, measured, acc.rows, count, ok, judged, capped))
+        producer, version = _top_producer(acc, rule.key)
+        out.append(RuleVerdict(rule, measured, acc.rows, count, ok, judged, capped, producer, version,
+                               acc.first_bad.get(rule.key)))
     return out
 
 

@@ -133,7 +133,8 @@ class Enforcer:
             for urn, ds in control_plane.datasets.items()}
         #: Records turned into INTERNAL_ERROR evidence by the error boundary, per exception type.
         self.internal_errors: dict[str, int] = {}
-        self._quality: dict[tuple[str, int], QualityTally] = {}  # the current batch's, by (dataset, minute)
+        #: The current batch's quality tallies, by (dataset, minute, producer, version).
+        self._quality: dict[tuple[str, int, str, str], QualityTally] = {}
 
     def process(self, records: Sequence[RawRecord | MalformedInput], *, sample: bool = True) -> EnforceBatch:
         """`sample=False` keeps every PASS evidence (S3 rows: a redelivered object must not count twice, and
@@ -277,9 +278,12 @@ class Enforcer:
             minute = event_ms if event_ms is not None else parse_iso_ms(stamp)
             if minute is not None and dataset is not None:
                 minute -= minute % 60_000
-                tally = self._quality.get((dataset.urn, minute))
+                key = (dataset.urn, minute, producer.id, producer.version or "")
+                tally = self._quality.get(key)
                 if tally is None:
-                    tally = self._quality[(dataset.urn, minute)] = QualityTally(dataset.urn, minute)
+                    tally = self._quality[key] = QualityTally(dataset.urn, minute, producer=storable_text(producer.id),
+                                                              producer_version=storable_text(producer.version)
+                                                              if producer.version else None)
                 observe(contract.aggregates, payload, tally)
         return ev
 

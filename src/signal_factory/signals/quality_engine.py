@@ -192,5 +192,7 @@ def build_signal(urn: str, window_type: str, start_ms: int, end_ms: int, verdict
         signal_id=signal_id_for(DQ_BREACH, urn, window_type, start, end_ms, revision, early[1] if early else 0),
         signal_type=DQ_BREACH, dataset_urn=urn, state=state_of(breached), window=Window(start, end, window_type),
         timestamp=iso_ms(early[0]) if early else end, metrics=metrics,
-        top_failures=[TopFailure(signature=v.rule.signature, count=v.count) for v in breached[:5]],
+        top_failures=[TopFailure(signature=v.rule.signature, count=v.count,
+                                 first_seen=iso_ms(v.first_ms) if v.first_ms is not None else None,
+                                 producer=v.producer, producer_version=v.producer_version) for v in breached[:5]],
         details=details, provisional=early is not None, revision=revision)
