@@ -38,6 +38,7 @@ from signal_factory.controlplane.objects import ObjectRoute, load_object_routes,
 from signal_factory.controlplane.yamlsrc import YamlDoc
 from signal_factory.errors import ConfigError
 from signal_factory.registry.local import LocalSchemaRegistry
+from signal_factory.signals.windows import SPECS as WINDOW_SPECS
 
 T = TypeVar("T")
 _MSGSPEC_AT = re.compile(r" - at `(\$[^`]*)`$")
@@ -277,6 +278,10 @@ def _check_dataset(doc: YamlDoc, i: int, ds: Dataset, seen: dict[str, Dataset]) 
         except ValueError as e:
             raise doc.error(str(e), (*at, "slo", "freshness", "expected_interval"),
                             "write a number and a unit: 30s, 5m, 1h, 1d") from e
+    if ds.window is not None and ds.window not in WINDOW_SPECS:
+        raise doc.error(f"window {ds.window!r} is not a window kind", (*at, "window"),
+                        f"use one of: {', '.join(WINDOW_SPECS)} (or leave `window` out for the default, "
+                        "TUMBLING_5MIN)")
     if ds.pass_sample_rate is not None and not 0 <= ds.pass_sample_rate <= 1:
         raise doc.error("pass_sample_rate must be between 0 and 1", (*at, "pass_sample_rate"),
                         "e.g. 0.1 keeps one PASS evidence in ten")

@@ -64,6 +64,9 @@ class Dataset(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     feeds: list[FeedsEdge] = []
     slo: Slo = Slo()
     pass_sample_rate: float | None = None
+    # The window CONTRACT_BREACH runs on for this dataset (TUMBLING_5MIN, TUMBLING_1HR, SLIDING_15MIN);
+    # None: the engines' default (`EngineConfig.contract_windows`, TUMBLING_5MIN as shipped).
+    window: str | None = None
 
 
 class DatasetsFile(msgspec.Struct, forbid_unknown_fields=True):

@@ -29,7 +29,7 @@ every other window takes its delta in one step.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
 import msgspec
@@ -128,6 +128,25 @@ class ContractEngine:
         self.cfg = cfg
         self.state = state
 
+    def windows_for(self, urn: str) -> tuple[str, ...]:
+        """The window kinds this dataset's records go to: its own `window` (datasets.yaml), else the engines'
+        default; the first drives its CONTRACT_BREACH state."""
+        ds = self.cp.datasets.get(urn)
+        return (ds.window,) if ds is not None and ds.window else self.cfg.contract_windows
+
+    def _tables_for(self, urns: Iterable[str]) -> dict[str, set[str]]:
+        """Window kind -> the datasets (of `urns`) that use it; makes the kinds' tables exist. A kind no
+        dataset uses any more keeps its table until its open windows have closed."""
+        wanted: dict[str, set[str]] = {}
+        for urn in urns:
+            for kind in self.windows_for(urn):
+                wanted.setdefault(kind, set()).add(urn)
+        have = {t.window_type for t in self.state.tables}
+        for kind in wanted:
+            if kind not in have:
+                self.state.tables.append(WindowTable[ContractAcc](kind))
+        return wanted
+
     def slo(self, urn: str) -> ThresholdSlo:
         ds = self.cp.datasets.get(urn)
         return ds.slo.contract_compliance if ds is not None else _DEFAULT_SLO
@@ -146,12 +165,19 @@ class ContractEngine:
         released = self._release(view, evidence)
         alarms = self._run_tests(view, released)
         fired: list[Signal] = []
+        users = self._tables_for({urn for urn, _ in view.counts} | view.untimed.keys() | released.keys())
         for table in self.state.tables:
+            mine = users.get(table.window_type)
+            if not mine:
+                continue
             for urn, n in view.untimed.items():
-                table.late_dropped[urn] = table.late_dropped.get(urn, 0) + n
+                if urn in mine:
+                    table.late_dropped[urn] = table.late_dropped.get(urn, 0) + n
             pending: dict[tuple[str, int], tuple[Slot[ContractAcc], ContractAcc]] = {}
             tallied: dict[tuple[str, int], list[tuple[int, int]]] = {}  # window -> released (place, count)
             for urn, rows in released.items():
+                if urn not in mine:
+                    continue
                 for seq, minute, n in rows:
                     for start, slot in table.route(urn, minute, n, watermark(urn), lateness, initialize):
                         hit = pending.get((urn, start))
@@ -160,6 +186,8 @@ class ContractEngine:
                         hit[1].pass_count += n
                         tallied.setdefault((urn, start), []).append((seq, n))
             for (urn, minute), row in view.counts.items():
+                if urn not in mine:
+                    continue
                 delta = ContractAcc(row[0], row[1], row[2])
                 for f in by_group.get((urn, minute), ()):
                     add_failure(delta, f.t, f.ev)
@@ -311,11 +339,14 @@ class ContractEngine:
         done = sorted(m for m in per if until is None or m + MINUTE_MS <= until)
         st = self.state.early.get(urn)
         lateness = self.cfg.allowed_lateness_ms
+        kinds = self._tables_for((urn,))
         for m in done:
             n = per.pop(m)
             if st is not None:
                 stats.passes(st, n, self.params(urn))
             for table in self.state.tables:
+                if table.window_type not in kinds:
+                    continue
                 slots = table.slots.setdefault(urn, {})
                 spec = SPECS[table.window_type]
                 dropped = 0

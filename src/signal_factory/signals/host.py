@@ -270,17 +270,19 @@ class SignalEngineHost:
 
     def _emit(self, signals: list[Signal]) -> list[Signal]:
         signals.sort(key=_order)
-        window = self.cfg.contract_windows[0]
         for sig in signals:
+            window = self._contract.windows_for(sig.dataset_urn)[0]
             apply(self._s.states, sig, window, self.cfg.evidence_sample_size)
         return signals
 
 
 def _reconcile(state: HostState, cfg: EngineConfig) -> None:
-    """Fit restored state to (possibly changed) settings: windows kept where their type still runs."""
+    """Fit restored state to (possibly changed) settings: windows kept where their type still runs, or
+    while they still hold open windows (a dataset's own `window` kind; its table is made on first use)."""
     state.config = cfg
     tables = {t.window_type: t for t in state.contract.tables}
-    state.contract.tables = [tables.get(w) or WindowTable[ContractAcc](w) for w in cfg.contract_windows]
+    state.contract.tables = [tables.pop(w, None) or WindowTable[ContractAcc](w) for w in cfg.contract_windows]
+    state.contract.tables += [t for t in tables.values() if t.slots]
     if state.volume.table.window_type != cfg.volume_window:
         state.volume = volume.new_state(cfg)  # counts of another window size cannot serve as a baseline
 
