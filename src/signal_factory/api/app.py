@@ -56,12 +56,13 @@ _WHERE = {"query": "query parameter", "path": "path parameter", "body": "body fi
 def create_app(config_dir: Path, db_url: str | None, *, token: str | None = None, max_body_bytes: int = 10_000_000,
                home: Path = Path(".signal-factory"), static_dir: Path | None = None,
                feed: ChangeFeed | None = None, read_token: str | None = None, users: Users | None = None,
-               session_key: bytes | None = None) -> FastAPI:
+               session_key: bytes | None = None, watch_config: bool = True) -> FastAPI:
     """The API over the control plane in `config_dir` and the store at `db_url` (None: SQLite under `home`).
 
     `token` enables writes (Bearer auth); without it the API is read-only. `read_token` (or `token`) lets a
     reader fetch stored payloads; without either, payloads are not served. `feed` tunes the change
-    stream's timing (tests); `static_dir` replaces the packaged UI files.
+    stream's timing (tests); `static_dir` replaces the packaged UI files. `watch_config`: reload the
+    control plane when its files change (`app.state.service.reloader`; SIGHUP is the CLI's to install).
     """
 
     @contextlib.asynccontextmanager
@@ -69,6 +70,8 @@ def create_app(config_dir: Path, db_url: str | None, *, token: str | None = None
         service = ApiService.open(config_dir, db_url, home=home)
         service.metrics = app.state.metrics
         app.state.service = service
+        if watch_config:
+            service.reloader.watch()
         change_feed: ChangeFeed = app.state.feed
         change_feed.marker = service.change_marker
         poller = asyncio.create_task(change_feed.poll())

@@ -8,7 +8,8 @@ import dataclasses
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from signal_factory.alerting.policy import AlertPolicy, load_alert_policy
 from signal_factory.api import evidence_view, find_view, graph_views, health_view
 from signal_factory.api.metrics import ApiMetrics
 from signal_factory.api.problems import BadRequestError, ConflictError, NotFoundError, UpstreamUnavailableError
-from signal_factory.controlplane.loader import ControlPlane, load_control_plane
+from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.controlplane.model import Dataset
 from signal_factory.enforcer.eventtime import EventTimeGuard
 from signal_factory.enforcer.factory import build_enforcer
@@ -43,6 +44,7 @@ from signal_factory.payloads.files import PayloadMissingError
 from signal_factory.payloads.location import evidence_payload
 from signal_factory.rca.analyze import RcaLookupError, analyze
 from signal_factory.rca.report import to_json
+from signal_factory.runtime.reload import ConfigReloader
 from signal_factory.runtime.replay import ReplayReport, ReplayService
 from signal_factory.settings import Settings
 from signal_factory.signals.model import CRITICAL, OK, UNKNOWN, WARNING, Signal, SignalState
@@ -110,27 +112,59 @@ def _results(wheres: list[str], batch: EnforceBatch | None) -> list[dict[str, An
     return out
 
 
+@dataclass(frozen=True)
+class ServeConfig:
+    """What the API builds from one control plane (swapped whole on reload, see runtime/reload.py)."""
+
+    enforcer: Enforcer
+    policy: AlertPolicy
+
+
+def serve_config_builder(settings: Settings | None = None) -> Callable[[ControlPlane], ServeConfig]:
+    """`cp -> ServeConfig`: the enforcer of `build_enforcer` and the alert policy of alerting.yaml."""
+    return lambda cp: ServeConfig(build_enforcer(cp, settings), load_alert_policy(cp))
+
+
 class ApiService:
+    """Reads and writes over one store. The control plane comes from `reloader` (reloaded on change): a
+    request takes the current snapshot once and finishes on it."""
+
     def __init__(self, cp: ControlPlane, store: Store, *, enforcer: Enforcer | None = None,
-                 policy: AlertPolicy | None = None, settings: Settings | None = None) -> None:
-        self.cp = cp
+                 policy: AlertPolicy | None = None, settings: Settings | None = None,
+                 reloader: ConfigReloader[ServeConfig] | None = None) -> None:
         self.store = store
         self.settings = settings or Settings.from_env()
-        self.enforcer = enforcer or build_enforcer(cp, self.settings)
-        self.policy = policy or load_alert_policy(cp)
+        self.reloader = reloader or ConfigReloader(
+            cp.root, serve_config_builder(self.settings),
+            initial=(cp, ServeConfig(enforcer or build_enforcer(cp, self.settings), policy or load_alert_policy(cp))))
         self.writes = 0  # bumped by every write, so the change feed sees this process's writes at once
         self.metrics: ApiMetrics | None = None  # set by create_app: ingest counts for GET /metrics
         self._lock = threading.Lock()
         self._s3: Any = None  # the S3 object ingester, made on the first notification (boto3 is optional)
+        self._s3_generation = -1  # the config generation it was made from
+        self._graph_generation = self.reloader.current.generation  # whose lineage the graph holds
+
+    @property
+    def cp(self) -> ControlPlane:
+        return self.reloader.current.cp
+
+    @property
+    def enforcer(self) -> Enforcer:
+        return self.reloader.current.value.enforcer
+
+    @property
+    def policy(self) -> AlertPolicy:
+        return self.reloader.current.value.policy
 
     @classmethod
     def open(cls, config_dir: Path, db_url: str | None, *, home: Path) -> ApiService:
         """Load the control plane, open (and migrate) the store, and write the lineage into the graph."""
-        cp = load_control_plane(config_dir)
+        settings = dataclasses.replace(Settings.from_env(), home=home)
+        reloader = ConfigReloader(config_dir, serve_config_builder(settings))
+        cp = reloader.current.cp
         store = open_store(db_url, home=home)
         try:
-            settings = dataclasses.replace(Settings.from_env(), home=home)
-            service = cls(cp, store, enforcer=build_enforcer(cp, settings), settings=settings)
+            service = cls(cp, store, settings=settings, reloader=reloader)
             with store.transaction():
                 GraphWriter(store.graph, cp).write_control_plane()
         except BaseException:
@@ -139,12 +173,20 @@ class ApiService:
         return service
 
     def close(self) -> None:
+        self.reloader.close()
         self.store.close()
 
     # --- reads ------------------------------------------------------------------------------------------
 
-    def health(self) -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
+    def health(self) -> dict[str, Any]:
+        """Liveness, version, and the running control plane: its generation and reloads by result."""
+        r = self.reloader
+        live = r.current
+        loaded = datetime.fromtimestamp(live.loaded_at, UTC).isoformat(timespec="milliseconds")
+        return {"status": "ok", "version": __version__,
+                "config": {"generation": live.generation, "loaded_at": loaded.replace("+00:00", "Z"),
+                           "reloads": {"ok": r.counts["ok"], "rejected": r.counts["rejected"]},
+                           "last_error": r.last_error}}
 
     def datasets(self) -> list[dict[str, Any]]:
         states: dict[str, list[SignalState]] = {}
@@ -365,7 +407,7 @@ class ApiService:
     def ingest_evidence(self, body: bytes) -> dict[str, Any]:
         evidence: list[Evidence] = []
         received = iso_ms(int(time.time() * 1000))  # its maker's clock is not ours
-        skew = EventTimeGuard(self.cp.settings.event_time)
+        skew = EventTimeGuard(self.reloader.current.cp.settings.event_time)
         for where, doc in body_items(body, "evidence"):
             try:
                 evidence.append(foreign_evidence(doc, skew, received))
@@ -375,7 +417,12 @@ class ApiService:
 
     def _ingest(self, run: Any, kind: str) -> dict[str, Any]:
         with self._lock:
-            replay = ReplayService(self.cp, self.store, self.enforcer, policy=self.policy)
+            live = self.reloader.current  # this request's config, whatever a reload does meanwhile
+            if live.generation != self._graph_generation:  # a reload may have added datasets or FEEDS edges
+                with self.store.transaction():
+                    GraphWriter(self.store.graph, live.cp).write_control_plane()
+                self._graph_generation = live.generation
+            replay = ReplayService(live.cp, self.store, live.value.enforcer, policy=live.value.policy)
             report: ReplayReport = run(replay)
             self.writes += 1
         if self.metrics is not None:
@@ -391,12 +438,14 @@ class ApiService:
         from signal_factory.aws import aws_client  # noqa: PLC0415
         from signal_factory.ingest.s3 import S3ObjectIngester, S3TransportError  # noqa: PLC0415 - boto3 optional
 
-        if not self.cp.objects:
+        live = self.reloader.current  # this notification's config, whatever a reload does meanwhile
+        if not live.cp.objects:
             raise ConflictError("this server's control plane maps no S3 locations to datasets: add s3.yaml "
-                                "(docs/control-plane.md) and restart")
+                                "(docs/control-plane.md); it is picked up without a restart")
         with self._lock:
-            if self._s3 is None:
-                self._s3 = S3ObjectIngester(self.cp, None, aws_client("s3"), enforcer=self.enforcer)
+            if self._s3 is None or self._s3_generation != live.generation:  # made again after a reload
+                self._s3 = S3ObjectIngester(live.cp, None, aws_client("s3"), enforcer=live.value.enforcer)
+                self._s3_generation = live.generation
             try:
                 evidence = self._s3.handle_notification(body)
             except S3TransportError as e:

@@ -6,11 +6,14 @@
 
 The tokens are read from the environment only (a flag would show in `ps`), and never printed.
     signal-factory serve --users users.yaml     # named users sign in to the web UI (api/session.py)
-SIGTERM/SIGINT shut down gracefully: open event streams end, the store is closed.
+SIGTERM/SIGINT shut down gracefully: open event streams end, the store is closed. The control plane is
+reloaded when its files change (`--no-watch` turns that off) and on SIGHUP; each reload, or rejected
+change (with file, line and fix; the running config stays), is one line on stderr (docs/control-plane.md).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -38,6 +41,8 @@ def serve(
     users: Annotated[Path | None, typer.Option(
         "--users", help="users.yaml of named users (hashed passwords) who may sign in to the web UI.",
         envvar="SIGNAL_FACTORY_USERS_FILE", show_envvar=True)] = None,
+    watch: Annotated[bool, typer.Option(
+        help="Reload the control plane when its files change (SIGHUP reloads either way).")] = True,
 ) -> None:
     """Serve the JSON API (/api/v1, docs at /docs) and the web UI. Writes need $SIGNAL_FACTORY_API_TOKEN."""
     import uvicorn
@@ -47,6 +52,7 @@ def serve(
     from signal_factory.api.session import load_users
     from signal_factory.cli.render import print_not_enforced
     from signal_factory.controlplane.loader import load_control_plane
+    from signal_factory.runtime.reload import install_sighup
     from signal_factory.settings import Secret, Settings
 
     if not config.is_dir():
@@ -59,9 +65,11 @@ def serve(
     team = load_users(users) if users is not None else None
     key = os.environ.get(SESSION_KEY_ENV, "").encode() or None  # None: a random key, sessions end at restart
     app = create_app(config, db, token=token, max_body_bytes=max_body_bytes, home=settings.home, users=team,
-                     session_key=key, read_token=Secret(raw_read) if raw_read else None)
+                     session_key=key, read_token=Secret(raw_read) if raw_read else None, watch_config=watch)
     err = Console(stderr=True, emoji=False, highlight=False, soft_wrap=True)
     print_not_enforced(err, load_control_plane(config))  # once at start; the app loads its own copy
+    _log_reloads()
+    install_sighup(lambda: getattr(getattr(app.state, "service", None), "reloader", None))
     mode = (f"writes enabled (bearer token from ${TOKEN_ENV})" if token
             else f"read-only (set ${TOKEN_ENV} to accept writes)")
     if team is not None:
@@ -76,3 +84,13 @@ def serve(
     server.run()
     if not server.started:
         sys.exit(1)
+
+
+def _log_reloads() -> None:
+    """Each control-plane reload (or rejected change) as one line on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log = logging.getLogger("signal_factory.config")
+    log.handlers[:] = [handler]
+    log.setLevel(logging.INFO)
+    log.propagate = False

@@ -281,7 +281,8 @@ def _reconcile(state: HostState, cfg: EngineConfig) -> None:
     while they still hold open windows (a dataset's own `window` kind; its table is made on first use)."""
     state.config = cfg
     tables = {t.window_type: t for t in state.contract.tables}
-    state.contract.tables = [tables.pop(w, None) or WindowTable[ContractAcc](w) for w in cfg.contract_windows]
+    state.contract.tables = [tables.pop(w) if w in tables else WindowTable[ContractAcc](w)
+                             for w in cfg.contract_windows]
     state.contract.tables += [t for t in tables.values() if t.slots]
     if state.volume.table.window_type != cfg.volume_window:
         state.volume = volume.new_state(cfg)  # counts of another window size cannot serve as a baseline
