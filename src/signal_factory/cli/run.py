@@ -1,8 +1,10 @@
 """`run enforcer`: a pipeline stage as a long-running Kafka consumer-group process.
 
 Thin: flags -> `KafkaConfig` (flag > env `SIGNAL_FACTORY_KAFKA_*` > default) -> `EnforcerStage.run`.
-SIGTERM or Ctrl-C finishes the batch in hand, commits it and leaves the group. Logs are JSON lines on
-stderr. Needs the `kafka` extra: `pip install 'signal-factory[kafka]'`.
+SIGTERM or Ctrl-C finishes the batch in hand, commits it and leaves the group. SIGHUP (and, unless
+`--no-watch`, any change to the control-plane files) reloads the control plane: the stage takes the new one
+between batches; a change that does not load is logged with file, line and fix and the running config kept.
+Logs are JSON lines on stderr. Needs the `kafka` extra: `pip install 'signal-factory[kafka]'`.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -24,7 +26,11 @@ from signal_factory.cli.options import ConfigOpt, DbOpt, open_cli_store
 from signal_factory.errors import SignalFactoryError, StoreFailedError
 
 if TYPE_CHECKING:
+    from signal_factory.controlplane.loader import ControlPlane
+    from signal_factory.runtime.reload import ConfigReloader
     from signal_factory.stores.sql.database import SqlStore
+
+T = TypeVar("T")
 
 run_app = typer.Typer(no_args_is_help=True, help="Run a pipeline stage as a Kafka consumer group.")
 
@@ -47,6 +53,10 @@ MetricsPortOpt = Annotated[int, typer.Option(
     help="Serve Prometheus metrics on this port (0 = off) [env SIGNAL_FACTORY_METRICS_PORT].")]
 MetricsAddrOpt = Annotated[str, typer.Option(
     envvar="SIGNAL_FACTORY_METRICS_ADDR", help="Address the metrics endpoint binds to.")]
+
+WatchOpt = Annotated[bool, typer.Option(
+    help="Reload the control plane when its files change (SIGHUP reloads either way); the stage takes it "
+         "between batches.")]
 
 _STD_ATTRS = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 
@@ -98,9 +108,9 @@ def enforcer(
     log_level: LogLevelOpt = "info",
     metrics_port: MetricsPortOpt = 0,
     metrics_addr: MetricsAddrOpt = "127.0.0.1",
+    watch: WatchOpt = True,
 ) -> None:
     """Consume raw topics, run the five gates, produce evidence; commit offsets only after it is durable."""
-    from signal_factory.controlplane.loader import load_control_plane
     from signal_factory.enforcer.factory import build_enforcer
     from signal_factory.settings import Settings
     from signal_factory.transports.kafka.config import KafkaConfig
@@ -115,11 +125,12 @@ def enforcer(
              "transactional_id": transactional_id, "batch_size": batch_size, "properties": kafka_property}
     kafka = KafkaConfig.from_sources(flags)
     metrics, server = _metrics(metrics_port, metrics_addr)
-    cp = load_control_plane(config)
-    stage = EnforcerStage(cp, kafka, enforcer=build_enforcer(cp, Settings.from_env()), metrics=metrics)
+    settings = Settings.from_env()
     stop = _stop_on_signals()
     try:
-        with _logged_failure():
+        with _reloading(config, lambda cp: build_enforcer(cp, settings), metrics, watch) as reloader, \
+                _logged_failure():
+            stage = EnforcerStage(reloader.current.cp, kafka, metrics=metrics, reloader=reloader)
             report = stage.run(stop, idle_exit_s=exit_when_idle)
     finally:
         if server is not None:
@@ -168,6 +179,22 @@ def _stop_on_signals() -> threading.Event:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     return stop
+
+
+@contextlib.contextmanager
+def _reloading(config: Path, build: Callable[[ControlPlane], T], metrics: Any, watch: bool
+               ) -> Iterator[ConfigReloader[T]]:
+    """The stage's config, reloaded on SIGHUP and (with `watch`) on file change; counted in `metrics`."""
+    from signal_factory.runtime.reload import ConfigReloader, install_sighup
+
+    reloader = ConfigReloader(config, build, on_result=None if metrics is None else metrics.config_reload)
+    install_sighup(lambda: reloader)
+    if watch:
+        reloader.watch()
+    try:
+        yield reloader
+    finally:
+        reloader.close()
 
 
 def _sql_store(db: str | None, stage: str) -> SqlStore:
@@ -231,9 +258,10 @@ def signals(
     log_level: LogLevelOpt = "info",
     metrics_port: MetricsPortOpt = 0,
     metrics_addr: MetricsAddrOpt = "127.0.0.1",
+    watch: WatchOpt = True,
 ) -> None:
     """Consume evidence; signals, incidents, graph and the consumed offsets commit in one store transaction."""
-    from signal_factory.controlplane.loader import load_control_plane
+    from signal_factory.alerting.policy import load_alert_policy
     try:
         from signal_factory.transports.kafka.signals_stage import SignalsStage, stage_config
     except ImportError as e:
@@ -247,9 +275,9 @@ def signals(
     metrics, server = _metrics(metrics_port, metrics_addr, stage="signals")
     stop = _stop_on_signals()
     try:
-        stage = SignalsStage(load_control_plane(config), store, kafka, flush_when_idle_s=flush_when_idle,
-                             metrics=metrics)
-        with _logged_failure():
+        with _reloading(config, load_alert_policy, metrics, watch) as reloader, _logged_failure():
+            stage = SignalsStage(reloader.current.cp, store, kafka, flush_when_idle_s=flush_when_idle,
+                                 metrics=metrics, reloader=reloader)
             report = stage.run(stop, idle_exit_s=exit_when_idle)
     finally:
         store.close()
@@ -271,10 +299,10 @@ def alerts(
     log_level: LogLevelOpt = "info",
     metrics_port: MetricsPortOpt = 0,
     metrics_addr: MetricsAddrOpt = "127.0.0.1",
+    watch: WatchOpt = True,
 ) -> None:
     """Deliver the outbox (PagerDuty, Slack, webhooks) with retries; one active dispatcher per store."""
     from signal_factory.alerting.policy import load_alert_policy
-    from signal_factory.controlplane.loader import load_control_plane
     from signal_factory.runtime.alerts import AlertsStage
 
     _setup_logging(log_level)
@@ -283,9 +311,9 @@ def alerts(
     on_round = None if metrics is None else (lambda r: metrics.observe_round(r.outcomes.values(), r.pending))
     stop = _stop_on_signals()
     try:
-        stage = AlertsStage(store, load_alert_policy(load_control_plane(config)), interval_s=interval,
-                            on_round=on_round)
-        with _logged_failure():
+        with _reloading(config, load_alert_policy, metrics, watch) as reloader, _logged_failure():
+            stage = AlertsStage(store, reloader.current.value, interval_s=interval, on_round=on_round,
+                                reloader=reloader)
             report = stage.run(stop, idle_exit_s=exit_when_idle)
     finally:
         store.close()

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from signal_factory.alerting.dispatcher import DispatchReport, OutboxDispatcher
 from signal_factory.alerting.mutes import MuteBook
 from signal_factory.alerting.policy import AlertPolicy
+from signal_factory.runtime.reload import ConfigReloader
 from signal_factory.stores.sql.database import SqlStore
 from signal_factory.stores.sql.locks import OwnerLock, OwnerLockLostError, owner_lock_for
 
@@ -41,11 +42,17 @@ class AlertsReport:
 class AlertsStage:
     """`run(stop)`: take the store's alerts lock (or wait for it), then dispatch until `stop` is set."""
 
+    _active: OutboxDispatcher  # the dispatcher of the current policy, while running
+
     def __init__(self, store: SqlStore, policy: AlertPolicy, *, lock: OwnerLock | None = None,
                  interval_s: float = 1.0, dispatcher: OutboxDispatcher | None = None,
-                 on_round: Callable[[DispatchReport], None] | None = None) -> None:
+                 on_round: Callable[[DispatchReport], None] | None = None,
+                 reloader: ConfigReloader[AlertPolicy] | None = None) -> None:
         self.store = store
         self.policy = policy
+        #: With a reloader, a changed alerting.yaml is taken between rounds (a new dispatcher on its policy).
+        self.reloader = reloader
+        self._generation = reloader.current.generation if reloader is not None else 0
         self.lock = lock or owner_lock_for(store, LOCK_NAME)
         self.interval_s = interval_s
         self.dispatcher = dispatcher
@@ -58,12 +65,11 @@ class AlertsStage:
         try:
             if not self._acquire(stop):
                 return self.report
-            dispatcher = self.dispatcher or OutboxDispatcher(self.store.outbox, self.policy,
-                                                            mutes=MuteBook(self.store.checkpoints))
+            self._active = self.dispatcher or self._new_dispatcher()
             try:
-                self._loop(dispatcher, stop, idle_exit_s)
+                self._loop(stop, idle_exit_s)
             finally:
-                dispatcher.close()
+                self._active.close()
         finally:
             self.lock.release()
             self.report.seconds = time.perf_counter() - started
@@ -81,13 +87,14 @@ class AlertsStage:
             stop.wait(0.5)
         return False
 
-    def _loop(self, dispatcher: OutboxDispatcher, stop: threading.Event, idle_exit_s: float | None) -> None:
+    def _loop(self, stop: threading.Event, idle_exit_s: float | None) -> None:
         idle_since = time.monotonic()
         while not stop.is_set():
             if not self.lock.held():
                 raise OwnerLockLostError("lost the alerts lock (its database session ended); exiting so a "
                                          "standby takes over")
-            round_ = dispatcher.run_once()
+            self._take_reload()
+            round_ = self._active.run_once()
             self._account(round_)
             if round_.outcomes or round_.pending:
                 idle_since = time.monotonic()
@@ -97,6 +104,21 @@ class AlertsStage:
             if round_.next_due_at is not None:
                 wait = min(wait, max(0.0, round_.next_due_at - time.time()))
             stop.wait(wait)
+
+    def _new_dispatcher(self) -> OutboxDispatcher:
+        return OutboxDispatcher(self.store.outbox, self.policy, mutes=MuteBook(self.store.checkpoints))
+
+    def _take_reload(self) -> None:
+        """Between rounds: a reloaded policy gets a new dispatcher (rows in flight finished on the old one)."""
+        if self.reloader is None or self.dispatcher is not None:
+            return
+        live = self.reloader.current
+        if live.generation == self._generation:
+            return
+        self._generation, self.policy = live.generation, live.value
+        self._active.close()
+        self._active = self._new_dispatcher()
+        log.info("alert policy generation taken", extra={"generation": live.generation})
 
     def _account(self, round_: DispatchReport) -> None:
         rep = self.report

@@ -35,6 +35,7 @@ from signal_factory.enforcer.pipeline import EnforceBatch, Enforcer
 from signal_factory.errors import SignalFactoryError
 from signal_factory.model.evidence import encode_evidence
 from signal_factory.model.records import MalformedInput, RawRecord
+from signal_factory.runtime.reload import ConfigReloader
 from signal_factory.transports.kafka.config import KafkaConfig
 from signal_factory.transports.kafka.delivery import Deliveries
 from signal_factory.transports.kafka.records import origin_of, to_raw_record
@@ -99,13 +100,21 @@ class EnforcerStage:
     def __init__(self, control_plane: ControlPlane, kafka_config: KafkaConfig, *,
                  enforcer: Enforcer | None = None,
                  on_batch: Callable[[StageReport], None] | None = None,
-                 metrics: StageMetrics | None = None) -> None:
+                 metrics: StageMetrics | None = None,
+                 reloader: ConfigReloader[Enforcer] | None = None) -> None:
         self.cfg = kafka_config
         self.metrics = metrics
-        self.enforcer = enforcer or build_enforcer(control_plane)
+        #: With a reloader, each batch runs on the enforcer current when it started (hot reload).
+        self.reloader = reloader
+        self._enforcer = enforcer or (reloader.current.value if reloader is not None else
+                                      build_enforcer(control_plane))
         self.on_batch = on_batch
         self.report = StageReport()
         self._deliveries = Deliveries(on_error=None if metrics is None else lambda: metrics.error("delivery"))
+
+    @property
+    def enforcer(self) -> Enforcer:
+        return self.reloader.current.value if self.reloader is not None else self._enforcer
 
     def run(self, stop: threading.Event, *, idle_exit_s: float | None = None) -> StageReport:
         """Process until `stop` is set (or nothing arrived for `idle_exit_s`); returns what was done."""
@@ -135,7 +144,7 @@ class EnforcerStage:
                 idle_since = time.monotonic()
                 offsets = _next_offsets(records)
                 t_batch = time.perf_counter()  # metrics
-                batch, failures = guarded_process(self.enforcer, records)
+                batch, failures = guarded_process(self.enforcer, records)  # one config for the whole batch
                 gate_s = time.perf_counter() - t_batch  # metrics
                 if transactional:
                     if not self._commit_transaction(producer, consumer, batch, offsets, _first_offsets(records)):

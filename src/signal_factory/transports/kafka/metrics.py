@@ -15,6 +15,8 @@ Names (all prefixed `signal_factory_`):
     gate_latency_seconds                   histogram: enforce time per record (a batch's enforce time /
                                            its records, observed once per batch: cheap at 100k rec/s)
     consumer_lag{topic,partition}          high watermark - committed offset, per assigned partition
+    config_reloads_total{result}           control-plane reloads: ok, rejected (runtime/reload.py);
+                                           every stage, `run alerts` included
 
 The signals stage (`SignalsMetrics`) shares records_consumed, errors (consumer, poison, fatal,
 lock_lost), batch_duration_seconds (one store transaction) and consumer_lag, and adds:
@@ -62,8 +64,16 @@ class _Record(Protocol):
     topic: str | None
 
 
+def _reload_counter(registry: CollectorRegistry) -> Counter:
+    counter = Counter(f"{PREFIX}config_reloads", "Control-plane reloads, by result (ok, rejected).", ["result"],
+                      registry=registry)
+    for result in ("ok", "rejected"):  # present at 0 from the start
+        counter.labels(result=result)
+    return counter
+
+
 class _ConsumerMetrics:
-    """What every consuming stage exports: consumed, errors, batch latency and consumer lag."""
+    """What every consuming stage exports: consumed, errors, batch latency, consumer lag, config reloads."""
 
     COMPONENT = "stage"
     ERROR_KINDS: tuple[str, ...] = ()
@@ -87,9 +97,14 @@ class _ConsumerMetrics:
                          ["topic", "partition"], registry=r)
         for kind in self.ERROR_KINDS:  # every known kind present at 0 from the start, so rate() and alerts work
             self.errors.labels(kind=kind)
+        self.config_reloads = _reload_counter(r)
 
     def error(self, kind: str, count: int = 1) -> None:
         self.errors.labels(kind=kind).inc(count)
+
+    def config_reload(self, result: str) -> None:
+        """One control-plane reload attempt (`ok` or `rejected`): `ConfigReloader(on_result=...)`."""
+        self.config_reloads.labels(result=result).inc()
 
     def maybe_sample_lag(self, consumer: LagSource, committed: Mapping[tuple[str, int], int]) -> bool:
         """`sample_lag` if `lag_interval_s` has passed since the last sample; True when it sampled."""
@@ -224,6 +239,11 @@ class AlertsMetrics:
                              registry=r)
         for outcome in ("SENT", "RETRY", "DEAD", "HELD"):
             self.notifications.labels(outcome=outcome)
+        self.config_reloads = _reload_counter(r)
+
+    def config_reload(self, result: str) -> None:
+        """One control-plane reload attempt (`ok` or `rejected`)."""
+        self.config_reloads.labels(result=result).inc()
 
     def observe_round(self, outcomes: Iterable[str], pending: int) -> None:
         for outcome, count in Tally(outcomes).items():

@@ -57,6 +57,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
+from signal_factory.alerting.policy import AlertPolicy
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.enforcer.eventtime import EventTimeGuard
 from signal_factory.enforcer.factory import build_enforcer
@@ -66,6 +67,7 @@ from signal_factory.graph.writer import GraphWriter
 from signal_factory.model.evidence import Evidence
 from signal_factory.model.tally import PassTally
 from signal_factory.model.timefmt import iso_ms
+from signal_factory.runtime.reload import ConfigReloader
 from signal_factory.runtime.replay import ENGINE_STATE, ReplayService
 from signal_factory.stores.sql.checkpoints import SqlCheckpointRepo
 from signal_factory.stores.sql.database import SqlStore
@@ -132,8 +134,13 @@ class SignalsStage:
 
     def __init__(self, control_plane: ControlPlane, store: SqlStore, kafka_config: KafkaConfig, *,
                  lock: OwnerLock | None = None, partition_locks: PartitionLocks | None = None,
-                 flush_when_idle_s: float | None = None, metrics: SignalsMetrics | None = None) -> None:
+                 flush_when_idle_s: float | None = None, metrics: SignalsMetrics | None = None,
+                 reloader: ConfigReloader[AlertPolicy] | None = None) -> None:
         self.cp = control_plane
+        #: With a reloader, a new control plane (and alert policy) is taken between batches (`_take_reload`).
+        self.reloader = reloader
+        self._generation = reloader.current.generation if reloader is not None else 0
+        self._policy = reloader.current.value if reloader is not None else None
         self._skew = EventTimeGuard(control_plane.settings.event_time)
         self.metrics = metrics
         self.store = store
@@ -216,7 +223,28 @@ class SignalsStage:
         # Built only when owned: the engines resume from the snapshot the previous owner committed last.
         if self._enforcer is None:
             self._enforcer = build_enforcer(self.cp)
-        return ReplayService(self.cp, self.store, self._enforcer, engine_state=engine_state, publish=self.publisher)
+        return ReplayService(self.cp, self.store, self._enforcer, engine_state=engine_state, publish=self.publisher,
+                             policy=self._policy)
+
+    def _take_reload(self) -> None:
+        """Between batches: if the control plane was reloaded, rebuild every owned host's service on it. Each
+        resumes from its committed snapshot (= its memory after the last commit), so no window is lost; the
+        lineage is rewritten into the graph (datasets and FEEDS edges may have changed)."""
+        if self.reloader is None:
+            return
+        live = self.reloader.current
+        if live.generation == self._generation:
+            return
+        self.cp, self._policy, self._generation = live.cp, live.value, live.generation
+        self._skew = EventTimeGuard(live.cp.settings.event_time)
+        self._enforcer = None
+        with self.store.transaction():
+            GraphWriter(self.store.graph, self.cp).write_control_plane()
+        for owner in list(self._services):
+            name = ENGINE_STATE if owner == _SINGLE else engine_state_name(self.cfg.evidence_topic, owner)
+            self._services[owner] = self._service(name)
+        log.info("control plane generation taken", extra={"generation": live.generation,
+                                                          "hosts": len(self._services)})
 
     def _acquire(self, stop: threading.Event) -> bool:
         waiting = False
@@ -282,6 +310,7 @@ class SignalsStage:
             flushed = True  # nothing to flush before the first message
             lock_checked = time.monotonic()
             while not stop.is_set():
+                self._take_reload()
                 messages = consumer.consume(self.cfg.batch_size, self.cfg.poll_timeout_s)
                 if self.metrics is not None:
                     self.metrics.maybe_sample_lag(consumer, self._positions)
