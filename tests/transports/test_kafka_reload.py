@@ -1,4 +1,4 @@
-"""Hot reload in the Kafka enforcer stage: a topics.yaml change is taken between batches, never within one."""
+"""Hot reload in the Kafka stages: a control-plane change is taken between batches, never within one."""
 
 from __future__ import annotations
 
@@ -11,20 +11,25 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Producer
 
+from signal_factory.alerting.policy import AlertPolicy, load_alert_policy
 from signal_factory.controlplane.loader import ControlPlane
-from signal_factory.enforcer.factory import build_enforcer
 from signal_factory.enforcer.pipeline import EnforceBatch, Enforcer
-from signal_factory.model.evidence import decode_evidence
+from signal_factory.model.evidence import decode_evidence, encode_evidence
 from signal_factory.model.records import MalformedInput, RawRecord
 from signal_factory.runtime.reload import ConfigReloader
+from signal_factory.signals.model import CONTRACT_BREACH, SLIDING_15MIN, TUMBLING_5MIN
+from signal_factory.stores.sql.database import SqlStore, open_store
 from signal_factory.transports.kafka.config import KafkaConfig
 from signal_factory.transports.kafka.enforcer_stage import EnforcerStage
-from signal_factory.transports.kafka.metrics import StageMetrics
+from signal_factory.transports.kafka.metrics import SignalsMetrics, StageMetrics
+from signal_factory.transports.kafka.signals_stage import SignalsStage
 from tests.controlplane.copies import NEW_TOPIC, add_topic, copy_example
+from tests.signals.builders import MINUTE, ORDERS, evidence, ms
 from tests.transports.conftest import GROUP_PROPS, drain, kafka_cluster
 
 pytestmark = pytest.mark.slow
 EVIDENCE = "sf.test.reload.evidence"
+SIG_EVIDENCE, SIG_TALLIES = "sf.test.reload-sig.evidence", "sf.test.reload-sig.tallies"
 
 
 class _Hooked(Enforcer):
@@ -43,7 +48,7 @@ class _Hooked(Enforcer):
 
 @pytest.fixture(scope="module")
 def bootstrap() -> Iterator[str]:
-    with kafka_cluster({NEW_TOPIC: 1, EVIDENCE: 1}) as servers:
+    with kafka_cluster({NEW_TOPIC: 1, EVIDENCE: 1, SIG_EVIDENCE: 1, SIG_TALLIES: 1}) as servers:
         yield servers
 
 
@@ -105,3 +110,49 @@ def test_a_topic_added_is_taken_between_batches(bootstrap: str, tmp_path: Path) 
     assert evidence[2].dataset_urn == "urn:dp:orders:created"
     assert metrics.registry.get_sample_value("signal_factory_config_reloads_total", {"result": "ok"}) == 1
     assert metrics.registry.get_sample_value("signal_factory_config_reloads_total", {"result": "rejected"}) == 0
+
+
+def test_the_signals_stage_takes_a_new_window_kind_between_batches(bootstrap: str, tmp_path: Path) -> None:
+    """Batch 1 fills a 5-minute window; orders:created is then switched to SLIDING_15MIN: that window still
+    closes as TUMBLING_5MIN, batch 2's records land in sliding windows, all without a restart."""
+    root = copy_example(tmp_path)
+    metrics = SignalsMetrics()
+    reloader: ConfigReloader[AlertPolicy] = ConfigReloader(root, load_alert_policy, on_result=metrics.config_reload)
+    store = open_store(f"sqlite:///{tmp_path / 'sf.db'}")
+    assert isinstance(store, SqlStore)
+    cfg = KafkaConfig(bootstrap_servers=bootstrap, group_id="sf-test-reload-sig", topics=(SIG_EVIDENCE, SIG_TALLIES),
+                      evidence_topic=SIG_EVIDENCE, tally_topic=SIG_TALLIES, signals_topic=None,
+                      properties=GROUP_PROPS)
+    stage = SignalsStage(reloader.current.cp, store, cfg, reloader=reloader, flush_when_idle_s=3, metrics=metrics)
+    t0 = ms("2024-01-15T10:00:00.000Z")
+    producer = Producer({"bootstrap.servers": bootstrap})
+
+    def send(first: int, minute: int) -> None:
+        for i in range(first, first + 3):
+            ev = evidence(i, t0 + minute * MINUTE)
+            producer.produce(SIG_EVIDENCE, key=ORDERS.encode(), value=encode_evidence(ev))
+        assert producer.flush(10) == 0
+
+    stop = threading.Event()
+    worker = threading.Thread(target=stage.run, args=(stop,), daemon=True)
+    try:
+        send(1, 1)
+        worker.start()
+        wait_for(lambda: stage.report.batches >= 1, "batch 1")
+        datasets = root / "datasets.yaml"
+        line = "    contract: dc:orders.created:3\n"
+        datasets.write_text(datasets.read_text().replace(line, line + "    window: SLIDING_15MIN\n"))
+        assert reloader.reload("test") == "ok"
+        send(10, 7)
+        wait_for(lambda: stage.report.batches >= 2 and stage.report.flushes >= 1, "batch 2 and the idle flush")
+    finally:
+        stop.set()
+        worker.join(30)
+    try:
+        found = store.signals.list(dataset_urn=ORDERS, signal_type=CONTRACT_BREACH, limit=100)
+    finally:
+        store.close()
+    finals = sorted({(s.window.type, s.window.start[11:16]) for s in found if s.window is not None})
+    assert finals == [(SLIDING_15MIN, "09:55"), (SLIDING_15MIN, "10:00"), (SLIDING_15MIN, "10:05"),
+                      (TUMBLING_5MIN, "10:00")]
+    assert metrics.registry.get_sample_value("signal_factory_config_reloads_total", {"result": "ok"}) == 1
