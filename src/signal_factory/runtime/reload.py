@@ -180,9 +180,13 @@ class ConfigReloader(Generic[T]):
 
     def _watch(self) -> None:
         root = self.root
-        for _changes in watch(root, watch_filter=lambda _c, p: is_config_file(root, Path(p)), step=_STEP_MS,
-                              stop_event=self._stop, raise_interrupt=False, rust_timeout=1000):
-            self.reload("file change", force=False)
+        try:
+            for _changes in watch(root, watch_filter=lambda _c, p: is_config_file(root, Path(p)), step=_STEP_MS,
+                                  stop_event=self._stop, raise_interrupt=False, rust_timeout=1000):
+                self.reload("file change", force=False)
+        except Exception as e:  # e.g. the directory was removed: the process keeps running on what it has
+            log.error(f"config file watch stopped ({type(e).__name__}: {e}); SIGHUP still reloads",
+                      extra={"error": str(e)})
 
     def request(self, cause: str) -> None:
         """Reload from a new thread (safe to call from a signal handler: no lock is taken here)."""
