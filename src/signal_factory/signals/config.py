@@ -23,7 +23,8 @@ class EngineConfigError(SignalFactoryError):
 class EngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Signal-engine settings (defaults are what the product ships with).
 
-    * `contract_windows`: windows CONTRACT_BREACH runs on; the first one drives the signal state.
+    * `contract_windows`: windows CONTRACT_BREACH runs on; the first one drives the signal state. A dataset
+      with its own `window:` (datasets.yaml) runs on that kind alone.
     * `volume_window`: the window VOLUME_ANOMALY counts in.
     * `out_of_orderness_ms`: watermark = max event time seen for the dataset minus this.
     * `allowed_lateness_ms`: evidence for a closed window is still accepted (corrected signal) until

@@ -2,10 +2,11 @@
 
 Rules: a signal updates the state unless it is about an older window than the one the state shows
 (a late correction of a past window does not overwrite the present). CONTRACT_BREACH state follows
-the first configured contract window type only. `breach_start` is the first failure event time of
-the current breach (earliest `first_seen` of the signal's top failures, else its window start or
-timestamp) and is kept while the state stays non-OK; `ok_streak` counts consecutive final OK signals.
-`last_updated` is the signal's (event-time) timestamp, so replays give identical states.
+the dataset's window kind only (its `window:`, else the first configured contract window type).
+`breach_start` is the first failure event time of the current breach (earliest `first_seen` of the
+signal's top failures, else its window start or timestamp) and is kept while the state stays non-OK;
+`ok_streak` counts consecutive final OK signals. `last_updated` is the signal's (event-time)
+timestamp, so replays give identical states.
 """
 
 from __future__ import annotations
