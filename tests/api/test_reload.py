@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.api.conftest import API_TOKEN, start_server, stop_server
 from tests.api.records import failing_orders
@@ -63,6 +64,16 @@ def config(client: httpx.Client) -> dict[str, Any]:
     return body
 
 
+def reloads_metric(client: httpx.Client) -> dict[str, float]:
+    """`signal_factory_config_reloads_total` by result, from GET /metrics."""
+    found = {}
+    for family in text_string_to_metric_families(client.get("/metrics").text):
+        for sample in family.samples:
+            if sample.name == "signal_factory_config_reloads_total":
+                found[sample.labels["result"]] = sample.value
+    return found
+
+
 def test_a_topic_added_while_serving_turns_unknown_topic_into_pass(served: tuple[httpx.Client, Path]) -> None:
     """Saving topics.yaml is enough: the next record on the new topic passes G1, no restart."""
     client, root = served
@@ -71,6 +82,7 @@ def test_a_topic_added_while_serving_turns_unknown_topic_into_pass(served: tuple
     wait_for(lambda: config(client)["generation"] == 1, "the reload")
     assert verdict(client, NEW_TOPIC, 2) == ("PASS", [])
     assert config(client)["reloads"] == {"ok": 1, "rejected": 0}
+    assert reloads_metric(client) == {"ok": 1.0, "rejected": 0.0}
 
 
 def test_an_invalid_edit_is_rejected_and_the_running_config_keeps_working(
@@ -87,6 +99,7 @@ def test_an_invalid_edit_is_rejected_and_the_running_config_keeps_working(
     assert "fix: use one of:" in state["last_error"]
     assert verdict(client, NEW_TOPIC, 3) == ("PASS", [])
     assert verdict(client, "raw.typo.events", 4) == ("FAIL", ["UNKNOWN_TOPIC:raw.typo.events"])
+    assert reloads_metric(client) == {"ok": 1.0, "rejected": 1.0}
 
 
 def test_sighup_reloads_a_serve_process(tmp_path: Path) -> None:

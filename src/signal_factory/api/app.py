@@ -69,6 +69,7 @@ def create_app(config_dir: Path, db_url: str | None, *, token: str | None = None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = ApiService.open(config_dir, db_url, home=home)
         service.metrics = app.state.metrics
+        service.reloader.on_result = app.state.metrics.config_reload
         app.state.service = service
         if watch_config:
             service.reloader.watch()

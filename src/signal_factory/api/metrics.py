@@ -8,6 +8,7 @@ Names (prefixed `signal_factory_`), all present at 0 from start so `rate()` work
     ingested_records_total{kind}                 records / evidence taken in through the write endpoints
     ingested_evidence_total{kind}                evidence stored for the first time by those requests
     errors_total{kind}                           unhandled (500) and store (503) failures
+    config_reloads_total{result}                 control-plane reloads: ok, rejected (runtime/reload.py)
 
 plus process_*, python_info and build_info (runtime/procmetrics.py). The endpoint needs no token: it
 carries counts and timings only, never a record value or an id.
@@ -21,7 +22,7 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from signal_factory.runtime.procmetrics import PREFIX, add_process_metrics
+from signal_factory.runtime.procmetrics import PREFIX, add_process_metrics, reload_counter
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 INGEST_KINDS = ("records", "evidence", "s3")
@@ -50,6 +51,11 @@ class ApiMetrics:
             self.evidence.labels(kind=kind)
         for kind in ("internal", "store"):
             self.errors.labels(kind=kind)
+        self.config_reloads = reload_counter(r)
+
+    def config_reload(self, result: str) -> None:
+        """One control-plane reload attempt (`ok` or `rejected`): `ConfigReloader(on_result=...)`."""
+        self.config_reloads.labels(result=result).inc()
 
     def ingested(self, kind: str, records: int, new_evidence: int) -> None:
         self.records.labels(kind=kind).inc(records)

@@ -44,7 +44,7 @@ from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from signal_factory.runtime.procmetrics import add_process_metrics
+from signal_factory.runtime.procmetrics import add_process_metrics, reload_counter
 
 PREFIX = "signal_factory_"
 BATCH_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -62,14 +62,6 @@ class LagSource(Protocol):
 
 class _Record(Protocol):
     topic: str | None
-
-
-def _reload_counter(registry: CollectorRegistry) -> Counter:
-    counter = Counter(f"{PREFIX}config_reloads", "Control-plane reloads, by result (ok, rejected).", ["result"],
-                      registry=registry)
-    for result in ("ok", "rejected"):  # present at 0 from the start
-        counter.labels(result=result)
-    return counter
 
 
 class _ConsumerMetrics:
@@ -97,7 +89,7 @@ class _ConsumerMetrics:
                          ["topic", "partition"], registry=r)
         for kind in self.ERROR_KINDS:  # every known kind present at 0 from the start, so rate() and alerts work
             self.errors.labels(kind=kind)
-        self.config_reloads = _reload_counter(r)
+        self.config_reloads = reload_counter(r)
 
     def error(self, kind: str, count: int = 1) -> None:
         self.errors.labels(kind=kind).inc(count)
@@ -239,7 +231,7 @@ class AlertsMetrics:
                              registry=r)
         for outcome in ("SENT", "RETRY", "DEAD", "HELD"):
             self.notifications.labels(outcome=outcome)
-        self.config_reloads = _reload_counter(r)
+        self.config_reloads = reload_counter(r)
 
     def config_reload(self, result: str) -> None:
         """One control-plane reload attempt (`ok` or `rejected`)."""
