@@ -2,8 +2,8 @@
 
     describe_changes(old, new)   # ["topics added: raw.payments.events", "datasets changed: urn:dp:orders:created"]
 
-Pure: compares the loaded records (datasets, topics, producers, compiled contracts, schema ids, settings);
-files the loader does not read (alerting.yaml, ...) are the reloader's to name.
+Pure: compares the loaded records (datasets, topics, producers, compiled contracts, S3 locations, schema
+ids, settings); files the loader does not read (alerting.yaml, ...) are the reloader's to name.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ def describe_changes(old: ControlPlane, new: ControlPlane) -> list[str]:
     out += _keyed("datasets", old.datasets, new.datasets)
     out += _keyed("producers", old.producers, new.producers)
     out += _keyed("contracts", old.contracts, new.contracts)
+    out += _keyed("s3 locations", {r.route_key: r for r in old.objects}, {r.route_key: r for r in new.objects})
     old_ids, new_ids = set(old.schemas.ids()), set(new.schemas.ids())
     out += _keyed("schemas", dict.fromkeys(old_ids, 0), dict.fromkeys(new_ids, 0))
     if old.settings != new.settings:
