@@ -310,8 +310,8 @@ class SignalsStage:
             flushed = True  # nothing to flush before the first message
             lock_checked = time.monotonic()
             while not stop.is_set():
-                self._take_reload()
                 messages = consumer.consume(self.cfg.batch_size, self.cfg.poll_timeout_s)
+                self._take_reload()  # after the wait, before the batch: it runs on the config current now
                 if self.metrics is not None:
                     self.metrics.maybe_sample_lag(consumer, self._positions)
                 if time.monotonic() - lock_checked >= _LOCK_CHECK_S or messages:
