@@ -271,7 +271,8 @@ def safe_text(value: str, *, limit: int = MAX_NAME) -> str:
 def _classify_text(value: str) -> str:
     if value.startswith(PREFIX) and _TOKEN.fullmatch(value):
         return value  # already a stand-in
-    if value[:1] in _HEX_DIGITS:
+    if value[:1] in _HEX_DIGITS and value.isascii():
+        # (ASCII only: `\d` also matches other scripts' digits, which the full checks fold first.)
         # A date, time or UUID alone (an event time, a run id): kept when the masking of
         # `longest_digit_run` covers all of it and the detectors find nothing -- the verdict of the checks
         # below (no control character, no `@`, no digit left), at half their cost.
