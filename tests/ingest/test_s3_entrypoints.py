@@ -211,3 +211,65 @@ def test_notification_endpoint_says_what_is_missing(aws: tuple[Any, Any], tmp_pa
         r = client.post("/api/v1/ingest/s3-notifications", json=s3_event("orders/a.jsonl", "e"), headers=auth)
     assert (r.status_code, r.headers["retry-after"]) == (503, "5")
     assert "send it again" in r.json()["detail"]
+
+
+def with_country_rule(cfg: Path) -> Path:
+    """`cfg` with an aggregate rule on orders.created: fewer than 2 rows a window outside US/CA."""
+    contract = cfg / "contracts/orders.created.odcs.yaml"
+    text = contract.read_text()
+    anchor = "      - name: currency\n"
+    assert anchor in text
+    contract.write_text(text.replace(anchor, "      - name: shipping_country\n        logicalType: string\n"
+                                     "        quality: [{metric: invalidValues, arguments: {validValues: [US, CA]},"
+                                     " mustBeLessThan: 2}]\n" + anchor, 1))
+    return cfg
+
+
+def test_s3_rows_count_toward_aggregate_rules(aws: tuple[Any, Any], tmp_path: Path) -> None:
+    """An object whose rows breach an aggregate rule (6 rows outside the valid values, fewer than 2
+    allowed) raises the rule's DQ_BREACH as streamed records do; a redelivery stores nothing new."""
+    s3, _ = aws
+    cfg = with_country_rule(_config(tmp_path))
+    rows = [order_payload(order_id=f"ORD-2024-0115-{i:05d}", shipping_country="FR") for i in range(6)]
+    key = "orders/agg/part-0.jsonl"
+    etag = _put(s3, key, rows)
+    auth = {"Authorization": f"Bearer {WRITE}"}
+
+    def breaches() -> list[dict[str, Any]]:
+        with open_store(f"sqlite:///{tmp_path / 'api.db'}") as store:
+            found = store.signals.list(dataset_urn="urn:dp:orders:created", signal_type="DQ_BREACH", limit=100)
+        return [r for s in found for r in (s.details or {}).get("rules", []) if r["field"] == "shipping_country"]
+
+    with _client(cfg, tmp_path, token=WRITE) as client:
+        assert client.post("/api/v1/ingest/s3-notifications", json=s3_event(key, etag), headers=auth).status_code == 200
+        first = breaches()
+        assert first, "no DQ_BREACH for the aggregate rule"
+        assert max(r["count"] for r in first) == 6
+        assert all(r["breached"] for r in first)
+        again = client.post("/api/v1/ingest/s3-notifications", content=eventbridge(key, etag), headers=auth)
+        assert again.json()["evidence"] == 0
+
+
+def test_a_redelivered_object_counts_once_in_its_window(tmp_path: Path) -> None:
+    """The same object's evidence and counts ingested twice: the window closes with 6 bad rows, not 12."""
+    from signal_factory.controlplane.loader import load_control_plane
+    from signal_factory.enforcer.factory import build_enforcer
+    from signal_factory.model.records import RawRecord
+    from signal_factory.runtime.replay import ReplayService
+    from signal_factory.stores.memory import MemoryStore
+
+    cp = load_control_plane(with_country_rule(_config(tmp_path)))
+    enforcer = build_enforcer(cp)
+    records = [RawRecord(topic="raw.orders.events", partition=0, offset=i, timestamp_ms=1_705_312_682_000 + i,
+                         value_obj=order_payload(order_id=f"ORD-2024-0115-{i:05d}", shipping_country="FR"))
+               for i in range(6)]
+    batch = enforcer.process(records, sample=False)
+    assert batch.quality
+    service = ReplayService(cp, MemoryStore(), enforcer)
+    assert service.ingest_evidence(batch.evidence, quality=batch.quality).new_evidence == 6
+    assert service.ingest_evidence(batch.evidence, quality=batch.quality).new_evidence == 0
+    closed = service.flush_windows().signals
+    rules = [r for s in closed if s.signal_type == "DQ_BREACH" for r in (s.details or {}).get("rules", [])
+             if r["field"] == "shipping_country"]
+    assert rules
+    assert {r["count"] for r in rules} == {6}

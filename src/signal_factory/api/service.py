@@ -449,8 +449,10 @@ class ApiService:
             try:
                 evidence = self._s3.handle_notification(body)
             except S3TransportError as e:
+                self._s3.take_quality()  # nothing of this notification is stored: its counts go too
                 raise UpstreamUnavailableError(f"{e}; the notification was not ingested, send it again") from e
-        answer = self._ingest(lambda replay: replay.ingest_evidence(evidence), "s3")
+            quality = self._s3.take_quality()
+        answer = self._ingest(lambda replay: replay.ingest_evidence(evidence, quality=quality), "s3")
         answer["results"] = [{"evidence_id": ev.evidence_id, "result": ev.validation.result,
                               "reason_codes": ev.validation.reason_codes, "dataset": ev.dataset_urn,
                               "object": ev.source.input_dataset if ev.source else None,

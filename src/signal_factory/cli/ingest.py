@@ -51,6 +51,7 @@ def ingest_s3(
 ) -> None:
     """Poll SQS for S3 object notifications; each object's rows -> evidence -> signals -> incidents."""
     from signal_factory.alerting.dispatcher import OutboxDispatcher
+    from signal_factory.alerting.mutes import MuteBook
     from signal_factory.aws import aws_client
     from signal_factory.controlplane.loader import load_control_plane
     from signal_factory.enforcer.factory import build_enforcer
@@ -72,11 +73,11 @@ def ingest_s3(
         enforcer = build_enforcer(cp)
         service = ReplayService(cp, store, enforcer)
         if send:
-            service.dispatcher = OutboxDispatcher(store.outbox, service.policy)
+            service.dispatcher = OutboxDispatcher(store.outbox, service.policy, mutes=MuteBook(store.checkpoints))
         ingester = S3ObjectIngester(cp, None, s3, enforcer=enforcer)
 
         def commit(evidence: list[Evidence]) -> None:
-            report = service.ingest_evidence(evidence)
+            report = service.ingest_evidence(evidence, quality=ingester.take_quality())
             totals.evidence += len(evidence)
             totals.new += report.new_evidence
             totals.signals += len(report.signals)

@@ -17,6 +17,7 @@ from pathlib import Path
 from signal_factory.alerting.dispatcher import DispatchReport, OutboxDispatcher
 from signal_factory.alerting.engine import AlertingEngine, IncidentChange
 from signal_factory.alerting.policy import AlertPolicy, load_alert_policy
+from signal_factory.contracts.aggregate import QualityTally
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.enforcer.pipeline import EnforceBatch, Enforcer
 from signal_factory.errors import StoreFailedError
@@ -197,7 +198,7 @@ class ReplayService:
         return report
 
     def ingest_evidence(self, evidence: Sequence[Evidence], *, tallies: Sequence[PassTally] = (),
-                        checkpoints: Mapping[str, int] | None = None,
+                        quality: Sequence[QualityTally] = (), checkpoints: Mapping[str, int] | None = None,
                         guard: Callable[[], None] | None = None) -> ReplayReport:
         """Evidence made elsewhere (e.g. a Spark job's gates) stored and fed to the engines as one batch,
         through the same path as `ingest` minus the enforcer. Already stored ids are skipped.
@@ -205,13 +206,15 @@ class ReplayService:
         `tallies` (sampled-out PASS counts) are added as they are: they carry no id, so the caller must
         not pass the same tally twice; `checkpoints` (input position per source key, e.g. the next Kafka
         offset per partition) are saved in the same transaction, which is what makes that possible.
-        `guard()` runs first inside that transaction; raising rolls it back (fencing a lost owner)."""
+        `guard()` runs first inside that transaction; raising rolls it back (fencing a lost owner).
+        `quality` (aggregate-rule counts of the same records, e.g. an S3 object's rows) counts only when none of
+        the evidence was stored before: counts carry no id, and a redelivery must not count twice."""
         started = time.perf_counter()
         report = ReplayReport(records=len(evidence))
         evidence = storable_evidence(evidence)  # made elsewhere: NUL must not reach a store either
         if evidence or tallies or checkpoints:
-            self._batch(lambda _: EnforceBatch(evidence=list(evidence), tallies=list(tallies)), [], report,
-                        None, extra_checkpoints=checkpoints, guard=guard)
+            self._batch(lambda _: EnforceBatch(evidence=list(evidence), tallies=list(tallies), quality=list(quality)),
+                        [], report, None, extra_checkpoints=checkpoints, guard=guard)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -269,6 +272,9 @@ class ReplayService:
                     guard()
                 batch = enforce(records)
                 new_ids = set(self.store.evidence.add_many(batch.evidence, batch.tallies))
+                quality = batch.quality
+                if quality and any(e.evidence_id not in new_ids for e in batch.evidence):
+                    quality = []  # evidence stored before (a redelivery): its records were counted then
                 # First copy wins, as in the store: a batch may hold an evidence and its re-sent copy
                 # (an enforcer that crashed between flush and commit), which must count once.
                 fresh = []
@@ -281,7 +287,7 @@ class ReplayService:
                 if report.first_failure_wall_s is None and any(e.validation.result == FAIL for e in fresh):
                     report.first_failure_wall_s = time.perf_counter()
                     report.first_failure_event = next(e.event_time() for e in fresh if e.validation.result == FAIL)
-                self._emit(self.host.add_evidence(fresh, batch.tallies, batch.quality), fresh, report)
+                self._emit(self.host.add_evidence(fresh, batch.tallies, quality), fresh, report)
                 if checkpoint is not None:
                     self.store.checkpoints.put(*checkpoint)
                 for key, position in (extra_checkpoints or {}).items():

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from signal_factory.contracts.aggregate import QualityTally
 from signal_factory.contracts.rules import CompiledContract
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.controlplane.objects import ObjectRoute, routes_from_mapping
@@ -96,6 +97,7 @@ class S3ObjectIngester:
         if missing:
             raise SignalFactoryError(f"the enforcer given was built without the S3 routes {missing}; build it "
                                      "from the same control plane (build_enforcer(cp))")
+        self._quality: list[QualityTally] = []
 
     def handle_notification(self, body: bytes | str) -> list[Evidence]:
         """One evidence per row of every announced object (one per object that has no rows to check, and
@@ -106,6 +108,13 @@ class S3ObjectIngester:
                 out.append(self._malformed(item, body))
             else:
                 out.extend(self.handle_object(item))
+        return out
+
+    def take_quality(self) -> list[QualityTally]:
+        """The aggregate-quality counts (ODCS rowCount, duplicates, null/invalid ratios) of the rows read since
+        the last call, for the signal engines; the caller passes them with the evidence to `ingest_evidence`,
+        which adds them only if the evidence is new (a redelivered notification counts once)."""
+        out, self._quality = self._quality, []
         return out
 
     def dataset_for(self, bucket: str, key: str) -> str | None:
@@ -149,6 +158,7 @@ class S3ObjectIngester:
                 records.append(RawRecord(topic=route.route_key, timestamp_ms=ts, headers=got.headers,
                                          value_obj=row, origin=f"{base}{n}"))
         batch = self._enforcer.process(records, sample=False)
+        self._quality.extend(batch.quality)  # aggregate-rule counts, handed over by `take_quality`
         # The enforcer's evidence is guarded by construction; what is added here (the object's URL and ETag,
         # producer-controlled) is guarded once per object, not once per row (guard_evidence per row cost ~17%).
         uri, read = safe_text(ref.uri), safe_text(etag) if etag else None

@@ -35,6 +35,7 @@ def poll_sqs_once(sqs: SqsClient, queue_url: str, ingester: S3ObjectIngester,
         try:
             evidence = ingester.handle_notification(message.get("Body", ""))
         except S3TransportError as e:
+            ingester.take_quality()  # counts of objects read before the failure: they come back with the redelivery
             log.warning("leaving SQS message %s for redelivery: %s", message.get("MessageId"), e)
             continue
         on_evidence(evidence)
