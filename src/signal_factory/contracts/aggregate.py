@@ -201,7 +201,7 @@ def result(acc: QualityAcc, rules: Sequence[AggregateRule], complete: bool = Tru
             capped = rule.key in acc.untracked
         else:
             count = acc.bad.get(rule.key, 0)
-        measured = _measure(rule, count, acc.rows)
+        measured = measured_value(rule, count, acc.rows)
         judged = complete or rule.metric != "rowCount"
         ok = threshold_ok(rule.operator, rule.bound, measured) if judged else True
         producer, version = _top_producer(acc, rule.key)
@@ -226,7 +226,7 @@ def settled_breach(verdict: RuleVerdict) -> bool:
     return False
 
 
-def _measure(rule: AggregateRule, count: int, rows: int) -> float:
+def measured_value(rule: AggregateRule, count: int, rows: int) -> float:
     if rule.unit != "percent" or rule.metric == "rowCount":
         return float(count)
     return round(count / rows * 100, 6) if rows else 0.0
