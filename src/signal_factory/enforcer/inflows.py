@@ -4,8 +4,9 @@ The enforcer guards what a producer sends in a record (`guard.py`). These functi
 everything else a producer (or a job, a stream processor, a CD hook) can make us write, each applied
 once where the inflow's bytes become data:
 
-* `guard_run_event_doc` -- an OpenLineage RunEvent as decoded JSON (`ingest/openlineage/model.py`,
-  before it becomes a `RunEvent`): job, run, parent and dataset names, and every facet;
+* `guard_run_event_doc` -- an OpenLineage event (RunEvent, DatasetEvent or JobEvent) as decoded JSON
+  (`ingest/openlineage/model.py`, before it becomes a struct): job, run, parent and dataset names, and
+  every facet (custom ones too, key names included);
 * `guard_evidence` -- evidence made elsewhere (`POST /api/v1/evidence`, the evidence topic read by the
   Kafka signals stage, the S3 ingester's evidence over object keys and metadata), stream evidence's
   `stream` facet and `correlation_chain` included (at most `MAX_CHAIN_LINKS` steps);
@@ -158,7 +159,7 @@ def _run_facets(facets: Any) -> Any:
 
 
 def guard_run_event_doc(doc: dict[str, Any]) -> dict[str, Any]:
-    """A decoded RunEvent with every producer-controlled string guarded; keys the parser checks
+    """A decoded OpenLineage event with every producer-controlled string guarded; keys the parser checks
     (`eventType`, `eventTime`) are left for it to check, and named in its errors only guarded."""
     out = dict(doc)
     for key in ("producer", "schemaURL"):
@@ -169,9 +170,9 @@ def guard_run_event_doc(doc: dict[str, Any]) -> dict[str, Any]:
         out["run"] = {**guard_tree({k: v for k, v in run.items() if k not in ("runId", "facets")}),
                       **({"runId": _name(run["runId"])} if "runId" in run else {}),
                       **({"facets": _run_facets(run["facets"])} if "facets" in run else {})}
-    job = doc.get("job")
-    if isinstance(job, dict):
-        out["job"] = _dataset_doc(job)
+    for single in ("job", "dataset"):  # `dataset`: a DatasetEvent's one StaticDataset
+        if isinstance(doc.get(single), dict):
+            out[single] = _dataset_doc(doc[single])
     for side in ("inputs", "outputs"):
         if isinstance(doc.get(side), list):
             out[side] = [_dataset_doc(ds) for ds in doc[side]]

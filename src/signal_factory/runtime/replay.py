@@ -28,7 +28,7 @@ from signal_factory.model.records import MalformedInput, RawRecord
 from signal_factory.model.storable import storable_evidence
 from signal_factory.model.tally import PassTally
 from signal_factory.signals.host import EngineConfig, SignalEngineHost
-from signal_factory.signals.model import BatchRunTotals, Signal
+from signal_factory.signals.model import BatchRunTotals, DatasetChecks, Signal
 from signal_factory.sources.jsonlines import parse_line
 from signal_factory.sources.lines import split_lines
 from signal_factory.stores.ports import EvidenceRepo, Store
@@ -239,10 +239,12 @@ class ReplayService:
         report.seconds = time.perf_counter() - started
         return report
 
-    def ingest_run(self, runs: Sequence[BatchRunTotals], *, write: Callable[[], None] | None = None) -> ReplayReport:
+    def ingest_run(self, runs: Sequence[BatchRunTotals], *, write: Callable[[], None] | None = None,
+                   checks: Sequence[DatasetChecks] = ()) -> ReplayReport:
         """Batch runs (e.g. from OpenLineage COMPLETE events) fed to the engines as one unit of work:
         `write()` first (the caller's own graph/store writes), then per run the graph's JobRun lineage
-        (`GraphWriter.on_batch_run`) and the engines' DQ/cost/drift/freshness signals, in one transaction."""
+        (`GraphWriter.on_batch_run`) and the engines' DQ/cost/drift/freshness signals, then the runs'
+        data-quality checks (OpenLineage DQ facets, one DQ_BREACH per dataset), in one transaction."""
         started = time.perf_counter()
         report = ReplayReport(records=len(runs))
         try:
@@ -252,7 +254,9 @@ class ReplayService:
                 for run in runs:
                     self.graph.on_batch_run(run)
                     self._emit(self.host.add_batch_run(run), [], report)
-                if runs:
+                for check in checks:
+                    self._emit(self.host.add_dataset_checks(check), [], report)
+                if runs or checks:
                     self.store.checkpoints.save_state(self.engine_state, self.host.snapshot())
         except BaseException:
             with contextlib.suppress(Exception):  # a broken store must not hide the original error

@@ -31,13 +31,21 @@ from signal_factory.model.tally import PassTally
 from signal_factory.model.timefmt import parse_iso_ms
 from signal_factory.signals import contract_engine, runs, volume
 from signal_factory.signals.batch import BatchEngine, CostState
+from signal_factory.signals.checks import checks_signal
 from signal_factory.signals.config import EngineConfig
 from signal_factory.signals.contract import ContractAcc
 from signal_factory.signals.contract_engine import ContractEngine, ContractState
 from signal_factory.signals.drift import DriftEngine, DriftState, SignatureHistory, run_sightings, sightings
 from signal_factory.signals.freshness import FreshnessEngine, FreshnessState
 from signal_factory.signals.intake import event_time, group
-from signal_factory.signals.model import CONTRACT_BREACH, SIGNAL_TYPES, BatchRunTotals, Signal, SignalState
+from signal_factory.signals.model import (
+    CONTRACT_BREACH,
+    SIGNAL_TYPES,
+    BatchRunTotals,
+    DatasetChecks,
+    Signal,
+    SignalState,
+)
 from signal_factory.signals.quality_engine import QualityEngine, QualityState
 from signal_factory.signals.routing import any_skewed, batch_run_id, retime, split
 from signal_factory.signals.status import apply, listing
@@ -155,6 +163,15 @@ class SignalEngineHost:
             out += self._freshness.check(self._s.clock_ms)
         out += self._release_runs()
         return self._emit(out)
+
+    def add_dataset_checks(self, checks: DatasetChecks) -> list[Signal]:
+        """A run's data-quality facets about one dataset: its DQ_BREACH from the assertions, and from the
+        metrics judged against the dataset's contract aggregate rules (checks.py)."""
+        cp = self._batch.cp
+        ds = cp.datasets.get(checks.dataset_urn)
+        contract = cp.contract_for(ds) if ds is not None else None
+        signal = checks_signal(checks, contract.aggregates if contract is not None else ())
+        return self._emit([signal] if signal is not None else [])
 
     def advance_to(self, event_time_ms: int) -> list[Signal]:
         """Time has reached `event_time_ms` (a wall-clock tick or the end of a replay): close and check."""

@@ -121,6 +121,28 @@ class BatchRunTotals(msgspec.Struct, omit_defaults=True, kw_only=True):
     upstream_dataset: str | None = None
 
 
+class Assertion(msgspec.Struct, omit_defaults=True, frozen=True):
+    """One data-quality assertion a run reported (OpenLineage `dataQualityAssertions`)."""
+
+    assertion: str
+    success: bool
+    column: str | None = None
+
+
+class DatasetChecks(msgspec.Struct, omit_defaults=True, kw_only=True):
+    """What a run's data-quality facets said about one dataset: assertions with their outcome and the
+    measured metrics (OpenLineage `dataQualityMetrics`: rowCount, bytes, fileCount, columnMetrics)."""
+
+    dataset_urn: str
+    run_id: str
+    job_name: str
+    started_at: str
+    ended_at: str
+    assertions: list[Assertion] = msgspec.field(default_factory=list)
+    metrics: dict[str, Any] = msgspec.field(default_factory=dict)
+    batch_context: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
 def deterministic_ulid(timestamp_ms: int, *key: object) -> str:
     """A ULID whose time part is `timestamp_ms` and whose random part is a hash of `key`."""
     return keyed_ulid(timestamp_ms, "|".join(map(str, key)).encode())

@@ -8,6 +8,8 @@ Where producers disagree on placement, every documented place is read:
 - column lineage: `columnLineage.fields` as the spec's object keyed by output column, or the seed's list.
 - processing type: job facet `jobType.processingType` (BATCH/STREAMING); without it, a run reading a
   `kafka://` dataset is STREAM, anything else BATCH.
+- data quality: `dataQualityAssertions` (assertion, success, column) and `dataQualityMetrics` (rowCount,
+  bytes, fileCount, columnMetrics) in `inputFacets` per spec, or `facets` (older producers).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Any
 
 import msgspec
 
-from signal_factory.ingest.openlineage.model import DatasetRef, RunEvent
+from signal_factory.ingest.openlineage.model import DatasetRef, JobEvent, RunEvent
+from signal_factory.signals.model import Assertion
 
 BATCH = "BATCH"
 STREAM = "STREAM"
@@ -85,7 +88,7 @@ def row_count(event: RunEvent, output: DatasetRef) -> int | None:
     return _int(as_dict(event.run.facets.get("outputStatistics")).get("rowCount"))
 
 
-def processing_type(event: RunEvent) -> str:
+def processing_type(event: RunEvent | JobEvent) -> str:
     declared = as_dict(event.job.facets.get("jobType")).get("processingType")
     if isinstance(declared, str) and declared:
         return STREAM if declared.upper().startswith("STREAM") else BATCH
@@ -136,3 +139,20 @@ def schema_change(before: dict[str, str], after: dict[str, str]) -> dict[str, An
         return None
     return {"added": added, "removed": removed,
             "type_changed": [{"field": k, "from": before[k], "to": after[k]} for k in changed]}
+
+
+def assertions(ds: DatasetRef) -> list[Assertion]:
+    """The `dataQualityAssertions` facet's assertions (an input dataset facet; read from any facet map)."""
+    out: list[Assertion] = []
+    for raw in as_dict(ds.facet("dataQualityAssertions")).get("assertions") or []:
+        item = as_dict(raw)
+        name, success, column = item.get("assertion"), item.get("success"), item.get("column")
+        if isinstance(name, str) and name and isinstance(success, bool):
+            out.append(Assertion(name, success, column if isinstance(column, str) and column else None))
+    return out
+
+
+def quality_metrics(ds: DatasetRef) -> dict[str, Any]:
+    """The `dataQualityMetrics` facet as received (rowCount, bytes, fileCount, columnMetrics), minus its
+    `_producer`/`_schemaURL`; {} without one."""
+    return {k: v for k, v in as_dict(ds.facet("dataQualityMetrics")).items() if not k.startswith("_")}

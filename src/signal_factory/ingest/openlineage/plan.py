@@ -15,6 +15,13 @@ previous run of any job wrote there, the change (fields added, removed, retyped)
 Batch totals: a COMPLETE event yields one `BatchRunTotals` for its primary output (the first output
 mapped to a control-plane URN, else the first output) with the observability facet's counts, the output
 row count and the run duration (from the run's START). FAIL/ABORT update the run record and graph only.
+
+Facets: the run record keeps every run facet as received (latest per name), the job's facets, the
+`errorMessage` facet of a failed run, and the input/output facets of each dataset it read or wrote.
+
+DatasetEvent and JobEvent (`plan_static`): no run, so no run record and no totals; a Dataset node (with
+its `schema` fields), and for a JobEvent the Job node and the FEEDS edges between its declared inputs
+and outputs, as a run of the job would draw them.
 """
 
 from __future__ import annotations
@@ -25,11 +32,20 @@ from typing import Any
 from signal_factory.graph import model as g
 from signal_factory.graph.model import Edge, Node, node_id
 from signal_factory.ingest.openlineage import facets as f
+from signal_factory.ingest.openlineage.catalog import Facets
 from signal_factory.ingest.openlineage.mapping import DatasetMapping
-from signal_factory.ingest.openlineage.model import COMPLETE, START, TERMINAL, RunEvent
-from signal_factory.ingest.openlineage.runs import EventEntry, RunRecord, later
+from signal_factory.ingest.openlineage.model import (
+    COMPLETE,
+    START,
+    TERMINAL,
+    DatasetEvent,
+    DatasetRef,
+    JobEvent,
+    RunEvent,
+)
+from signal_factory.ingest.openlineage.runs import EventEntry, RunDataset, RunRecord, later
 from signal_factory.model.timefmt import parse_iso_ms
-from signal_factory.signals.model import BatchRunTotals
+from signal_factory.signals.model import BatchRunTotals, DatasetChecks
 
 
 @dataclass
@@ -45,11 +61,39 @@ class Plan:
     nodes: list[Node] = field(default_factory=list)
     edges: list[Edge] = field(default_factory=list)
     totals: list[BatchRunTotals] = field(default_factory=list)
+    checks: list[DatasetChecks] = field(default_factory=list)
     schema_changes: list[dict[str, Any]] = field(default_factory=list)
 
 
-def output_keys(event: RunEvent, mapping: DatasetMapping) -> list[str]:
+def output_keys(event: RunEvent | JobEvent | DatasetEvent, mapping: DatasetMapping) -> list[str]:
+    if isinstance(event, DatasetEvent):
+        return [mapping.key(event.dataset.namespace, event.dataset.name)]
     return [mapping.key(d.namespace, d.name) for d in event.outputs]
+
+
+def plan_static(event: DatasetEvent | JobEvent, mapping: DatasetMapping,
+                schemas: dict[str, KnownSchema]) -> tuple[list[Node], list[Edge]]:
+    """The graph changes of a DatasetEvent or JobEvent (no run: no JobRun, no totals)."""
+    if isinstance(event, DatasetEvent):
+        ds = event.dataset
+        key = mapping.key(ds.namespace, ds.name)
+        node = _dataset_node(ds.namespace, ds.name, key, mapping)
+        fields = f.schema_fields(ds)
+        if fields is not None:
+            node.props["schema_fields"] = fields
+        return [node], []
+    job = event.job
+    ptype = f.processing_type(event)
+    job_key = f"{job.namespace}/{job.name}"
+    nodes = [Node(g.JOB, job_key, {"name": job.name, "namespace": job.namespace, "processing_type": ptype})]
+    ins = [mapping.key(d.namespace, d.name) for d in event.inputs]
+    nodes += [_dataset_node(d.namespace, d.name, k, mapping) for d, k in zip(event.inputs, ins, strict=True)]
+    edges: list[Edge] = []
+    for ds, key in zip(event.outputs, output_keys(event, mapping), strict=True):
+        nodes.append(_dataset_node(ds.namespace, ds.name, key, mapping))
+        edges += [Edge(node_id(g.DATASET, src), g.FEEDS, node_id(g.DATASET, key), {"type": ptype, "job": job.name})
+                  for src in ins if src != key]
+    return nodes, edges
 
 
 def plan_event(event: RunEvent, prev: RunRecord | None, mapping: DatasetMapping,
@@ -93,6 +137,10 @@ def plan_event(event: RunEvent, prev: RunRecord | None, mapping: DatasetMapping,
         plan.edges += [Edge(node_id(g.DATASET, src), g.FEEDS, node_id(g.DATASET, key), {"type": ptype, "job": job.name})
                        for src in ins if src != key]
     record.schema_changes = [*(prev.schema_changes if prev else []), *plan.schema_changes]
+    for ds, key in [*zip(event.inputs, ins, strict=True), *zip(event.outputs, outs, strict=True)]:
+        checks = _checks(event, record, parent, ds, key)
+        if checks is not None:
+            plan.checks.append(checks)
     if event.eventType == COMPLETE and event.outputs:
         plan.totals.append(_totals(event, record, parent, ptype, mapping))
         record.totals = {k: v for k, v in _totals_view(plan.totals[0]).items() if v is not None}
@@ -112,7 +160,7 @@ def _record(event: RunEvent, prev: RunRecord | None, entry: EventEntry, parent: 
         first = min((e for e in events if e.event_type == START), key=lambda e: e.event_ms, default=events[0])
         started = first.event_time
     ended = event.eventTime if event.eventType in TERMINAL else (prev.ended_at if prev else None)
-    return RunRecord(
+    record = RunRecord(
         run_id=event.run_id, job_namespace=event.job.namespace, job_name=event.job.name, state=newest.event_type,
         processing_type=ptype, started_at=started, ended_at=ended, updated_at=newest.event_time,
         updated_ms=newest.event_ms,
@@ -121,7 +169,28 @@ def _record(event: RunEvent, prev: RunRecord | None, entry: EventEntry, parent: 
                     else (prev.parent_job if prev else None)),
         inputs=list(dict.fromkeys([*(prev.inputs if prev else []), *ins])),
         outputs=list(dict.fromkeys([*(prev.outputs if prev else []), *outs])),
-        events=events, totals=prev.totals if prev else None)
+        events=events, totals=prev.totals if prev else None,
+        facets=prev.facets if prev else Facets(), job_facets=dict(prev.job_facets) if prev else {},
+        error=prev.error if prev else None,
+        input_versions=_versions(prev.input_versions if prev else [], event.inputs, "inputFacets"),
+        output_versions=_versions(prev.output_versions if prev else [], event.outputs, "outputFacets"))
+    record.facets.merge(event.run.facets, entry.event_ms)
+    if later(entry, current):
+        record.job_facets.update(event.job.facets)
+    error = event.run.facets.get("errorMessage")
+    if isinstance(error, dict) and later(entry, current):
+        record.error = error
+    return record
+
+
+def _versions(prev: list[RunDataset], datasets: list[DatasetRef], side: str) -> list[RunDataset]:
+    """The run's datasets on one side, each with the facets its latest event gave it (input or output)."""
+    out = {(d.namespace, d.name): d for d in prev}
+    for ds in datasets:
+        facets = getattr(ds, side)
+        kept = out.get((ds.namespace, ds.name))
+        out[(ds.namespace, ds.name)] = RunDataset(ds.namespace, ds.name, {**(kept.facets if kept else {}), **facets})
+    return list(out.values())
 
 
 def _dataset_node(namespace: str, name: str, key: str, mapping: DatasetMapping) -> Node:
@@ -168,6 +237,20 @@ def _totals(event: RunEvent, record: RunRecord, parent: f.Parent | None, ptype: 
         output_rows=f.row_count(event, primary),
         duration_s=(end_ms - start_ms) / 1000 if start_ms is not None and end_ms >= start_ms else None,
         batch_context=ctx, upstream_dataset=upstream)
+
+
+def _checks(event: RunEvent, record: RunRecord, parent: f.Parent | None, ds: DatasetRef,
+            key: str) -> DatasetChecks | None:
+    """The run's data-quality facets about one dataset, if it sent any."""
+    found, metrics = f.assertions(ds), f.quality_metrics(ds)
+    if not found and not metrics:
+        return None
+    ctx: dict[str, Any] = {"job_namespace": event.job.namespace, "job_name": event.job.name, "run_id": event.run_id}
+    if parent is not None:
+        ctx.update(_compact({"dag_id": parent.job_name, "dag_run_id": parent.run_id}))
+    return DatasetChecks(dataset_urn=key, run_id=event.run_id, job_name=event.job.name,
+                         started_at=record.started_at or event.eventTime, ended_at=event.eventTime,
+                         assertions=found, metrics=metrics, batch_context=ctx)
 
 
 def _totals_view(t: BatchRunTotals) -> dict[str, Any]:

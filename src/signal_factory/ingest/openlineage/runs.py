@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from signal_factory.ingest.openlineage.catalog import Facets
 from signal_factory.ingest.openlineage.model import TERMINAL
 
 _TERMINAL_RANK = {t: 1 for t in TERMINAL}
@@ -22,6 +23,14 @@ class EventEntry(msgspec.Struct, omit_defaults=True):
     event_type: str
     event_time: str
     event_ms: int
+
+
+class RunDataset(msgspec.Struct, omit_defaults=True):
+    """A dataset the run read or wrote, with the input (or output) facets its latest event gave it."""
+
+    namespace: str
+    name: str
+    facets: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class RunRecord(msgspec.Struct, omit_defaults=True, kw_only=True):
@@ -41,6 +50,13 @@ class RunRecord(msgspec.Struct, omit_defaults=True, kw_only=True):
     events: list[EventEntry] = msgspec.field(default_factory=list)
     schema_changes: list[dict[str, Any]] = msgspec.field(default_factory=list)
     totals: dict[str, Any] | None = None
+    #: Every run facet as received (latest per name), custom ones included; the job's facets as of the run.
+    facets: Facets = msgspec.field(default_factory=Facets)
+    job_facets: dict[str, Any] = msgspec.field(default_factory=dict)
+    #: The `errorMessage` run facet of a FAIL (message, programmingLanguage, stackTrace), as received.
+    error: dict[str, Any] | None = None
+    input_versions: list[RunDataset] = msgspec.field(default_factory=list)
+    output_versions: list[RunDataset] = msgspec.field(default_factory=list)
 
 
 def later(entry: EventEntry, current: EventEntry | None) -> bool:
@@ -64,6 +80,12 @@ class RunRepo(Protocol):
         """The run's raw events, oldest first."""
         ...
 
+    def of_job(self, namespace: str, name: str, *, limit: int = 100, offset: int = 0) -> list[RunRecord]:
+        """The job's runs, newest (latest event) first."""
+        ...
+
+    def count_of_job(self, namespace: str, name: str) -> int: ...
+
 
 class MemoryRunRepo:
     def __init__(self) -> None:
@@ -83,6 +105,14 @@ class MemoryRunRepo:
     def event_docs(self, run_id: str) -> list[bytes]:
         return [doc for (rid, _, _), (_, doc) in sorted(self.docs.items(), key=lambda kv: kv[1][0])
                 if rid == run_id]
+
+    def of_job(self, namespace: str, name: str, *, limit: int = 100, offset: int = 0) -> list[RunRecord]:
+        mine = [r for r in self.runs.values() if (r.job_namespace, r.job_name) == (namespace, name)]
+        mine.sort(key=lambda r: (-r.updated_ms, r.run_id))
+        return mine[offset:offset + limit]
+
+    def count_of_job(self, namespace: str, name: str) -> int:
+        return sum((r.job_namespace, r.job_name) == (namespace, name) for r in self.runs.values())
 
 
 _MEMORY: weakref.WeakKeyDictionary[object, MemoryRunRepo] = weakref.WeakKeyDictionary()

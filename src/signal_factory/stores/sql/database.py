@@ -28,7 +28,7 @@ from signal_factory.stores.sql.evidence import SqlEvidenceRepo
 from signal_factory.stores.sql.graph import SqlGraphStore
 from signal_factory.stores.sql.incidents import SqlIncidentRepo
 from signal_factory.stores.sql.migrate import upgrade
-from signal_factory.stores.sql.openlineage import SqlRunRepo
+from signal_factory.stores.sql.openlineage import SqlCatalogRepo, SqlRunRepo
 from signal_factory.stores.sql.outbox import SqlOutboxRepo
 from signal_factory.stores.sql.signals import SqlSignalRepo
 from signal_factory.stores.sql.transactions import Database, sqlite_begin
@@ -58,6 +58,8 @@ class SqlStore:
         self.graph: GraphStore = SqlGraphStore(db)
         #: OpenLineage runs (`ingest.openlineage.runs.run_repo` finds them here).
         self.lineage_runs = SqlRunRepo(db)
+        #: OpenLineage jobs and datasets with their facets (`ingest.openlineage.catalog.catalog_repo`).
+        self.lineage_catalog = SqlCatalogRepo(db)
 
     @property
     def url(self) -> str:
