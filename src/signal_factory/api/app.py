@@ -31,6 +31,7 @@ from signal_factory.api import (
     routes_incidents,
     routes_ingest,
     routes_lineage,
+    routes_marquez,
     routes_mutes,
     routes_otlp,
     routes_session,
@@ -104,7 +105,8 @@ def create_app(config_dir: Path, db_url: str | None, *, token: str | None = None
     app.add_exception_handler(StoreFailedError, _store_failed)
     app.add_exception_handler(RequestValidationError, _validation_error)
     for module in (routes_system, routes_datasets, routes_incidents, routes_evidence, routes_graph, routes_ingest,
-                   routes_lineage, routes_otlp, routes_mutes, routes_session, routes_airflow, routes_find):
+                   routes_lineage, routes_marquez, routes_otlp, routes_mutes, routes_session, routes_airflow,
+                   routes_find):
         app.include_router(module.router)
 
     @app.get("/metrics", include_in_schema=False)

@@ -1,6 +1,8 @@
 """OpenLineage: `POST /api/v1/lineage` (the official client's HttpTransport default endpoint) takes
-RunEvents (bearer token, like every write); `GET /api/v1/lineage/runs/{run_id}` shows a run's state
-and event history. A malformed event is a 400 (not JSON) or 422 (not a RunEvent) naming the problem."""
+RunEvents, DatasetEvents and JobEvents (bearer token, like every write); `GET /api/v1/lineage/runs/{run_id}`
+shows a run's state, event history, facets as received and, for a failed run, its `errorMessage`. A
+malformed event is a 400 (not JSON) or 422 (not an OpenLineage event) naming the problem. Marquez's read
+API is `routes_marquez.py` (its `GET /api/v1/lineage?nodeId=` shares this path)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from signal_factory.api.problems import ApiError, NotFoundError
 from signal_factory.api.service import ApiService
 from signal_factory.ingest.openlineage.mapping import load_mapping
 from signal_factory.ingest.openlineage.model import OpenLineageEventError, parse_body
-from signal_factory.ingest.openlineage.runs import run_repo
+from signal_factory.ingest.openlineage.reads import LineageReader
 from signal_factory.ingest.openlineage.service import LineageIngest
 from signal_factory.runtime.replay import ReplayService
 
@@ -43,7 +45,7 @@ def ingest_lineage(service: ApiService, body: bytes) -> dict[str, Any]:
     return {"events": len(events), "results": results}
 
 
-@router.post("", summary="Ingest OpenLineage RunEvents (one, a JSON array, or JSON lines)",
+@router.post("", summary="Ingest OpenLineage RunEvents, DatasetEvents, JobEvents (one, a JSON array, or JSON lines)",
              dependencies=[Depends(require_writer)],
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": {"type": "object"}, "example": _EXAMPLE}}}})
@@ -52,9 +54,10 @@ async def post_lineage(request: Request, service: Service) -> Response:
     return json_response(await run_in_threadpool(ingest_lineage, service, body))
 
 
-@router.get("/runs/{run_id}", summary="An OpenLineage run: latest state, timings, datasets and event history")
-async def get_run(run_id: str, service: Service) -> Response:
-    record = run_repo(service.store).get(run_id)
-    if record is None:
+@router.get("/runs/{run_id}", summary="An OpenLineage run: latest state, timings, datasets, event history, "
+                                       "facets as received and the errorMessage of a failed run")
+def get_run(run_id: str, service: Service) -> Response:
+    view = LineageReader(service.store).run(run_id)
+    if view is None:
         raise NotFoundError(f"no OpenLineage run {run_id!r}; POST its RunEvents to /api/v1/lineage first")
-    return json_response(record)
+    return json_response(view)

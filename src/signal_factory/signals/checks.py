@@ -93,7 +93,8 @@ def checks_signal(checks: DatasetChecks, rules: Sequence[AggregateRule] = ()) ->
             top.append(TopFailure(r["signature"], 1))
             state = CRITICAL if state == CRITICAL or r["severity"] != WARN else WARNING
     total, failed = len(checks.assertions), sum(not a.success for a in checks.assertions)
-    metrics: dict[str, Any] = {"assertions": total, "assertions_passed": total - failed, "assertions_failed": failed, "rules_judged": len(judged),
+    metrics: dict[str, Any] = {"assertions": total, "assertions_passed": total - failed, "assertions_failed": failed,
+                               "rules_judged": len(judged),
                                "rules_failed": sum(not r["passed"] for r in judged)}
     for src, dst in (("rowCount", "row_count"), ("bytes", "bytes"), ("fileCount", "file_count")):
         if _number(checks.metrics.get(src)) is not None:

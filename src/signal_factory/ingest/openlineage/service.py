@@ -91,8 +91,7 @@ class LineageIngest:
             graph.merge_edges(plan.edges)
             self.runs.add_event(plan.record, plan.entry, encode_event(event))
             parent = f.parent(event)
-            self._catalog_job(event, run_id=event.run_id, parent_job=(
-                f"{parent.job_namespace}/{parent.job_name}" if parent and parent.job_name else None))
+            self._catalog_job(event, run_id=event.run_id, parent_job=parent.job_name if parent else None)
             written_by = event.run_id if event.eventType == COMPLETE else None
             self._catalog_datasets(event, event.inputs, "input")
             self._catalog_datasets(event, event.outputs, "output", written_by)
