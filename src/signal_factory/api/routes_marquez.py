@@ -107,13 +107,13 @@ def get_run_facets(run_id: str, service: Service,
 
 @router.get("/lineage", summary="Marquez: the lineage graph around a dataset or job node")
 def get_lineage(service: Service,
-                nodeId: Annotated[str, Query(description="dataset:<namespace>:<name> or job:<namespace>:<name>",
-                                             min_length=1)],
+                node_id: Annotated[str, Query(alias="nodeId", min_length=1,
+                                              description="dataset:<namespace>:<name> or job:<namespace>:<name>")],
                 depth: Annotated[int, Query(ge=0, le=100)] = 20) -> Response:
-    if not nodeId.startswith(("dataset:", "job:")):
-        raise BadRequestError(f"nodeId {nodeId!r} must start with `dataset:` or `job:` "
+    if not node_id.startswith(("dataset:", "job:")):
+        raise BadRequestError(f"nodeId {node_id!r} must start with `dataset:` or `job:` "
                               "(e.g. dataset:food_delivery:public.delivery_7_days)")
-    return _found(LineageReader(service.store).lineage(nodeId, depth), f"node {nodeId!r}")
+    return _found(LineageReader(service.store).lineage(node_id, depth), f"node {node_id!r}")
 
 
 @router.get("/search", summary="Marquez: jobs and datasets whose name matches (case-insensitive; % and _ wildcards)")
