@@ -230,13 +230,19 @@ def test_metrics_judge_the_contract_batch_rules(rows: int, nulls: int, state: st
                                        metrics={"bytes": 3}), contract.batch_rules) is None
 
 
-def test_all_assertions_passing_is_an_ok_signal() -> None:
-    """Assertions that all pass give an OK DQ_BREACH (how an open incident sees the dataset recover)."""
+@pytest.mark.parametrize(("assertions", "state"), [
+    ([Assertion("unique", True, "id")], "OK"),
+    ([Assertion("unique", False, "id", "warn"), Assertion("fresh", True)], "WARNING"),
+    ([Assertion("unique", False, "id", "warn"), Assertion("fresh", False, None, "error")], "CRITICAL"),
+])
+def test_assertion_outcomes_and_severity_set_the_state(assertions: list[Assertion], state: str) -> None:
+    """All passing: OK (how an open incident sees the dataset recover); a failed `warn` one: WARNING; else CRITICAL."""
     checks = DatasetChecks(dataset_urn="urn:x", run_id="r", job_name="j", started_at=T0, ended_at=T1,
-                           assertions=[Assertion("unique", True, "id")])
+                           assertions=assertions)
     signal = checks_signal(checks)
     assert signal is not None
-    assert (signal.state, signal.top_failures) == ("OK", [])
+    assert signal.state == state
+    assert len(signal.top_failures) == sum(not a.success for a in assertions)
 
 
 def _job(name: str, ins: list[str], outs: list[str]) -> JobEntry:

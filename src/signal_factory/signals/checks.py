@@ -2,7 +2,8 @@
 `dataQualityMetrics`) -> one DQ_BREACH signal for that dataset and run. Pure: data in, a signal out.
 
 - Each failed assertion is a failure signature `ASSERTION_FAILED:<column>:<assertion>` (a table-level
-  assertion: `ASSERTION_FAILED:<assertion>`); any failed assertion makes the signal CRITICAL.
+  assertion: `ASSERTION_FAILED:<assertion>`); a failed assertion makes the signal CRITICAL, or WARNING
+  when its `severity` is a warning.
 - The metrics judge the contract's aggregate quality rules (`CompiledContract.aggregates`, the ones the
   stream measures per window, contracts/aggregate.py) over the whole batch: `rowCount` against the
   table's `rowCount` metric, a property's `nullValues` against its column's `nullCount` (unit `percent`:
@@ -83,15 +84,16 @@ def checks_signal(checks: DatasetChecks, rules: Sequence[AggregateRule] = ()) ->
     if not checks.assertions and not judged:
         return None
     top: list[TopFailure] = []
-    state = OK
+    states = [OK]
     for a in checks.assertions:
         if not a.success:
             top.append(TopFailure(_signature(ASSERTION_FAILED, a.column, a.assertion), 1))
-            state = CRITICAL
+            states.append(_state_for(a.severity))
     for r in judged:
         if not r["passed"]:
             top.append(TopFailure(r["signature"], 1))
-            state = CRITICAL if state == CRITICAL or r["severity"] != WARN else WARNING
+            states.append(WARNING if r["severity"] == WARN else CRITICAL)
+    state = CRITICAL if CRITICAL in states else WARNING if WARNING in states else OK
     total, failed = len(checks.assertions), sum(not a.success for a in checks.assertions)
     metrics: dict[str, Any] = {"assertions": total, "assertions_passed": total - failed, "assertions_failed": failed,
                                "rules_judged": len(judged),
@@ -107,6 +109,10 @@ def checks_signal(checks: DatasetChecks, rules: Sequence[AggregateRule] = ()) ->
         signal_type=DQ_BREACH, dataset_urn=checks.dataset_urn, state=state, window=Window(start, end, BATCH_RUN),
         timestamp=end, metrics=metrics, top_failures=top[:5], batch_context=context, revision=1,
         details={"source": "openlineage", "rules": judged} if judged else {"source": "openlineage"})
+
+
+def _state_for(severity: str | None) -> str:
+    return WARNING if str(severity or "").lower() in ("warn", "warning") else CRITICAL
 
 
 def _canonical(text: str) -> str:

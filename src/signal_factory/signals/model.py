@@ -127,6 +127,7 @@ class Assertion(msgspec.Struct, omit_defaults=True, frozen=True):
     assertion: str
     success: bool
     column: str | None = None
+    severity: str | None = None  # `warn`/`warning`: a failure is a WARNING, anything else CRITICAL
 
 
 class DatasetChecks(msgspec.Struct, omit_defaults=True, kw_only=True):

@@ -147,8 +147,10 @@ def assertions(ds: DatasetRef) -> list[Assertion]:
     for raw in as_dict(ds.facet("dataQualityAssertions")).get("assertions") or []:
         item = as_dict(raw)
         name, success, column = item.get("assertion"), item.get("success"), item.get("column")
+        severity = item.get("severity")
         if isinstance(name, str) and name and isinstance(success, bool):
-            out.append(Assertion(name, success, column if isinstance(column, str) and column else None))
+            out.append(Assertion(name, success, column if isinstance(column, str) and column else None,
+                                 severity if isinstance(severity, str) else None))
     return out
 
 
