@@ -181,11 +181,16 @@ def apply_job(prev: JobEntry | None, namespace: str, name: str, facets: dict[str
     touch(entry, at, at_ms)
     entry.facets.merge(facets, at_ms)
     same_run = run_id is not None and run_id == entry.latest_run_id
-    if (inputs or outputs) and (at_ms >= entry.io_ms or same_run):
-        if same_run:  # a run's START may name its inputs and its COMPLETE its outputs: keep both
-            inputs = list(dict.fromkeys([*entry.inputs, *inputs]))
-            outputs = list(dict.fromkeys([*entry.outputs, *outputs]))
-        entry.inputs, entry.outputs, entry.io_ms = inputs, outputs, max(at_ms, entry.io_ms)
+    if at_ms >= entry.io_ms or same_run:
+        # Each side an event names replaces the one kept; a side it does not name is kept (a failed run that
+        # never reached its outputs does not erase them). Within one run (START names the inputs, COMPLETE
+        # the outputs) both are kept.
+        if inputs:
+            entry.inputs = list(dict.fromkeys([*entry.inputs, *inputs])) if same_run else inputs
+        if outputs:
+            entry.outputs = list(dict.fromkeys([*entry.outputs, *outputs])) if same_run else outputs
+        if inputs or outputs:
+            entry.io_ms = max(at_ms, entry.io_ms)
     if at_ms >= entry.updated_ms or prev is None:
         entry.type = job_type
     if run_id is not None and at_ms >= entry.latest_run_ms:

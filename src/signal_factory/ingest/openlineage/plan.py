@@ -16,6 +16,10 @@ Batch totals: a COMPLETE event yields one `BatchRunTotals` for its primary outpu
 mapped to a control-plane URN, else the first output) with the observability facet's counts, the output
 row count and the run duration (from the run's START). FAIL/ABORT update the run record and graph only.
 
+Data quality: the `dataQualityAssertions`/`dataQualityMetrics` facets of an input or output become one
+`DatasetChecks` per dataset (signals/checks.py), judged on the events that carry results (not START or
+RUNNING, which may repeat them).
+
 Facets: the run record keeps every run facet as received (latest per name), the job's facets, the
 `errorMessage` facet of a failed run, and the input/output facets of each dataset it read or wrote.
 
@@ -36,6 +40,7 @@ from signal_factory.ingest.openlineage.catalog import Facets
 from signal_factory.ingest.openlineage.mapping import DatasetMapping
 from signal_factory.ingest.openlineage.model import (
     COMPLETE,
+    RUNNING,
     START,
     TERMINAL,
     DatasetEvent,
@@ -137,7 +142,9 @@ def plan_event(event: RunEvent, prev: RunRecord | None, mapping: DatasetMapping,
         plan.edges += [Edge(node_id(g.DATASET, src), g.FEEDS, node_id(g.DATASET, key), {"type": ptype, "job": job.name})
                        for src in ins if src != key]
     record.schema_changes = [*(prev.schema_changes if prev else []), *plan.schema_changes]
-    for ds, key in [*zip(event.inputs, ins, strict=True), *zip(event.outputs, outs, strict=True)]:
+    judged = [] if event.eventType in (START, RUNNING) else [*zip(event.inputs, ins, strict=True),
+                                                                *zip(event.outputs, outs, strict=True)]
+    for ds, key in judged:  # results are judged once the run has them: COMPLETE, FAIL, ABORT, OTHER
         checks = _checks(event, record, parent, ds, key)
         if checks is not None:
             plan.checks.append(checks)
