@@ -53,8 +53,9 @@ SILVER = {"namespace": "delta://unity-catalog", "name": "sales.orders_silver",
 
 
 def lineage_events() -> list[dict[str, Any]]:
-    """RunEvents: PII in job, run and dataset names (one channel) and in facets (the other): the parent
-    (DAG run) facet, errorMessage, the observability facet's failure signatures, schema and column lineage."""
+    """OpenLineage events: PII in job, run and dataset names (one channel) and in facets (the other): the
+    parent (DAG run) facet, errorMessage, the observability facet's failure signatures, schema, column
+    lineage, data-quality assertions, and custom facets on RunEvents, DatasetEvents and JobEvents."""
     out: list[dict[str, Any]] = []
     for n, (_, v) in enumerate(forms(LINEAGE_NAMES)):
         job, run = _spark_job(f"job.{v}", f"spark-{v}"), f"run-{v}"
@@ -79,8 +80,14 @@ def lineage_events() -> list[dict[str, Any]]:
                   "outputFacets": {**SILVER["outputFacets"], "columnLineage": {"fields": {v: {
                       "inputFields": [{"namespace": "s3://data-lake-prod", "name": "bronze/orders/2024-01-14/",
                                        "field": v}], "transformationDescription": f"copy of {v}"}}}}}
-        ins = [{"namespace": "s3://data-lake-prod", "name": "bronze/orders/2024-01-14/"}]
+        ins = [{"namespace": "s3://data-lake-prod", "name": "bronze/orders/2024-01-14/",
+                "inputFacets": {"dataQualityAssertions": {"assertions": [{"assertion": v, "success": False,
+                                                                          "column": v}]}}}]
         out.append(_event("FAIL" if n % 5 == 0 else "COMPLETE", 40 + n, run, _spark_job(), facets, ins, [silver]))
+        # the static event types: a DatasetEvent and a JobEvent with the same custom facets
+        out.append({"eventTime": _ts(40 + n), "dataset": {**SILVER, "facets": {"custom": facets["custom"]}}})
+        out.append({"eventTime": _ts(40 + n), "job": {**_spark_job(f"declared_{n}"), "facets": {
+            "custom": facets["custom"]}}, "inputs": ins, "outputs": [SILVER]})
     return out
 
 

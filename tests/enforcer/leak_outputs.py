@@ -17,9 +17,10 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import msgspec
@@ -159,9 +160,21 @@ def _api_and_ui(db_path: Path, home: Path, config: Path, corpus: bytes) -> tuple
                 assert r.status_code == 200, r.text
             run_id = parse_run_event(msgspec.json.encode(lineage_events()[0])).run_id  # as stored: guarded
             get(f"/api/v1/lineage/runs/{run_id}")
+            _marquez_reads(get)
     finally:
         stop_server(server, thread)
     return "\n".join(api), "\n".join(ui)
+
+
+def _marquez_reads(get: Callable[..., httpx.Response]) -> None:
+    """Marquez's read API over what the lineage events left: every namespace, job, run and dataset."""
+    get("/api/v1/search", q="%", limit="10000")
+    for ns in get("/api/v1/namespaces").json()["namespaces"]:
+        enc = quote(ns["name"], safe="")
+        for job in get(f"/api/v1/namespaces/{enc}/jobs").json()["jobs"]:
+            get(f"/api/v1/namespaces/{enc}/jobs/{quote(job['name'], safe='')}/runs")
+            get("/api/v1/lineage", nodeId=f"job:{ns['name']}:{job['name']}")
+        get(f"/api/v1/namespaces/{enc}/datasets")
 
 
 def collect(tmp: Path, db_url: str, *, payload: str = "none", cli: bool = True, api: bool = True) -> dict[str, str]:

@@ -29,6 +29,7 @@ from signal_factory.ingest.openlineage.model import (
 )
 from signal_factory.ingest.openlineage.reads import LineageReader
 from signal_factory.ingest.openlineage.service import LineageIngest
+from signal_factory.rca.analyze import analyze
 from signal_factory.runtime.replay import ReplayService
 from signal_factory.signals.checks import checks_signal
 from signal_factory.signals.model import Assertion, DatasetChecks
@@ -193,6 +194,8 @@ def test_failed_assertions_are_a_dq_breach_naming_them(lineage: LineageIngest) -
     silver = LineageReader(store).dataset(SILVER["namespace"], SILVER["name"])
     assert silver is not None
     assert silver["inputFacets"]["dataQualityMetrics"]["columnMetrics"]["customer_id"]["nullCount"] == 380
+    report = analyze(store, signature="ASSERTION_FAILED:customer_id:not_null", dataset="urn:dp:orders:silver")
+    assert [r.run_id for r in report.affected_runs] == ["r-1"]  # RCA finds the run that reported it
 
 
 CONTRACT = """

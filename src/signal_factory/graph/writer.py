@@ -29,7 +29,7 @@ from signal_factory.graph.topology import processor_graph
 from signal_factory.model.evidence import FAIL, G4_CONTRACT, G5_PII, PASS, SKIP, WARN, Evidence
 from signal_factory.model.incidents import Incident
 from signal_factory.model.timefmt import iso_ms, parse_iso_ms
-from signal_factory.signals.model import OK, BatchRunTotals, Signal
+from signal_factory.signals.model import OK, BatchRunTotals, DatasetChecks, Signal
 
 _LEVEL = {WARN: 1, FAIL: 2}
 #: How far up the FEEDS edges a batch run's drift is traced to the dataset that showed it first.
@@ -377,6 +377,24 @@ class GraphWriter:
         edges += [Edge(rid, g.READ_FROM, node_id(g.DATASET, u)) for u in upstreams]
         self._run_signatures(run, rid, upstreams, nodes, edges)
         self._write(nodes, edges)
+
+    def on_dataset_checks(self, checks: DatasetChecks, signal: Signal) -> None:
+        """A run's failed data-quality checks on a dataset: FailureSignature nodes (the first time) and
+        JobRun-[ENCOUNTERED]->FailureSignature, so RCA by signature finds the run that reported them."""
+        if not signal.top_failures:
+            return
+        rid = node_id(g.JOB_RUN, checks.run_id)
+        sids = {tf.signature: node_id(g.FAILURE_SIGNATURE, signature_key(tf.signature, checks.dataset_urn))
+                for tf in signal.top_failures}
+        existing = self.graph.nodes_by_id(list(sids.values()))
+        nodes: list[Node] = []
+        for code, sid in sids.items():
+            if sid not in existing:
+                props = _signature_props(code, checks.dataset_urn)
+                props.update(first_seen=checks.ended_at, first_seen_ms=_ms(checks.ended_at), level=FAIL,
+                             source="dq_check", first_run=checks.run_id)
+                nodes.append(Node(g.FAILURE_SIGNATURE, sid.partition(":")[2], _compact(props), _ms(checks.ended_at)))
+        self._write(nodes, [Edge(rid, g.ENCOUNTERED, sid, {"count": 1}) for sid in sids.values()])
 
     def _run_signatures(self, run: BatchRunTotals, rid: str, upstreams: list[str], nodes: list[Node],
                         edges: list[Edge]) -> None:

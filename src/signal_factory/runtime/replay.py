@@ -255,7 +255,10 @@ class ReplayService:
                     self.graph.on_batch_run(run)
                     self._emit(self.host.add_batch_run(run), [], report)
                 for check in checks:
-                    self._emit(self.host.add_dataset_checks(check), [], report)
+                    signals = self.host.add_dataset_checks(check)
+                    for signal in signals:
+                        self.graph.on_dataset_checks(check, signal)
+                    self._emit(signals, [], report)
                 if runs or checks:
                     self.store.checkpoints.save_state(self.engine_state, self.host.snapshot())
         except BaseException:
