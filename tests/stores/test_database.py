@@ -71,13 +71,13 @@ def test_unreachable_server_is_a_store_error() -> None:
 def test_migrations_ship_inside_the_package() -> None:
     """The Alembic environment and revisions sit in the package, so an installed wheel can migrate."""
     assert (MIGRATIONS / "env.py").is_file()
-    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == "0005"
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == "0006"
 
 
 def test_open_migrates_to_head_and_schema_matches_metadata(sql_url: str) -> None:
     """After open the database is at the head revision and has exactly the tables `schema.py` describes."""
     with open_store(sql_url) as store:
-        assert current_revision(store.engine) == "0005"
+        assert current_revision(store.engine) == "0006"
         with store.engine.connect() as conn:
             assert compare_metadata(MigrationContext.configure(conn), metadata) == []
 

@@ -2,7 +2,7 @@
 the catalog of jobs and datasets (facets as received) and the DatasetEvents/JobEvents as received.
 
 The tables register on the shared `schema.metadata` when this module is imported (migrations 0003 and
-0005 import it, so the metadata and the migrations stay one description).
+0006 import it, so the metadata and the migrations stay one description).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """OpenLineage catalog (jobs and datasets with their facets) and static events: openlineage_jobs,
 openlineage_datasets, openlineage_static_events (DatasetEvents and JobEvents as received).
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-07
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 from signal_factory.stores.sql import openlineage  # noqa: F401  (registers these tables on `schema.metadata`)
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
