@@ -217,20 +217,20 @@ schema:
 
 @pytest.mark.parametrize(("rows", "nulls", "state", "failed"), [
     (5000, 10, "OK", []),
-    (5000, 100, "WARNING", ["QUALITY_RULE_FAILED:customer_id:nullValues"]),
-    (10, 0, "CRITICAL", ["QUALITY_RULE_FAILED:rowCount"]),
+    (5000, 100, "WARNING", ["QUALITY_NULL_VALUES:customer_id"]),
+    (10, 0, "CRITICAL", ["QUALITY_ROW_COUNT:$"]),
 ])
-def test_metrics_judge_the_contract_batch_rules(rows: int, nulls: int, state: str, failed: list[str]) -> None:
+def test_metrics_judge_the_contract_aggregate_rules(rows: int, nulls: int, state: str, failed: list[str]) -> None:
     """rowCount and a column's nullValues (percent of rowCount) from dataQualityMetrics against the contract."""
     raw = yaml.safe_load(CONTRACT)
     contract = compile_contract(OpenDataContractStandard.model_validate(raw), raw=raw)
     checks = DatasetChecks(dataset_urn="urn:x", run_id="r", job_name="j", started_at=T0, ended_at=T1,
                            metrics={"rowCount": rows, "columnMetrics": {"customer_id": {"nullCount": nulls}}})
-    signal = checks_signal(checks, contract.batch_rules)
+    signal = checks_signal(checks, contract.aggregates)
     assert signal is not None
     assert (signal.state, [t.signature for t in signal.top_failures]) == (state, failed)
     assert checks_signal(DatasetChecks(dataset_urn="urn:x", run_id="r", job_name="j", started_at=T0, ended_at=T1,
-                                       metrics={"bytes": 3}), contract.batch_rules) is None
+                                       metrics={"bytes": 3}), contract.aggregates) is None
 
 
 @pytest.mark.parametrize(("assertions", "state"), [
