@@ -18,3 +18,24 @@ def test_no_module_imports_itself_through_others() -> None:
         cycle = " -> ".join(e.args[1])
         raise AssertionError(f"import cycle: {cycle}; fix: move what both need into the module the adapter "
                              "imports (the core), so the core never imports its adapter") from None
+
+
+def test_no_package_imports_itself_through_others() -> None:
+    """Packages (enforcer, gates, stores, alerting, ingest, ...) form no circle either: each adapter depends on
+    the core (model, privacy, controlplane), never the other way round."""
+    graph = grimp.build_graph("signal_factory", cache_dir=None)
+
+    def package(module: str) -> str:
+        return ".".join(module.split(".")[:2])
+
+    imports: dict[str, set[str]] = {}
+    for module in graph.modules:
+        deps = {package(d) for d in graph.find_modules_directly_imported_by(module)} - {package(module)}
+        imports.setdefault(package(module), set()).update(deps)
+    assert {"signal_factory.model", "signal_factory.stores", "signal_factory.enforcer"} <= imports.keys()
+    try:
+        TopologicalSorter(imports).prepare()
+    except CycleError as e:
+        cycle = " -> ".join(e.args[1])
+        raise AssertionError(f"package import cycle: {cycle}; fix: move the type both need into the package "
+                             "below them (model/, privacy/), so the core never imports its adapter") from None

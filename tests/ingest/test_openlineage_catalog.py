@@ -17,7 +17,7 @@ from signal_factory.contracts.compile import compile_contract
 from signal_factory.controlplane.loader import load_control_plane
 from signal_factory.enforcer.pipeline import Enforcer
 from signal_factory.ingest.openlineage import marquez as mq
-from signal_factory.ingest.openlineage.catalog import DatasetId, Facets, JobEntry, catalog_repo
+from signal_factory.ingest.openlineage.catalog import catalog_repo
 from signal_factory.ingest.openlineage.mapping import load_mapping
 from signal_factory.ingest.openlineage.model import (
     DatasetEvent,
@@ -29,6 +29,7 @@ from signal_factory.ingest.openlineage.model import (
 )
 from signal_factory.ingest.openlineage.reads import LineageReader
 from signal_factory.ingest.openlineage.service import LineageIngest
+from signal_factory.model.lineage import DatasetId, Facets, JobEntry
 from signal_factory.rca.analyze import analyze
 from signal_factory.runtime.replay import ReplayService
 from signal_factory.signals.checks import checks_signal

@@ -108,3 +108,11 @@ def test_an_unknown_window_kind_is_a_config_error_at_its_line(tmp_path: Path, va
     assert value in str(err)
     assert err.fix is not None
     assert "TUMBLING_5MIN, TUMBLING_1HR, SLIDING_15MIN" in err.fix
+
+
+def test_the_control_plane_offers_exactly_the_window_kinds_the_engines_define() -> None:
+    """datasets.yaml's `window:` choices (checked by the loader) are the engines' window specs, no more."""
+    from signal_factory.controlplane.model import WINDOW_KINDS
+    from signal_factory.signals.windows import SPECS
+
+    assert set(WINDOW_KINDS) == set(SPECS)

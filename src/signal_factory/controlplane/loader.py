@@ -26,6 +26,7 @@ from signal_factory.contracts.rules import CompiledContract
 from signal_factory.contracts.standard import check_standard
 from signal_factory.controlplane.model import (
     URN_PATTERN,
+    WINDOW_KINDS,
     Dataset,
     DatasetsFile,
     PlatformSettings,
@@ -38,7 +39,6 @@ from signal_factory.controlplane.objects import ObjectRoute, load_object_routes,
 from signal_factory.controlplane.yamlsrc import YamlDoc
 from signal_factory.errors import ConfigError
 from signal_factory.registry.local import LocalSchemaRegistry
-from signal_factory.signals.windows import SPECS as WINDOW_SPECS
 
 T = TypeVar("T")
 _MSGSPEC_AT = re.compile(r" - at `(\$[^`]*)`$")
@@ -278,9 +278,9 @@ def _check_dataset(doc: YamlDoc, i: int, ds: Dataset, seen: dict[str, Dataset]) 
         except ValueError as e:
             raise doc.error(str(e), (*at, "slo", "freshness", "expected_interval"),
                             "write a number and a unit: 30s, 5m, 1h, 1d") from e
-    if ds.window is not None and ds.window not in WINDOW_SPECS:
+    if ds.window is not None and ds.window not in WINDOW_KINDS:
         raise doc.error(f"window {ds.window!r} is not a window kind", (*at, "window"),
-                        f"use one of: {', '.join(WINDOW_SPECS)} (or leave `window` out for the default, "
+                        f"use one of: {', '.join(WINDOW_KINDS)} (or leave `window` out for the default, "
                         "TUMBLING_5MIN)")
     if ds.pass_sample_rate is not None and not 0 <= ds.pass_sample_rate <= 1:
         raise doc.error("pass_sample_rate must be between 0 and 1", (*at, "pass_sample_rate"),

@@ -8,6 +8,10 @@ from typing import Literal
 
 import msgspec
 
+#: The window kinds a dataset may choose (`window:` in datasets.yaml); the signal engines define each one
+#: (signals/windows.py SPECS, whose keys a test holds equal to these).
+WINDOW_KINDS = ("TUMBLING_5MIN", "TUMBLING_1HR", "SLIDING_15MIN")
+
 URN_PATTERN = re.compile(r"^urn:dp:[a-z_]+:[a-z_]+$")
 
 Severity = Literal["FAIL", "WARN"]

@@ -20,62 +20,19 @@ from typing import Any, Protocol, TypeVar
 
 import msgspec
 
+from signal_factory.model.lineage import DatasetEntry, DatasetId, JobEntry
+
 DATASET_EVENT = "DatasetEvent"
 JOB_EVENT = "JobEvent"
 _S = TypeVar("_S", bound=msgspec.Struct)
 
 
-class Facets(msgspec.Struct, omit_defaults=True):
-    """Facets by name as received, and the event time (ms) each kept one came with."""
-
-    facets: dict[str, Any] = msgspec.field(default_factory=dict)
-    ms: dict[str, int] = msgspec.field(default_factory=dict)
-
-    def merge(self, incoming: dict[str, Any], at_ms: int) -> None:
-        for name, facet in incoming.items():
-            if self.ms.get(name, -1) > at_ms:
-                continue  # a newer event already set this facet
-            self.ms[name] = at_ms
-            if isinstance(facet, dict) and facet.get("_deleted") is True:
-                self.facets.pop(name, None)
-            else:
-                self.facets[name] = facet
 
 
-class DatasetId(msgspec.Struct, frozen=True, array_like=True):
-    namespace: str
-    name: str
 
 
-class JobEntry(msgspec.Struct, omit_defaults=True, kw_only=True):
-    namespace: str
-    name: str
-    type: str = "BATCH"
-    created_at: str
-    updated_at: str
-    updated_ms: int
-    facets: Facets = msgspec.field(default_factory=Facets)
-    inputs: list[DatasetId] = msgspec.field(default_factory=list)
-    outputs: list[DatasetId] = msgspec.field(default_factory=list)
-    io_ms: int = -1  # event time of the inputs/outputs kept
-    latest_run_id: str | None = None
-    latest_run_ms: int = -1
-    parent_job: str | None = None
 
 
-class DatasetEntry(msgspec.Struct, omit_defaults=True, kw_only=True):
-    namespace: str
-    name: str
-    key: str  # the graph's Dataset key: the control-plane URN when lineage.yaml maps it
-    created_at: str
-    updated_at: str
-    updated_ms: int
-    facets: Facets = msgspec.field(default_factory=Facets)
-    input_facets: Facets = msgspec.field(default_factory=Facets)
-    output_facets: Facets = msgspec.field(default_factory=Facets)
-    last_modified_at: str | None = None  # a COMPLETE run wrote it
-    last_modified_ms: int = -1
-    last_run_id: str | None = None
 
 
 def new_job(namespace: str, name: str, at: str, at_ms: int) -> JobEntry:

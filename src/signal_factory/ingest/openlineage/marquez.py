@@ -21,9 +21,8 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from signal_factory.ingest.openlineage.catalog import DatasetEntry, DatasetId, JobEntry
 from signal_factory.ingest.openlineage.model import ABORT, COMPLETE, FAIL, OTHER, RUNNING, START
-from signal_factory.ingest.openlineage.runs import RunDataset, RunRecord
+from signal_factory.model.lineage import DatasetEntry, DatasetId, JobEntry, RunDataset, RunRecord
 from signal_factory.model.timefmt import iso_ms, parse_iso_ms
 
 OWNER = "anonymous"

@@ -36,7 +36,6 @@ from typing import Any
 from signal_factory.graph import model as g
 from signal_factory.graph.model import Edge, Node, node_id
 from signal_factory.ingest.openlineage import facets as f
-from signal_factory.ingest.openlineage.catalog import Facets
 from signal_factory.ingest.openlineage.mapping import DatasetMapping
 from signal_factory.ingest.openlineage.model import (
     COMPLETE,
@@ -48,7 +47,8 @@ from signal_factory.ingest.openlineage.model import (
     JobEvent,
     RunEvent,
 )
-from signal_factory.ingest.openlineage.runs import EventEntry, RunDataset, RunRecord, later
+from signal_factory.ingest.openlineage.runs import later
+from signal_factory.model.lineage import EventEntry, Facets, RunDataset, RunRecord
 from signal_factory.model.timefmt import parse_iso_ms
 from signal_factory.signals.model import BatchRunTotals, DatasetChecks
 

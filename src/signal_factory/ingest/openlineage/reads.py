@@ -14,7 +14,8 @@ import msgspec
 
 from signal_factory.ingest.openlineage import marquez as mq
 from signal_factory.ingest.openlineage.catalog import catalog_repo
-from signal_factory.ingest.openlineage.runs import RunRecord, run_repo
+from signal_factory.ingest.openlineage.runs import run_repo
+from signal_factory.model.lineage import RunRecord
 
 RUN_FACETS, JOB_FACETS = "run", "job"
 

@@ -9,54 +9,18 @@ never the other way round.
 from __future__ import annotations
 
 import weakref
-from typing import Any, Protocol
+from typing import Protocol
 
-import msgspec
-
-from signal_factory.ingest.openlineage.catalog import Facets
 from signal_factory.ingest.openlineage.model import TERMINAL
+from signal_factory.model.lineage import EventEntry, RunRecord
 
 _TERMINAL_RANK = {t: 1 for t in TERMINAL}
 
 
-class EventEntry(msgspec.Struct, omit_defaults=True):
-    event_type: str
-    event_time: str
-    event_ms: int
 
 
-class RunDataset(msgspec.Struct, omit_defaults=True):
-    """A dataset the run read or wrote, with the input (or output) facets its latest event gave it."""
-
-    namespace: str
-    name: str
-    facets: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-class RunRecord(msgspec.Struct, omit_defaults=True, kw_only=True):
-    run_id: str
-    job_namespace: str
-    job_name: str
-    state: str
-    processing_type: str
-    started_at: str | None = None
-    ended_at: str | None = None
-    updated_at: str
-    updated_ms: int
-    parent_run_id: str | None = None
-    parent_job: str | None = None
-    inputs: list[str] = msgspec.field(default_factory=list)
-    outputs: list[str] = msgspec.field(default_factory=list)
-    events: list[EventEntry] = msgspec.field(default_factory=list)
-    schema_changes: list[dict[str, Any]] = msgspec.field(default_factory=list)
-    totals: dict[str, Any] | None = None
-    #: Every run facet as received (latest per name), custom ones included; the job's facets as of the run.
-    facets: Facets = msgspec.field(default_factory=Facets)
-    job_facets: dict[str, Any] = msgspec.field(default_factory=dict)
-    #: The `errorMessage` run facet of a FAIL (message, programmingLanguage, stackTrace), as received.
-    error: dict[str, Any] | None = None
-    input_versions: list[RunDataset] = msgspec.field(default_factory=list)
-    output_versions: list[RunDataset] = msgspec.field(default_factory=list)
 
 
 def later(entry: EventEntry, current: EventEntry | None) -> bool:

@@ -20,7 +20,6 @@ from signal_factory.ingest.openlineage.catalog import (
     DATASET_EVENT,
     JOB_EVENT,
     CatalogRepo,
-    DatasetId,
     apply_dataset,
     apply_job,
     catalog_repo,
@@ -37,6 +36,7 @@ from signal_factory.ingest.openlineage.model import (
 )
 from signal_factory.ingest.openlineage.plan import KnownSchema, output_keys, plan_event, plan_static
 from signal_factory.ingest.openlineage.runs import RunRepo, run_repo
+from signal_factory.model.lineage import DatasetId
 from signal_factory.runtime.replay import ReplayService
 
 

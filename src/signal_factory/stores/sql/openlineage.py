@@ -12,8 +12,7 @@ from typing import TypeVar
 import msgspec
 from sqlalchemy import BigInteger, Column, Index, String, Table, Text, func, select
 
-from signal_factory.ingest.openlineage.catalog import DatasetEntry, JobEntry
-from signal_factory.ingest.openlineage.runs import EventEntry, RunRecord
+from signal_factory.model.lineage import DatasetEntry, EventEntry, JobEntry, RunRecord
 from signal_factory.stores.sql.schema import metadata
 from signal_factory.stores.sql.transactions import Database
 
