@@ -46,6 +46,7 @@ test: $(STAMP)
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-chromium.sh
 	bash scripts/ensure-airflow.sh
+	bash scripts/ensure-kafka.sh
 	$(BIN)/ruff check src tests benchmarks plugins
 	$(BIN)/mypy
 	SIGNAL_FACTORY_NATIVE=1 $(BIN)/pytest

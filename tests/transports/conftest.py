@@ -1,8 +1,14 @@
 """Kafka fixtures: a broker for the session, and helpers to fill and drain topics.
 
-`kafka_bootstrap`: librdkafka's mock cluster in a child process (`kafka_mock.py`), with `TOPICS`
-pre-created; or, when `SIGNAL_FACTORY_TEST_KAFKA` names bootstrap servers, that cluster (the topics
-are deleted and re-created with the AdminClient, so point it at a cluster dedicated to tests).
+Which broker (`BROKER`, decided at import so that skip marks can read it):
+
+* `SIGNAL_FACTORY_TEST_KAFKA=host:port[,...]`: that cluster ("external"; topics are deleted and re-created
+  with the AdminClient, so point it at a cluster dedicated to tests);
+* else, when `scripts/ensure-kafka.sh` has fetched Apache Kafka: one real KRaft broker for the whole session
+  (`kafka_broker.KafkaBroker`, started on first use, stopped by PID at the end), every module's topics
+  created on it under names of their own ("kafka");
+* else, or with `SIGNAL_FACTORY_TEST_KAFKA=mock`: librdkafka's mock cluster (`kafka_mock.py`), one per
+  `kafka_cluster` call ("mock").
 """
 
 from __future__ import annotations
@@ -21,9 +27,13 @@ import pytest
 confluent_kafka = pytest.importorskip("confluent_kafka")
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402 - after the importorskip
 
+from tests.transports.kafka_broker import KafkaBroker, create_topics, installed_version  # noqa: E402
 from tests.transports.kafka_mock import MockKafka  # noqa: E402
 
 KAFKA_ENV = "SIGNAL_FACTORY_TEST_KAFKA"
+_CHOSEN = os.environ.get(KAFKA_ENV, "")
+BROKER = "mock" if _CHOSEN == "mock" else "external" if _CHOSEN else "kafka" if installed_version() else "mock"
+ON_MOCK = BROKER == "mock"
 ROOT = Path(__file__).resolve().parents[2]
 TRAFFIC = ROOT / "examples" / "orders" / "scenario1" / "traffic.jsonl"
 RAW = "raw.orders.events"
@@ -37,37 +47,68 @@ TOPICS = {RAW: 8, POISON_RAW: 2, "signal_factory.evidence": 4, "signal_factory.e
 GROUP_PROPS = {"session.timeout.ms": "6000", "heartbeat.interval.ms": "500"}
 
 
-def _recreate_topics(bootstrap: str, topics: dict[str, int]) -> None:
-    from confluent_kafka.admin import AdminClient, NewTopic
+#: The session's broker, once a test asked for it ("broker" -> it).
+_SESSION: dict[str, KafkaBroker] = {}
 
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    existing = set(admin.list_topics(timeout=10).topics)
-    doomed = [t for t in topics if t in existing]
-    if doomed:
-        for f in admin.delete_topics(doomed, operation_timeout=30).values():
-            f.result()
-        time.sleep(2)
-    for f in admin.create_topics([NewTopic(t, n, 1) for t, n in topics.items()]).values():
-        f.result()
+
+def real_kafka() -> str:
+    """Bootstrap servers of the session's real cluster: the external one, or our broker (started on first use)."""
+    if BROKER == "external":
+        return _CHOSEN
+    assert BROKER == "kafka", "no real Kafka here: run scripts/ensure-kafka.sh or set " + KAFKA_ENV
+    if "broker" not in _SESSION:
+        _SESSION["broker"] = KafkaBroker().start()
+    return _SESSION["broker"].bootstrap
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_session_broker() -> Iterator[None]:
+    """Stops the session's broker (if a test started it) by PID when the session ends."""
+    yield
+    broker = _SESSION.pop("broker", None)
+    if broker is not None:
+        broker.stop()
+
+
+def pytest_report_header() -> str:
+    version = installed_version()
+    return {"mock": "kafka: librdkafka's mock cluster (run scripts/ensure-kafka.sh for a real broker)",
+            "external": f"kafka: the external cluster {_CHOSEN} ({KAFKA_ENV})",
+            "kafka": f"kafka: Apache Kafka {version} (KRaft, one node, started by the tests)"}[BROKER]
 
 
 @contextlib.contextmanager
-def kafka_cluster(topics: dict[str, int]) -> Iterator[str]:
-    """Bootstrap servers of a cluster holding `topics` (fresh): the one SIGNAL_FACTORY_TEST_KAFKA names
-    (topics deleted and re-created), else a mock cluster of the caller's own (it has no CreateTopics API)."""
-    real = os.environ.get(KAFKA_ENV)
-    if real:
-        _recreate_topics(real, topics)
-        yield real
-        return
-    with MockKafka(topics) as mock:
-        yield mock.bootstrap
+def kafka_cluster(topics: dict[str, int], *, own: bool = False) -> Iterator[str]:
+    """Bootstrap servers of a cluster holding `topics` (fresh).
+
+    Mock: a cluster of the caller's own (the mock has no CreateTopics API). Real Kafka: the session's
+    broker with `topics` created on it (callers name their topics uniquely); `own=True` starts a broker
+    for the caller alone (for topic names the session's topics already use). External: topics re-created.
+    """
+    if BROKER == "mock":
+        with MockKafka(topics) as mock:
+            yield mock.bootstrap
+    elif own and BROKER == "kafka":
+        with KafkaBroker() as broker:
+            broker.create_topics(topics)
+            yield broker.bootstrap
+    else:
+        bootstrap = real_kafka()
+        create_topics(bootstrap, topics, recreate=BROKER == "external")
+        yield bootstrap
 
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
     with kafka_cluster(TOPICS) as bootstrap:
         yield bootstrap
+
+
+@pytest.fixture(scope="session")
+def mock_kafka_bootstrap() -> Iterator[str]:
+    """librdkafka's mock cluster with `TOPICS`, whatever `BROKER` is (for tests of the mock itself)."""
+    with MockKafka(TOPICS) as mock:
+        yield mock.bootstrap
 
 
 def produce_traffic(bootstrap: str, path: Path = TRAFFIC, topic: str = RAW) -> int:

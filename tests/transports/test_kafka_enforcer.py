@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +25,7 @@ from signal_factory.transports.kafka.enforcer_stage import INTERNAL_ERROR, Enfor
 from tests.transports.conftest import (
     GROUP_PROPS,
     KAFKA_ENV,
+    ON_MOCK,
     POISON_RAW,
     RAW,
     ROOT,
@@ -33,7 +36,6 @@ from tests.transports.conftest import (
 
 pytestmark = pytest.mark.slow
 SCENARIO1_RECORDS = 1247
-ON_MOCK = not os.environ.get(KAFKA_ENV)
 
 
 def _run_in_thread(stage: EnforcerStage, until: int, timeout_s: float = 60.0) -> None:
@@ -132,9 +134,16 @@ def _stage_cmd(bootstrap: str, group: str, evidence_topic: str, batch_size: int,
     return [*cmd, *extra]
 
 
-def _start(cmd: list[str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+def _start(cmd: list[str], log: Path | None = None) -> subprocess.Popen[str]:
+    """The stage in a subprocess; its stderr piped to us (read it, or the stage blocks once the pipe is full)
+    or appended to `log`."""
+    stderr = subprocess.PIPE if log is None else log.open("a")
+    try:
+        return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=stderr, text=True, cwd=ROOT,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    finally:
+        if log is not None:
+            stderr.close()
 
 
 def _close(proc: subprocess.Popen[str]) -> None:
@@ -146,35 +155,44 @@ def _wait_for_records(proc: subprocess.Popen[str], at_least: int, timeout_s: flo
     """Read the stage's JSON log until a committed batch brings the total to `at_least`."""
     assert proc.stderr is not None
     deadline = time.monotonic() + timeout_s
-    for line in proc.stderr:
-        if time.monotonic() > deadline:
+    seen: list[str] = []
+    while time.monotonic() < deadline:
+        if not select.select([proc.stderr], [], [], 0.5)[0]:
+            continue
+        line = proc.stderr.readline()
+        if not line:
             break
+        seen.append(line)
         try:
             entry = json.loads(line)
         except ValueError:
             continue  # librdkafka's own log lines
         if entry.get("msg") == "batch committed" and entry["total_records"] >= at_least:
             return int(entry["total_records"])
-    raise AssertionError(f"the stage never reported {at_least} committed records (exit code {proc.poll()})")
+    raise AssertionError(f"the stage never reported {at_least} committed records (exit code {proc.poll()}); "
+                         f"its log:\n{''.join(x for x in seen if 'HEARTBEAT' not in x)[-6000:]}")
 
 
-def _wait_until_caught_up(bootstrap: str, group: str, timeout_s: float = 45.0) -> None:
+def _wait_until_caught_up(bootstrap: str, group: str, timeout_s: float = 45.0, log: Path | None = None) -> None:
     want = high_watermarks(bootstrap, RAW)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if committed_offsets(bootstrap, group, RAW) == want:
             return
         time.sleep(0.5)
-    raise AssertionError(f"group {group} never committed up to {want}")
+    tail = log.read_text()[-3000:] if log is not None else ""
+    raise AssertionError(f"group {group} never committed up to {want}: {committed_offsets(bootstrap, group, RAW)}\n"
+                         f"{tail}")
 
 
 @pytest.mark.parametrize("delivery", [
     "at-least-once",
     pytest.param("exactly-once", marks=pytest.mark.skipif(
         ON_MOCK, reason="librdkafka's mock does not store transactional offsets (see test_transactions); "
-                        f"set {KAFKA_ENV} to run against a real cluster")),
+                        f"run scripts/ensure-kafka.sh (a real broker) or set {KAFKA_ENV}")),
 ])
-def test_kill_minus_9_then_restart_loses_nothing(kafka_bootstrap: str, scenario1_raw: int, delivery: str) -> None:
+def test_kill_minus_9_then_restart_loses_nothing(kafka_bootstrap: str, scenario1_raw: int, delivery: str,
+                                                 tmp_path: Path) -> None:
     """SIGKILL mid-stream, restart: every source record has exactly one distinct evidence; SIGTERM exits 0."""
     eos = delivery == "exactly-once"
     group = "sf-test-kill-eos" if eos else "sf-test-kill"
@@ -190,9 +208,9 @@ def test_kill_minus_9_then_restart_loses_nothing(kafka_bootstrap: str, scenario1
         _close(first)
     assert done_before_kill < scenario1_raw, "the stage finished before it could be killed; lower --batch-size"
 
-    second = _start(cmd)
+    second = _start(cmd, log=tmp_path / "second.log")  # not read until it is caught up: a file, not a pipe
     try:
-        _wait_until_caught_up(kafka_bootstrap, group)
+        _wait_until_caught_up(kafka_bootstrap, group, log=tmp_path / "second.log")
         second.send_signal(signal.SIGTERM)
         assert second.wait(20) == 0
     finally:

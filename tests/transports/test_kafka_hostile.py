@@ -70,7 +70,7 @@ def test_kafka_stage_gives_the_evidence_enforce_gives(control_plane: ControlPlan
     enforced = [decode_evidence(line) for line in sink.getvalue().splitlines()]
     assert len(enforced) == len(records)
 
-    with kafka_cluster({RAW: 1, EVIDENCE: 1}) as bootstrap:
+    with kafka_cluster({RAW: 1, EVIDENCE: 1}, own=True) as bootstrap:  # RAW with 1 partition: a broker of its own
         producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5})
         for r in records:
             producer.produce(RAW, value=r.value, key=r.key.encode("utf-8", "surrogatepass") if r.key else None,
