@@ -65,10 +65,16 @@ def installed_version() -> str | None:
     return version.read_text().strip()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def free_ports(n: int) -> list[int]:
+    """`n` distinct ports free on 127.0.0.1 now (all held open while choosing, so no two are the same)."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 class KafkaBroker:
@@ -90,7 +96,7 @@ class KafkaBroker:
     def start(self, timeout_s: float = 90.0) -> KafkaBroker:
         if installed_version() is None:
             raise RuntimeError(f"no Apache Kafka jars in {kafka_home()} (or no java): run scripts/ensure-kafka.sh")
-        port, cport = free_port(), free_port()
+        port, cport = free_ports(2)
         logs = self.dir / "logs"
         props = self.dir / "server.properties"
         (self.dir / "log4j2.properties").write_text(LOG4J2.format(log=self.dir / "server.log"))
@@ -100,7 +106,8 @@ class KafkaBroker:
             f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}", "controller.listener.names=CONTROLLER",
             "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
             "inter.broker.listener.name=PLAINTEXT", f"log.dirs={logs}",
-            "num.partitions=1", "auto.create.topics.enable=false",
+            # Topics a test did not create come into being on first use, with 1 partition (as on the mock).
+            "num.partitions=1", "auto.create.topics.enable=true",
             "offsets.topic.replication.factor=1", "offsets.topic.num.partitions=8",
             "transaction.state.log.replication.factor=1", "transaction.state.log.min.isr=1",
             "transaction.state.log.num.partitions=4",
@@ -111,7 +118,10 @@ class KafkaBroker:
             "log.index.size.max.bytes=1048576",
             # Scenario 1 replays records stamped 2024-01-15: under the default 7-day time retention the
             # broker deletes them at its first retention check (5 minutes in), mid-session.
-            "log.retention.ms=-1", "",
+            "log.retention.ms=-1",
+            # Kafka 4 rejects CreateTimes more than an hour ahead by default (KIP-937); the hostile-input tests
+            # send such times (a cluster with this setting, or Kafka 3, accepts them).
+            "log.message.timestamp.after.max.ms=9223372036854775807", "",
         ]))
         formatted = subprocess.run(self._java("kafka.tools.StorageTool", "format", "--config", str(props),
                                               "--cluster-id", _cluster_id()),
