@@ -13,6 +13,7 @@ Which broker (`BROKER`, decided at import so that skip marks can read it):
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -58,6 +59,8 @@ def real_kafka() -> str:
     assert BROKER == "kafka", "no real Kafka here: run scripts/ensure-kafka.sh or set " + KAFKA_ENV
     if "broker" not in _SESSION:
         _SESSION["broker"] = KafkaBroker().start()
+        # Tests outside tests/transports (no `_stop_session_broker` there) may be the only users.
+        atexit.register(_SESSION["broker"].stop)
     return _SESSION["broker"].bootstrap
 
 

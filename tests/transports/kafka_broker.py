@@ -185,6 +185,7 @@ class KafkaBroker:
         create_topics(self.bootstrap, topics)
 
     def stop(self) -> None:
+        """SIGTERM to the JVM (SIGKILL after 20 s), then remove the temporary dir; a second call does nothing."""
         if self._proc is not None:
             if self._proc.poll() is None:
                 self._proc.send_signal(signal.SIGTERM)
