@@ -124,7 +124,7 @@ class KafkaBroker:
             "log.message.timestamp.after.max.ms=9223372036854775807", "",
         ]))
         formatted = subprocess.run(self._java("kafka.tools.StorageTool", "format", "--config", str(props),
-                                              "--cluster-id", _cluster_id()),
+                                              f"--cluster-id={_cluster_id()}"),  # "=": an id may begin with "-"
                                    capture_output=True, text=True, timeout=120, check=False)
         if formatted.returncode != 0:
             raise RuntimeError(f"kafka-storage format failed ({formatted.returncode}): {formatted.stderr[-2000:]}")
