@@ -1,6 +1,6 @@
 """Embedded pipeline: record files -> enforcer -> evidence store -> signal engines -> alerting.
 
-Records are replayed in event-time order. Every batch is one transaction: evidence, signals, signal
+Records are streamed in event-time order (`sources.ordered`: bounded memory, merged across files). Every batch is one transaction: evidence, signals, signal
 state, incidents, outbox rows, the input checkpoint and the engines' snapshot commit together, so a
 crash or a second run of the same input neither loses nor double-counts anything.
 """
@@ -8,7 +8,7 @@ crash or a second run of the same input neither loses nor double-counts anything
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import itertools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,8 +29,7 @@ from signal_factory.model.storable import storable_evidence
 from signal_factory.model.tally import PassTally
 from signal_factory.signals.host import EngineConfig, SignalEngineHost
 from signal_factory.signals.model import BatchRunTotals, DatasetChecks, Signal
-from signal_factory.sources.jsonlines import parse_line
-from signal_factory.sources.lines import split_lines
+from signal_factory.sources.ordered import DEFAULT_WINDOW, ordered_records, scan_files
 from signal_factory.stores.ports import EvidenceRepo, Store
 
 ENGINE_STATE = "signal-engines"
@@ -98,21 +97,9 @@ class _History:
 
 def load_records(files: Sequence[Path], default_topic: str | None = None,
                  ) -> tuple[list[RawRecord | MalformedInput], str]:
-    """All records of `files` in event-time order (stable; untimed records keep their place), and a
-    key identifying this exact input (for its checkpoint)."""
-    digest = hashlib.sha256()
-    keyed: list[tuple[int, int, RawRecord | MalformedInput]] = []
-    last_ts = 0
-    for path in files:
-        data = path.read_bytes()
-        digest.update(hashlib.sha256(data).digest())
-        for number, line in split_lines(data):
-            rec = parse_line(line, f"{path}:{number}", default_topic)
-            if rec.timestamp_ms is not None:
-                last_ts = rec.timestamp_ms
-            keyed.append((last_ts, len(keyed), rec))
-    keyed.sort(key=lambda t: (t[0], t[1]))
-    return [r for _, _, r in keyed], "replay:" + digest.hexdigest()
+    """All records of `files` in replay order (`sources.ordered`), as a list, and the key identifying
+    this exact input (for its checkpoint). `replay` itself streams them instead."""
+    return list(ordered_records(files, default_topic)), scan_files(files).source_key
 
 
 class ReplayService:
@@ -137,35 +124,46 @@ class ReplayService:
 
     def replay(self, files: Sequence[Path], *, batch_size: int = 1000, default_topic: str | None = None,
                flush: bool = True, on_progress: Callable[[int], None] | None = None,
-               deployments: Sequence[Path] = ()) -> ReplayReport:
-        """Replay `files` from their checkpoint. A database failure midway raises `ReplayInterruptedError`,
-        which says how far the input is committed; rerunning the same replay resumes from there."""
+               deployments: Sequence[Path] = (), on_start: Callable[[int, int], None] | None = None,
+               reorder_window: int = DEFAULT_WINDOW) -> ReplayReport:
+        """Replay `files` from their checkpoint, streamed in event-time order (`sources.ordered` states the
+        guarantee and `reorder_window`). `on_start(total, already_done)` is called once the input is
+        counted, `on_progress(n)` after each committed batch. A database failure midway raises
+        `ReplayInterruptedError`, which says how far the input is committed; rerunning the same replay
+        resumes from there."""
         started = time.perf_counter()
         report = ReplayReport()
         progress = _Progress()
         try:
-            self._replay(files, batch_size, default_topic, flush, on_progress, deployments, report, progress)
+            self._replay(files, batch_size, default_topic, flush, on_progress, on_start, reorder_window, deployments,
+                         report, progress)
         except StoreFailedError as e:
             raise ReplayInterruptedError(e.reason, progress) from e
         report.seconds = time.perf_counter() - started
         return report
 
     def _replay(self, files: Sequence[Path], batch_size: int, default_topic: str | None, flush: bool,
-                on_progress: Callable[[int], None] | None, deployments: Sequence[Path], report: ReplayReport,
-                progress: _Progress) -> None:
+                on_progress: Callable[[int], None] | None, on_start: Callable[[int, int], None] | None,
+                reorder_window: int, deployments: Sequence[Path], report: ReplayReport, progress: _Progress) -> None:
         markers = [m for path in deployments for m in load_markers(path)]
         with self.store.transaction():  # lineage and deploy markers first, so evidence links to them
             self.graph.write_control_plane()
             self.graph.write_deployments(markers)
-        records, source_key = load_records(files, default_topic)
-        report.records = progress.total = len(records)
-        done = self.store.checkpoints.get(source_key) or 0
-        report.skipped = progress.committed = min(done, len(records))
+        scan = scan_files(files)  # one pass over the bytes: the record count and the checkpoint's key
+        report.records = progress.total = scan.records
+        done = self.store.checkpoints.get(scan.source_key) or 0
+        report.skipped = progress.committed = min(done, scan.records)
+        if on_start is not None:
+            on_start(scan.records, report.skipped)
         progress.phase = _RECORDS
-        for start in range(done, len(records), batch_size):
-            chunk = records[start:start + batch_size]
-            self._batch(self.enforcer.process, chunk, report, (source_key, start + len(chunk)))
-            progress.committed = start + len(chunk)
+        stream = ordered_records(files, default_topic, window=reorder_window)
+        position = 0
+        for _ in itertools.islice(stream, done):  # committed by an earlier run (parsed, not enforced)
+            position += 1
+        while chunk := list(itertools.islice(stream, batch_size)):
+            position += len(chunk)
+            self._batch(self.enforcer.process, chunk, report, (scan.source_key, position))
+            progress.committed = position
             progress.batches += 1
             if on_progress is not None:
                 on_progress(len(chunk))
