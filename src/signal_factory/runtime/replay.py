@@ -1,8 +1,9 @@
 """Embedded pipeline: record files -> enforcer -> evidence store -> signal engines -> alerting.
 
-Records are streamed in event-time order (`sources.ordered`: bounded memory, merged across files). Every batch is one transaction: evidence, signals, signal
-state, incidents, outbox rows, the input checkpoint and the engines' snapshot commit together, so a
-crash or a second run of the same input neither loses nor double-counts anything.
+Records are streamed in event-time order (`sources.ordered`: bounded memory, merged across files).
+Every batch is one transaction: evidence, signals, signal state, incidents, outbox rows, the input
+checkpoint and the engines' snapshot commit together, so a crash or a second run of the same input
+neither loses nor double-counts anything.
 """
 
 from __future__ import annotations
