@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -53,11 +54,23 @@ def replay(
         service = ReplayService(cp, store, enforcer)
         if send:
             service.dispatcher = OutboxDispatcher(store.outbox, service.policy, mutes=MuteBook(store.checkpoints))
-        with Progress(TextColumn("[bold]replaying[/bold]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=err, transient=True) as progress:
-            task = progress.add_task("", total=None)
+        with Progress(TextColumn("[bold]replaying[/bold]"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=err, transient=True) as progress:
+            task = progress.add_task("", total=None, rate="")
+            started = time.perf_counter()
+
+            def advance(n: int) -> None:
+                done = progress.tasks[0].completed + n
+                rate = (done - report_skipped[0]) / max(time.perf_counter() - started, 1e-9)
+                progress.update(task, completed=done, rate=f"{rate:,.0f} records/s")
+
+            def start(total: int, skipped: int) -> None:
+                report_skipped[0] = skipped
+                progress.update(task, total=total, completed=skipped)
+
+            report_skipped = [0]
             report = service.replay(files, batch_size=batch_size, flush=not no_flush, deployments=deployments or [],
-                                    on_progress=lambda n: progress.advance(task, n))
+                                    on_progress=advance, on_start=start)
         if service.dispatcher is not None:
             service.dispatcher.close()
         fired = [s for s in report.signals if s.state in ("WARNING", "CRITICAL")]
