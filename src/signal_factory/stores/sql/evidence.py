@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Select, and_, cast, delete, exists, func, or_, select, type_coerce
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    cast,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 
 from signal_factory.model.evidence import Evidence
 from signal_factory.model.tally import PassTally
@@ -26,6 +39,33 @@ from signal_factory.stores.sql.transactions import Database
 MINUTE_MS = 60_000
 
 
+_COLUMNS = ("evidence_id", "dataset_urn", "event_ms", "result", "run_id", "doc", "source_topic", "source_partition",
+            "source_offset")
+_COLS = ", ".join(_COLUMNS)
+_STAGE = "sf_evidence_stage"
+
+
+def _copy_evidence(conn: Connection, rows: Iterable[EvidenceRow]) -> set[str]:
+    """PostgreSQL: COPY the rows into a temporary staging table (one stream, no statement to parse per
+    batch; psycopg's multi-VALUES executemany re-parsed a statement of thousands of parameters), then move
+    them with one INSERT .. SELECT .. ON CONFLICT DO NOTHING RETURNING; the stage is emptied after."""
+    cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (LIKE evidence INCLUDING DEFAULTS) "
+                    "ON COMMIT DELETE ROWS")
+        with cur.copy(f"COPY {_STAGE} ({_COLS}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row((r.evidence_id, r.dataset_urn, r.event_ms, r.result, r.run_id, r.doc,
+                                r.source_topic, r.source_partition, r.source_offset))
+        cur.execute(f"INSERT INTO evidence ({_COLS}) SELECT {_COLS} FROM {_STAGE} "
+                    "ON CONFLICT (evidence_id) DO NOTHING RETURNING evidence_id")
+        inserted = {row[0] for row in cur.fetchall()}
+        cur.execute(f"TRUNCATE {_STAGE}")
+    finally:
+        cur.close()
+    return inserted
+
+
 class SqlEvidenceRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -34,23 +74,27 @@ class SqlEvidenceRepo:
         """Insert evidence (ids already stored are skipped, first copy wins within a batch) and ADD the
         tallies' counts; return the new ids in input order.
 
-        One executemany `INSERT .. ON CONFLICT DO NOTHING RETURNING evidence_id`, so the answer is
-        exact even when another writer inserts the same ids concurrently.
+        One `INSERT .. ON CONFLICT DO NOTHING RETURNING evidence_id` (SQLite: executemany; PostgreSQL:
+        COPY into a session-local staging table, then one INSERT .. SELECT), so the answer is exact even
+        when another writer inserts the same ids concurrently.
         """
         rows: dict[str, EvidenceRow] = {}
-        for ev in evidence:
-            rows.setdefault(ev.evidence_id, evidence_row(ev))
+        for ev in evidence:  # the one encode of each evidence (`evidence_row`)
+            if ev.evidence_id not in rows:
+                rows[ev.evidence_id] = evidence_row(ev)
         totals = tally_totals(tuple(tallies))
         inserted: set[str] = set()
         with self._db.write() as conn:
             if rows:
-                stmt = (self._db.insert(ev_t).on_conflict_do_nothing(index_elements=[ev_t.c.evidence_id])
-                        .returning(ev_t.c.evidence_id))
-                params = [{"evidence_id": r.evidence_id, "dataset_urn": r.dataset_urn, "event_ms": r.event_ms,
-                           "result": r.result, "run_id": r.run_id, "doc": r.doc, "source_topic": r.source_topic,
-                           "source_partition": r.source_partition, "source_offset": r.source_offset}
-                          for r in rows.values()]
-                inserted = set(conn.execute(stmt, params).scalars())
+                if self._db.dialect == "postgresql":
+                    inserted = _copy_evidence(conn, rows.values())
+                else:
+                    stmt = (self._db.insert(ev_t).on_conflict_do_nothing(index_elements=[ev_t.c.evidence_id])
+                            .returning(ev_t.c.evidence_id))
+                    params = [dict(zip(_COLUMNS, (r.evidence_id, r.dataset_urn, r.event_ms, r.result, r.run_id, r.doc,
+                                                  r.source_topic, r.source_partition, r.source_offset), strict=True))
+                              for r in rows.values()]
+                    inserted = set(conn.execute(stmt, params).scalars())
                 reasons = [{"evidence_id": r.evidence_id, "signature": sig, "dataset_urn": r.dataset_urn,
                             "event_ms": r.event_ms}
                            for r in rows.values() if r.evidence_id in inserted for sig in r.signatures]
