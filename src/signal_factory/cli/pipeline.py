@@ -55,7 +55,8 @@ def replay(
         if send:
             service.dispatcher = OutboxDispatcher(store.outbox, service.policy, mutes=MuteBook(store.checkpoints))
         with Progress(TextColumn("[bold]replaying[/bold]"), BarColumn(), MofNCompleteColumn(),
-                      TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=err, transient=True) as progress:
+                      TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=err,
+                      transient=True) as progress:
             task = progress.add_task("", total=None, rate="")
             started = time.perf_counter()
 
