@@ -1,11 +1,16 @@
 """Scenario 1 end to end: how fast the embedded pipeline runs and how soon the incident opens.
 
     python -m benchmarks.bench_replay [--db URL] [--batch-size N]
+    python -m benchmarks.bench_replay --scale 50000,200000,1000000 [--no-postgres]
 
 Prints records/s through enforce -> evidence store -> signal engines -> alerting (one transaction per
 batch), the event-time delay from the first failing record to the incident (what early firing buys:
 a window-end alert would wait until 10:00:00), and the processing delay (wall clock) between handling
 the first failing record and creating the incident.
+
+`--scale` (benchmarks.replay_scale) instead generates `benchmarks.gen_orders` inputs of each size and
+prints, side by side, records/s and peak RSS for enforce-only, replay -> SQLite and replay ->
+PostgreSQL (a throwaway server, as the tests start one), each in a fresh process.
 """
 
 from __future__ import annotations
@@ -32,7 +37,14 @@ def main() -> None:
     parser.add_argument("--db", help="database URL (default: a fresh SQLite file in a temp dir)")
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--scale", help="comma-separated input sizes: run the scaling comparison instead")
+    parser.add_argument("--no-postgres", action="store_true", help="with --scale: skip replay -> PostgreSQL")
     args = parser.parse_args()
+    if args.scale:
+        from benchmarks.replay_scale import compare
+
+        compare([int(n) for n in args.scale.split(",")], postgres=not args.no_postgres)
+        return
     cp = load_control_plane(ROOT / "examples/orders")
     print(f"python {platform.python_version()} on {platform.platform()}; os.cpu_count()={os.cpu_count()}")
     rows = []
