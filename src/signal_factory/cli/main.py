@@ -18,12 +18,6 @@ from signal_factory.cli.lineage import lineage_app
 from signal_factory.cli.mutes import mute_app
 from signal_factory.cli.notices import notices_app
 from signal_factory.cli.rca import rca
-from signal_factory.cli.render import (
-    config_summary_table,
-    enforce_summary_table,
-    print_config_lists,
-    print_not_enforced,
-)
 from signal_factory.cli.run import run_app
 from signal_factory.cli.serve import serve
 from signal_factory.cli.users import users_app
@@ -89,6 +83,7 @@ def enforce(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.")] = False,
 ) -> None:
     """Run records through the five gates; write evidence; print a per-dataset summary."""
+    from signal_factory.cli.render import enforce_summary_table, print_not_enforced
     from signal_factory.service import EnforceService
 
     inputs = files or [Path("-")]
@@ -115,6 +110,7 @@ def enforce(
 @config_app.command("check")
 def config_check(directory: Annotated[Path, typer.Argument(metavar="DIR", help="Control-plane directory.")]) -> None:
     """Load and validate every file; print what was found, or the first problem and its fix."""
+    from signal_factory.cli.render import config_summary_table, print_config_lists
     from signal_factory.controlplane.loader import load_control_plane
 
     cp = load_control_plane(directory)

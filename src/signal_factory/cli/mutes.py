@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import msgspec
 import typer
@@ -12,9 +12,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from signal_factory.alerting.mutes import DATASET, SIGNATURE, Mute, MuteBook, parse_duration_ms
 from signal_factory.cli.options import DbOpt, JsonOpt, open_cli_store
 from signal_factory.errors import SignalFactoryError
+
+if TYPE_CHECKING:
+    from signal_factory.alerting.mutes import Mute
 
 out = Console(width=None if sys.stdout.isatty() else 160, emoji=False)
 mute_app = typer.Typer(no_args_is_help=True, help="Mute (snooze) pages for a dataset or a failure signature.")
@@ -43,6 +45,8 @@ def mute_add(
     as_json: JsonOpt = False,
 ) -> None:
     """Stop pages for a dataset or a signature until the time is up; incidents still open and show it."""
+    from signal_factory.alerting.mutes import DATASET, SIGNATURE, MuteBook, parse_duration_ms
+
     if (dataset is None) == (signature is None):
         raise SignalFactoryError("give exactly one of --dataset URN or --signature SIG")
     kind, target = (DATASET, dataset) if dataset is not None else (SIGNATURE, signature or "")
@@ -61,6 +65,8 @@ def mute_add(
 def mute_list(db: DbOpt = None, all_: Annotated[bool, typer.Option("--all", help="Include ended mutes.")] = False,
               as_json: JsonOpt = False) -> None:
     """Active mutes (with --all: expired and cancelled ones too), newest first."""
+    from signal_factory.alerting.mutes import MuteBook
+
     now = int(time.time() * 1000)
     store = open_cli_store(db)
     try:
@@ -75,6 +81,8 @@ def mute_list(db: DbOpt = None, all_: Annotated[bool, typer.Option("--all", help
 def mute_cancel(mute_id: Annotated[str, typer.Argument(metavar="MUTE", help="Mute id (mute-...).")],
                 by: ByOpt = "on-call", db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """End a mute now: the incident's next change pages as usual."""
+    from signal_factory.alerting.mutes import MuteBook
+
     now = int(time.time() * 1000)
     store = open_cli_store(db)
     try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import msgspec
 import typer
@@ -11,9 +11,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from signal_factory.alerting.notices import Notice, list_notices, notice_json
 from signal_factory.cli.options import DbOpt, JsonOpt, open_cli_store, time_option_ms
 from signal_factory.model.timefmt import parse_iso_ms
+
+if TYPE_CHECKING:  # alerting.notices pulls the stores' and the enforcer's types
+    from signal_factory.alerting.model import Notice
 
 out = Console(width=None if sys.stdout.isatty() else 160, emoji=False)
 notices_app = typer.Typer(no_args_is_help=True, help="Drift notices: new failure signatures that paged no one.")
@@ -44,6 +46,8 @@ def notices_list(db: DbOpt = None,
                  limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
                  as_json: JsonOpt = False) -> None:
     """Drift notices, newest window first."""
+    from signal_factory.alerting.notices import list_notices, notice_json
+
     since_ms = time_option_ms(since, "--since")
     store = open_cli_store(db)
     try:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from signal_factory.errors import SignalFactoryError
 from signal_factory.model.timefmt import parse_iso_ms
 from signal_factory.settings import Settings
-from signal_factory.stores.ports import Store
+
+if TYPE_CHECKING:  # the store (SQLAlchemy, the enforcer's types) loads when a command opens one
+    from signal_factory.stores.ports import Store
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Control-plane directory.",
                                          envvar="SIGNAL_FACTORY_CONFIG")]

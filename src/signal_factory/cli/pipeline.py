@@ -11,7 +11,6 @@ from typing import Annotated
 import msgspec
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from signal_factory.cli.alerts_render import incident_panel, incidents_table, signals_table
 from signal_factory.cli.options import ConfigOpt, DbOpt, JsonOpt, open_cli_store, time_option_ms
@@ -37,6 +36,8 @@ def replay(
         "--deployments", help="Deployment markers (JSON lines: service, version, at, commit) for RCA.")] = None,
 ) -> None:
     """Run enforce -> signals -> alerting over record files into the store; print what fired."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     from signal_factory.alerting.dispatcher import OutboxDispatcher
     from signal_factory.alerting.mutes import MuteBook
     from signal_factory.controlplane.loader import load_control_plane
