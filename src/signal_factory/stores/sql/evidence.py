@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -45,10 +45,12 @@ _COLS = ", ".join(_COLUMNS)
 _STAGE = "sf_evidence_stage"
 
 
-def _copy_evidence(conn: Connection, rows: Iterable[EvidenceRow]) -> set[str]:
+def _copy_evidence(conn: Connection, rows: Collection[EvidenceRow]) -> set[str]:
     """PostgreSQL: COPY the rows into a temporary staging table (one stream, no statement to parse per
     batch; psycopg's multi-VALUES executemany re-parsed a statement of thousands of parameters), then move
-    them with one INSERT .. SELECT .. ON CONFLICT DO NOTHING RETURNING; the stage is emptied after."""
+    them with one INSERT .. SELECT .. ON CONFLICT DO NOTHING RETURNING; the stage is emptied after.
+    The reason codes of the inserted rows are COPied straight into `evidence_reason`: none can exist yet
+    (their evidence row was just inserted by this transaction, and reason rows cascade with evidence)."""
     cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (LIKE evidence INCLUDING DEFAULTS) "
@@ -61,6 +63,12 @@ def _copy_evidence(conn: Connection, rows: Iterable[EvidenceRow]) -> set[str]:
                     "ON CONFLICT (evidence_id) DO NOTHING RETURNING evidence_id")
         inserted = {row[0] for row in cur.fetchall()}
         cur.execute(f"TRUNCATE {_STAGE}")
+        if any(r.signatures for r in rows):
+            with cur.copy("COPY evidence_reason (evidence_id, signature, dataset_urn, event_ms) FROM STDIN") as copy:
+                for r in rows:
+                    if r.signatures and r.evidence_id in inserted:
+                        for sig in r.signatures:
+                            copy.write_row((r.evidence_id, sig, r.dataset_urn, r.event_ms))
     finally:
         cur.close()
     return inserted
@@ -87,7 +95,7 @@ class SqlEvidenceRepo:
         with self._db.write() as conn:
             if rows:
                 if self._db.dialect == "postgresql":
-                    inserted = _copy_evidence(conn, rows.values())
+                    inserted = _copy_evidence(conn, rows.values())  # and their reason codes
                 else:
                     stmt = (self._db.insert(ev_t).on_conflict_do_nothing(index_elements=[ev_t.c.evidence_id])
                             .returning(ev_t.c.evidence_id))
@@ -95,11 +103,11 @@ class SqlEvidenceRepo:
                                                   r.source_topic, r.source_partition, r.source_offset), strict=True))
                               for r in rows.values()]
                     inserted = set(conn.execute(stmt, params).scalars())
-                reasons = [{"evidence_id": r.evidence_id, "signature": sig, "dataset_urn": r.dataset_urn,
-                            "event_ms": r.event_ms}
-                           for r in rows.values() if r.evidence_id in inserted for sig in r.signatures]
-                if reasons:
-                    conn.execute(self._db.insert(reason_t).on_conflict_do_nothing(), reasons)
+                    reasons = [{"evidence_id": r.evidence_id, "signature": sig, "dataset_urn": r.dataset_urn,
+                                "event_ms": r.event_ms}
+                               for r in rows.values() if r.evidence_id in inserted for sig in r.signatures]
+                    if reasons:
+                        conn.execute(self._db.insert(reason_t).on_conflict_do_nothing(), reasons)
             if totals:
                 ins = self._db.insert(tally_t)
                 stmt = ins.on_conflict_do_update(
