@@ -105,3 +105,31 @@ def test_migration_0005_fills_in_the_coordinates_of_evidence_stored_before_it(sq
                          {"i": ev.evidence_id, "u": ev.dataset_urn, "d": encode_evidence(ev).decode()})
             command.upgrade(alembic_config(conn), "head")
         assert [e.evidence_id for e in store.evidence.by_source("raw.orders.events", 0, 1)] == ["ev-old"]
+
+
+def test_head_revision_from_file_names_is_alembics_head() -> None:
+    """The start-up fast path's head (from file names) is the head Alembic would migrate to."""
+    from signal_factory.stores.sql.migrate import head_revision
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_reopening_a_store_at_head_skips_alembic_and_an_older_one_still_migrates(sql_url: str) -> None:
+    """A store already at head opens without running Alembic; one a revision behind is upgraded on open."""
+    from signal_factory.stores.sql import migrate
+
+    open_store(sql_url).close()
+    engine = create_store_engine(sql_url)
+    try:
+        assert migrate._at_head(engine)
+        with engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0004")
+        assert not migrate._at_head(engine)
+    finally:
+        engine.dispose()
+    open_store(sql_url).close()
+    engine = create_store_engine(sql_url)
+    try:
+        assert current_revision(engine) == migrate.head_revision()
+    finally:
+        engine.dispose()

@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import msgspec
 
 from signal_factory.rca.report import DEPLOYMENT, UPSTREAM_DRIFT, Explanation, RCAReport
@@ -126,6 +125,8 @@ def _chat(config: LlmConfig, facts: str, template: str) -> str:
     body = {"model": config.model, "temperature": 0, "messages": [
         {"role": "system", "content": SYSTEM_PROMPT},
         {"role": "user", "content": f"Facts (JSON):\n{facts}\n\nDraft:\n{template}"}]}
+    import httpx  # noqa: PLC0415 - only a configured LLM needs it; `rca` starts without it
+
     with httpx.Client(timeout=config.timeout_s) as client:
         response = client.post(f"{config.url}/chat/completions", json=body, headers=headers)
         response.raise_for_status()
