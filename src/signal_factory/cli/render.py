@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from signal_factory.controlplane.loader import ControlPlane
-from signal_factory.service import EnforceSummary
+if TYPE_CHECKING:  # annotations only: importing the CLI must not load the loader or the enforcer
+    from signal_factory.controlplane.loader import ControlPlane
+    from signal_factory.service import EnforceSummary
 
 _RESULT_STYLE = {"PASS": "green", "WARN": "yellow", "FAIL": "bold red"}
 
