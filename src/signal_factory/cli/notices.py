@@ -15,7 +15,7 @@ from signal_factory.cli.options import DbOpt, JsonOpt, open_cli_store, time_opti
 from signal_factory.model.timefmt import parse_iso_ms
 
 if TYPE_CHECKING:  # alerting.notices pulls the stores' and the enforcer's types
-    from signal_factory.alerting.model import Notice
+    from signal_factory.model.incidents import Notice
 
 out = Console(width=None if sys.stdout.isatty() else 160, emoji=False)
 notices_app = typer.Typer(no_args_is_help=True, help="Drift notices: new failure signatures that paged no one.")
