@@ -152,6 +152,11 @@ class ApiService:
     def enforcer(self) -> Enforcer:
         return self.reloader.current.value.enforcer
 
+    @enforcer.setter
+    def enforcer(self, enforcer: Enforcer) -> None:
+        """Ingest with `enforcer` (e.g. one with a fixed clock) until the next reload builds a new one."""
+        self.reloader.use(dataclasses.replace(self.reloader.current.value, enforcer=enforcer))
+
     @property
     def policy(self) -> AlertPolicy:
         return self.reloader.current.value.policy

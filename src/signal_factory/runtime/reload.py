@@ -25,6 +25,7 @@ attempt (a touch, a save without edits) does nothing. SIGHUP always reloads.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import signal
@@ -124,6 +125,12 @@ class ConfigReloader(Generic[T]):
     def current(self) -> Loaded[T]:
         """The running configuration (read it once per batch or request, and use that)."""
         return self._current
+
+    def use(self, value: T) -> None:
+        """Run the current control plane with `value` instead of what was built from it (an embedder's own
+        enforcer, a test's fixed clock); the next reload builds afresh."""
+        with self._lock:
+            self._current = dataclasses.replace(self._current, value=value)
 
     def reload(self, cause: str = "request", *, force: bool = True) -> str | None:
         """Load, build and swap. Returns `ok`, `rejected`, or None when `force` is off and the files are as
