@@ -128,6 +128,14 @@ class QualityTally(msgspec.Struct):
     digests: dict[str, list[int]] = msgspec.field(default_factory=dict)
     producer: str | None = None  # who sent these records (G2), so a breach names its likely producer
     producer_version: str | None = None
+    # From a Kafka partition: the offsets counted (`ranges`, inclusive runs, one offset per row) and which of
+    # them are behind each bad count and each digest, so a re-sent tally can be trimmed to the offsets not
+    # counted yet (transports/kafka/quality_tallies.py). Empty when the records have no offsets.
+    topic: str | None = None
+    partition: int | None = None
+    ranges: list[tuple[int, int]] = msgspec.field(default_factory=list)
+    bad_at: dict[str, list[int]] = msgspec.field(default_factory=dict)
+    digest_at: dict[str, list[int]] = msgspec.field(default_factory=dict)  # parallel to `digests`
 
 
 class QualityAcc(msgspec.Struct):
@@ -297,9 +305,16 @@ def _digest_key(key: bytes) -> bytes:
     return hashlib.sha256(key).digest()
 
 
-def observe(rules: Sequence[AggregateRule], payload: Any, tally: QualityTally) -> None:
-    """Count one record (a decoded payload the contract ran on) into a minute's tally."""
+def observe(rules: Sequence[AggregateRule], payload: Any, tally: QualityTally, offset: int | None = None) -> None:
+    """Count one record (a decoded payload the contract ran on) into a minute's tally; `offset`: its Kafka
+    offset, for a tally of one source partition (`tally.topic`/`partition`), recorded with what it counted."""
     tally.rows += 1
+    if offset is not None:
+        runs = tally.ranges
+        if runs and runs[-1][1] == offset - 1:
+            runs[-1] = (runs[-1][0], offset)
+        else:
+            runs.append((offset, offset))
     for rule in rules:
         metric = rule.metric
         if metric == "rowCount":
@@ -308,8 +323,12 @@ def observe(rules: Sequence[AggregateRule], payload: Any, tally: QualityTally) -
             d = digest(rule, payload)
             if d is not None:
                 tally.digests.setdefault(rule.key, []).append(d)
+                if offset is not None:
+                    tally.digest_at.setdefault(rule.key, []).append(offset)
         elif is_bad(rule, payload):
             tally.bad[rule.key] = tally.bad.get(rule.key, 0) + 1
+            if offset is not None:
+                tally.bad_at.setdefault(rule.key, []).append(offset)
 
 
 def evaluate_window(rules: Sequence[AggregateRule], payloads: Iterable[Any]) -> list[RuleVerdict]:

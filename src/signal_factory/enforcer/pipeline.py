@@ -133,8 +133,8 @@ class Enforcer:
             for urn, ds in control_plane.datasets.items()}
         #: Records turned into INTERNAL_ERROR evidence by the error boundary, per exception type.
         self.internal_errors: dict[str, int] = {}
-        #: The current batch's quality tallies, by (dataset, minute, producer, version).
-        self._quality: dict[tuple[str, int, str, str], QualityTally] = {}
+        #: The current batch's quality tallies, by (dataset, minute, producer, version, topic, partition).
+        self._quality: dict[tuple[str, int, str, str, str | None, int | None], QualityTally] = {}
 
     def process(self, records: Sequence[RawRecord | MalformedInput], *, sample: bool = True) -> EnforceBatch:
         """`sample=False` keeps every PASS evidence (S3 rows: a redelivered object must not count twice, and
@@ -278,13 +278,18 @@ class Enforcer:
             minute = event_ms if event_ms is not None else parse_iso_ms(stamp)
             if minute is not None and dataset is not None:
                 minute -= minute % 60_000
-                key = (dataset.urn, minute, producer.id, producer.version or "")
+                # One tally per source partition too: its offsets let a Kafka consumer count it once.
+                sourced = rec.offset is not None and rec.partition is not None and rec.topic is not None
+                key = (dataset.urn, minute, producer.id, producer.version or "",
+                       rec.topic if sourced else None, rec.partition if sourced else None)
                 tally = self._quality.get(key)
                 if tally is None:
                     tally = self._quality[key] = QualityTally(dataset.urn, minute, producer=storable_text(producer.id),
                                                               producer_version=storable_text(producer.version)
-                                                              if producer.version else None)
-                observe(contract.aggregates, payload, tally)
+                                                              if producer.version else None,
+                                                              topic=rec.topic if sourced else None,
+                                                              partition=rec.partition if sourced else None)
+                observe(contract.aggregates, payload, tally, rec.offset if sourced else None)
         return ev
 
     def _content(self, headers: dict[str, str], value: bytes | None, value_obj: Any, dataset: Dataset | None,

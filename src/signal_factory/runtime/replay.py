@@ -198,7 +198,7 @@ class ReplayService:
 
     def ingest_evidence(self, evidence: Sequence[Evidence], *, tallies: Sequence[PassTally] = (),
                         quality: Sequence[QualityTally] = (), checkpoints: Mapping[str, int] | None = None,
-                        guard: Callable[[], None] | None = None) -> ReplayReport:
+                        guard: Callable[[], None] | None = None, quality_once: bool = False) -> ReplayReport:
         """Evidence made elsewhere (e.g. a Spark job's gates) stored and fed to the engines as one batch,
         through the same path as `ingest` minus the enforcer. Already stored ids are skipped.
 
@@ -207,13 +207,15 @@ class ReplayService:
         offset per partition) are saved in the same transaction, which is what makes that possible.
         `guard()` runs first inside that transaction; raising rolls it back (fencing a lost owner).
         `quality` (aggregate-rule counts of the same records, e.g. an S3 object's rows) counts only when none of
-        the evidence was stored before: counts carry no id, and a redelivery must not count twice."""
+        the evidence was stored before: counts carry no id, and a redelivery must not count twice.
+        `quality_once`: the caller already trimmed `quality` to what was not counted (the Kafka signals stage,
+        by source offsets); it then counts whatever the evidence."""
         started = time.perf_counter()
         report = ReplayReport(records=len(evidence))
         evidence = storable_evidence(evidence)  # made elsewhere: NUL must not reach a store either
-        if evidence or tallies or checkpoints:
+        if evidence or tallies or quality or checkpoints:
             self._batch(lambda _: EnforceBatch(evidence=list(evidence), tallies=list(tallies), quality=list(quality)),
-                        [], report, None, extra_checkpoints=checkpoints, guard=guard)
+                        [], report, None, extra_checkpoints=checkpoints, guard=guard, quality_once=quality_once)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -270,7 +272,7 @@ class ReplayService:
     def _batch(self, enforce: Callable[[Sequence[RawRecord | MalformedInput]], EnforceBatch],
                records: Sequence[RawRecord | MalformedInput], report: ReplayReport,
                checkpoint: tuple[str, int] | None, *, extra_checkpoints: Mapping[str, int] | None = None,
-               guard: Callable[[], None] | None = None) -> None:
+               guard: Callable[[], None] | None = None, quality_once: bool = False) -> None:
         """One unit of work. If it fails, the engines and the graph writer go back to what was committed."""
         try:
             with self.store.transaction():
@@ -279,7 +281,7 @@ class ReplayService:
                 batch = enforce(records)
                 new_ids = set(self.store.evidence.add_many(batch.evidence, batch.tallies))
                 quality = batch.quality
-                if quality and any(e.evidence_id not in new_ids for e in batch.evidence):
+                if quality and not quality_once and any(e.evidence_id not in new_ids for e in batch.evidence):
                     quality = []  # evidence stored before (a redelivery): its records were counted then
                 # First copy wins, as in the store: a batch may hold an evidence and its re-sent copy
                 # (an enforcer that crashed between flush and commit), which must count once.

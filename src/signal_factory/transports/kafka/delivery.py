@@ -19,10 +19,11 @@ class Deliveries:
         self._errors: list[str] = []
         self._on_error = on_error
 
-    def send(self, producer: Producer, topic: str, key: bytes, value: bytes) -> None:
+    def send(self, producer: Producer, topic: str, key: bytes, value: bytes,
+             headers: list[tuple[str, str | bytes | None]] | None = None) -> None:
         while True:
             try:
-                producer.produce(topic, value=value, key=key, on_delivery=self._delivered)
+                producer.produce(topic, value=value, key=key, headers=headers, on_delivery=self._delivered)
                 return
             except BufferError:
                 producer.poll(0.05)  # local queue full: serve delivery reports, then retry

@@ -38,6 +38,7 @@ from signal_factory.model.records import MalformedInput, RawRecord
 from signal_factory.runtime.reload import ConfigReloader
 from signal_factory.transports.kafka.config import KafkaConfig
 from signal_factory.transports.kafka.delivery import Deliveries
+from signal_factory.transports.kafka.quality_tallies import KIND, KIND_HEADER, encode_quality_messages
 from signal_factory.transports.kafka.records import origin_of, to_raw_record
 from signal_factory.transports.kafka.tallies import encode_tally_messages
 
@@ -91,6 +92,7 @@ def guarded_process(enforcer: Enforcer, records: Sequence[RawRecord | MalformedI
             one = enforcer.process([bad])
         out.evidence.extend(one.evidence)
         out.tallies.extend(one.tallies)
+        out.quality.extend(one.quality)
     return out, failures
 
 
@@ -194,9 +196,13 @@ class EnforcerStage:
         # counted offsets, so a consumer counts each once even when this batch is re-sent (tallies.py).
         for key, value in encode_tally_messages(batch.tallies):
             self._send(producer, self.cfg.tally_topic, key, value)
+        # Aggregate-rule counts of every record (sampled out or not), the same way (quality_tallies.py).
+        for key, value in encode_quality_messages(batch.quality):
+            self._send(producer, self.cfg.tally_topic, key, value, [(KIND_HEADER, KIND)])
 
-    def _send(self, producer: Producer, topic: str, key: str, value: bytes) -> None:
-        self._deliveries.send(producer, topic, key.encode(), value)
+    def _send(self, producer: Producer, topic: str, key: str, value: bytes,
+              headers: list[tuple[str, str | bytes | None]] | None = None) -> None:
+        self._deliveries.send(producer, topic, key.encode(), value, headers)
 
     def _flush(self, producer: Producer) -> None:
         detail = self._deliveries.flush(producer, _FLUSH_TIMEOUT_S)
@@ -261,7 +267,8 @@ class EnforcerStage:
         """Metrics for a committed batch (only called when the stage was given `metrics`)."""
         assert self.metrics is not None
         tallied = sum(t.count for t in batch.tallies)
-        tally_messages = {(t.dataset_urn, t.topic, t.partition) for t in batch.tallies}
+        tally_messages = {("pass", t.dataset_urn, t.topic, t.partition) for t in batch.tallies}
+        tally_messages |= {("quality", t.dataset_urn, t.topic, t.partition) for t in batch.quality}
         self.metrics.observe_batch(records, (ev.validation.result for ev in batch.evidence), tallied,
                                    produced={self.cfg.evidence_topic: len(batch.evidence),
                                              self.cfg.tally_topic: len(tally_messages)},

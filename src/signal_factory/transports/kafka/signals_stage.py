@@ -58,6 +58,7 @@ from confluent_kafka import (
 )
 
 from signal_factory.alerting.policy import AlertPolicy
+from signal_factory.contracts.aggregate import QualityTally
 from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.enforcer.eventtime import EventTimeGuard
 from signal_factory.enforcer.factory import build_enforcer
@@ -80,6 +81,7 @@ from signal_factory.stores.sql.locks import (
 )
 from signal_factory.transports.kafka.config import KafkaConfig
 from signal_factory.transports.kafka.enforcer_stage import KafkaTransportError
+from signal_factory.transports.kafka.quality_tallies import decode_quality_message, fresh_quality, is_quality
 from signal_factory.transports.kafka.signal_topic import SignalPublisher
 from signal_factory.transports.kafka.tallies import TallyMarks, decode_tally_message
 
@@ -112,6 +114,8 @@ class SignalsReport:
     tallies: int = 0
     skipped: int = 0  # below the store's checkpoint: already applied
     tally_duplicates: int = 0  # PASS records in re-sent tallies, already counted (tallies.py)
+    quality_rows: int = 0  # records counted for aggregate quality rules (quality_tallies.py)
+    quality_duplicates: int = 0  # records in re-sent quality tallies, already counted
     poison: int = 0  # undecodable messages, logged and stepped over
     dropped: int = 0  # fetched for a partition this instance does not own (yet): re-read once it does
     signals: int = 0
@@ -467,13 +471,14 @@ class SignalsStage:
         started = time.perf_counter()
         rep = self.report
         skipped_before, tally_dups_before = rep.skipped, rep.tally_duplicates
-        evidence, tallies, nexts = self._decode(messages)
+        evidence, tallies, quality, nexts = self._decode(messages)
         if not nexts:
             return False
         checkpoints = {checkpoint_key(t, p): o for (t, p), o in nexts.items()}
         checkpoints.update(self._marks.checkpoints())
         try:
-            result = self._services[owner].ingest_evidence(evidence, tallies=tallies, checkpoints=checkpoints,
+            result = self._services[owner].ingest_evidence(evidence, tallies=tallies, quality=quality,
+                                                           quality_once=True, checkpoints=checkpoints,
                                                            guard=self._guard(owner))
         except BaseException:
             self._marks.rolled_back()
@@ -504,10 +509,13 @@ class SignalsStage:
                                            "partitions": sorted(f"{t}/{p}" for t, p in nexts)})
         return True
 
-    def _decode(self, messages: list[Message]) -> tuple[list[Evidence], list[PassTally], dict[tuple[str, int], int]]:
-        """Messages not applied yet -> evidence, fresh tallies, and the next offset per partition."""
+    def _decode(self, messages: list[Message]) -> tuple[list[Evidence], list[PassTally], list[QualityTally],
+                                                        dict[tuple[str, int], int]]:
+        """Messages not applied yet -> evidence, fresh tallies and quality tallies, and the next offset per
+        partition."""
         evidence: list[Evidence] = []
         tallies: list[PassTally] = []
+        quality: list[QualityTally] = []
         nexts: dict[tuple[str, int], int] = {}
         rep = self.report
         for msg in messages:
@@ -521,7 +529,13 @@ class SignalsStage:
                 continue
             nexts[key] = max(nexts.get(key, 0), offset + 1)
             try:
-                if topic == self.cfg.tally_topic:
+                if topic == self.cfg.tally_topic and is_quality(msg.headers()):
+                    counts = decode_quality_message(msg.value() or b"")
+                    kept = fresh_quality(self._marks, counts)
+                    rep.quality_rows += sum(t.rows for t in kept)
+                    rep.quality_duplicates += sum(t.rows for t in counts) - sum(t.rows for t in kept)
+                    quality.extend(kept)
+                elif topic == self.cfg.tally_topic:
                     message = decode_tally_message(msg.value() or b"")
                     fresh = self._marks.fresh(message)
                     rep.tally_duplicates += sum(t.count for t in message) - sum(t.count for t in fresh)
@@ -537,7 +551,7 @@ class SignalsStage:
                     self.metrics.error("poison")
                 log.warning("undecodable message skipped", extra={"topic": topic, "partition": partition,
                                                                   "offset": offset, "error": str(e)})
-        return evidence, tallies, nexts
+        return evidence, tallies, quality, nexts
 
     def _offsets(self) -> list[TopicPartition]:
         return [TopicPartition(t, p, o) for (t, p), o in sorted(self._positions.items())]

@@ -22,6 +22,7 @@ from files, where the replay checkpoint already guarantees once-only) pass throu
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from typing import TypeVar
 
 import msgspec
 
@@ -30,6 +31,7 @@ from signal_factory.model.tally import PassTally
 _decoder = msgspec.json.Decoder(list[PassTally] | PassTally)
 _encoder = msgspec.json.Encoder()
 
+T = TypeVar("T")
 SourceKey = tuple[str, str, int]  # (dataset URN, source topic, source partition)
 
 
@@ -57,8 +59,21 @@ def count_above(ranges: Iterable[tuple[int, int]], mark: int) -> tuple[tuple[int
     return tuple((max(a, mark + 1), b) for a, b in ranges if b > mark)
 
 
+def _pass_source(t: PassTally) -> tuple[str, int] | None:
+    if t.topic is None or t.partition is None or not t.ranges:
+        return None
+    return mark_key(t.dataset_urn, t.topic, t.partition), max(b for _a, b in t.ranges)
+
+
+def _pass_above(t: PassTally, mark: int) -> PassTally | None:
+    ranges = count_above(t.ranges, mark)
+    if not ranges:
+        return None
+    return msgspec.structs.replace(t, count=sum(b - a + 1 for a, b in ranges), ranges=ranges)
+
+
 class TallyMarks:
-    """Per (dataset, source partition): the highest source offset already counted.
+    """Per (dataset, source partition) and kind of count: the highest source offset already counted.
 
     `fresh(message)` returns the message's tallies trimmed to what was not counted yet and moves the
     pending marks; `checkpoints()` gives the pending marks to commit with the counts; `committed()`
@@ -79,23 +94,30 @@ class TallyMarks:
         return self._known[key]
 
     def fresh(self, message: list[PassTally]) -> list[PassTally]:
-        """Trim one message's tallies. All of them are judged against the marks as they were before the
-        message: one batch's tallies for a source partition interleave their offsets (one tally per
-        minute and producer), so a mark moved by the first must not cut the second."""
+        """Trim one message's PASS tallies to the offsets not counted yet (see `trim`)."""
+        return self.trim(message, _pass_source, _pass_above)
+
+    def trim(self, message: list[T], source: Callable[[T], tuple[str, int] | None],
+             above: Callable[[T, int], T | None]) -> list[T]:
+        """Trim one message's counts: `source(t)` is (mark key, highest offset t counts), None when t has no
+        Kafka source; `above(t, mark)` is t cut to its offsets above `mark` (None: nothing left). All of
+        them are judged against the marks as they were before the message: one batch's tallies for a
+        source partition interleave their offsets (one tally per minute and producer), so a mark moved by
+        the first must not cut the second."""
         before: dict[str, int | None] = {}
-        out: list[PassTally] = []
+        out: list[T] = []
         for t in message:
-            if t.topic is None or t.partition is None or not t.ranges:
+            src = source(t)
+            if src is None:
                 out.append(t)  # not from Kafka: nothing to dedupe by
                 continue
-            key = mark_key(t.dataset_urn, t.topic, t.partition)
+            key, top = src
             if key not in before:
                 before[key] = self._mark(key)
             mark = before[key]
-            ranges = t.ranges if mark is None else count_above(t.ranges, mark)
-            if ranges:
-                out.append(msgspec.structs.replace(t, count=sum(b - a + 1 for a, b in ranges), ranges=ranges))
-            top = t.ranges[-1][1]
+            kept = t if mark is None else above(t, mark)
+            if kept is not None:
+                out.append(kept)
             current = self._mark(key)
             if current is None or top > current:
                 self._pending[key] = top
