@@ -58,9 +58,9 @@ def _plane(base: ControlPlane, raw: str) -> Path:
 
 def _produce(bootstrap: str, raw: str, records: list[dict[str, Any]]) -> None:
     producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5})
-    for n, r in enumerate(records):
+    for r in records:
         h = r["headers"]
-        producer.produce(raw, value=r["payload"].encode(), key=r["key"], partition=n % PARTITIONS,
+        producer.produce(raw, value=r["payload"].encode(), key=r["key"], partition=0,
                          timestamp=r["ts"], headers=[(h[i], h[i + 1].encode()) for i in range(0, len(h), 2)])
     assert producer.flush(30) == 0
 
@@ -95,7 +95,9 @@ def _enforce(cp: ControlPlane, bootstrap: str, raw: str, evidence: str, tallies:
 def topics() -> Iterator[tuple[str, str, str, str]]:
     tag = uuid.uuid4().hex[:8]
     names = (f"sf.test.quality.{tag}.raw", f"sf.test.quality.{tag}.evidence", f"sf.test.quality.{tag}.tallies")
-    with kafka_cluster({n: PARTITIONS for n in names}) as bootstrap:
+    # One raw partition: the records reach the engines in event-time order, as from the replay's file (two
+    # partitions fetched one after the other would make one's records late for the other's windows).
+    with kafka_cluster({names[0]: 1, names[1]: PARTITIONS, names[2]: PARTITIONS}) as bootstrap:
         yield (bootstrap, *names)
 
 
