@@ -5,6 +5,7 @@ counts, even when the enforcer dies between its flush and its offset commit and 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 from collections.abc import Iterator
@@ -25,17 +26,12 @@ from signal_factory.transports.kafka.enforcer_stage import EnforcerStage, KafkaT
 from signal_factory.transports.kafka.quality_tallies import above, fresh_quality
 from signal_factory.transports.kafka.signals_stage import SignalsStage, stage_config
 from signal_factory.transports.kafka.tallies import TallyMarks
-from tests.runtime.test_quality_windows import (  # noqa: F401 - quality_plane is a fixture
-    MIN,
-    ORDERS,
-    START,
-    _record,
-    _traffic,
-    quality_plane,
-)
+from tests.runtime import test_quality_windows as windows
+from tests.runtime.test_quality_windows import MIN, ORDERS, START, _record, _traffic
 from tests.transports.conftest import GROUP_PROPS, kafka_cluster
 
 pytestmark = pytest.mark.slow
+quality_plane = windows.quality_plane  # the replay test's contract with one aggregate rule of each kind
 PARTITIONS = 2
 #: What a replay of `_traffic(breaches=True)` gives (tests/runtime/test_quality_windows.py): per window,
 #: the final DQ_BREACH state and its breached rules with what they measured.
@@ -65,7 +61,7 @@ def _produce(bootstrap: str, raw: str, records: list[dict[str, Any]]) -> None:
     assert producer.flush(30) == 0
 
 
-class _Crash(KafkaTransportError):
+class _CrashError(KafkaTransportError):
     """Stands for a kill between the enforcer's flush and its offset commit."""
 
 
@@ -81,13 +77,11 @@ def _enforce(cp: ControlPlane, bootstrap: str, raw: str, evidence: str, tallies:
         def crashing(consumer: Any, offsets: Any, records: int) -> bool:
             calls[0] += 1
             if calls[0] == crash_at:
-                raise _Crash("killed after the flush, before the commit")
+                raise _CrashError("killed after the flush, before the commit")
             return commit(consumer, offsets, records)
         stage._commit = crashing  # type: ignore[method-assign]
-    try:
+    with contextlib.suppress(_CrashError):
         stage.run(threading.Event(), idle_exit_s=2.0)
-    except _Crash:
-        pass
     return stage.report.records
 
 
