@@ -104,8 +104,14 @@ class MuteBook:
 
     def covering(self, dataset_urn: str | None, signature: str | None, at_ms: int) -> Mute | None:
         """The active mute covering this dataset or signature (the one that ends last), or None."""
-        found = [m for m in self.active(at_ms) if m.covers(dataset_urn, signature, at_ms)]
-        return max(found, key=lambda m: m.until) if found else None
+        return covering(self.active(at_ms), dataset_urn, signature, at_ms)
+
+
+def covering(mutes: list[Mute], dataset_urn: str | None, signature: str | None, at_ms: int) -> Mute | None:
+    """Of `mutes`, the one covering this dataset or signature at `at_ms` that ends last, or None (read the
+    store once, then ask this per incident)."""
+    found = [m for m in mutes if m.covers(dataset_urn, signature, at_ms)]
+    return max(found, key=lambda m: m.until) if found else None
 
 
 

@@ -14,6 +14,7 @@ from signal_factory.api.auth import require_writer
 from signal_factory.api.deps import Service, json_response
 from signal_factory.api.problems import ApiError, NotFoundError
 from signal_factory.api.service import ApiService, body_items
+from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.ingest.airflow.model import AirflowEventError, parse_event
 from signal_factory.ingest.airflow.service import AirflowIngest, dag_run_view
 from signal_factory.ingest.openlineage.mapping import load_mapping
@@ -36,11 +37,11 @@ def ingest_airflow(service: ApiService, body: bytes) -> dict[str, Any]:
         err = ApiError(str(e))
         err.status = 422
         raise err from e
-    with service._lock:  # one writer at a time: the engines' snapshot is shared with the other writes
-        replay = ReplayService(service.cp, service.store, service.enforcer, policy=service.policy)
-        ingest = AirflowIngest(replay, load_mapping(service.cp.root))
-        results = [ingest.ingest(event) for event in events]
-        service.writes += 1
+    def run(replay: ReplayService, cp: ControlPlane) -> list[Any]:
+        ingest = AirflowIngest(replay, load_mapping(cp.root))
+        return [ingest.ingest(event) for event in events]
+
+    results = service.as_writer(run)
     return {"events": len(events), "results": results}
 
 

@@ -15,6 +15,7 @@ from signal_factory.api.auth import require_writer
 from signal_factory.api.deps import Service, json_response
 from signal_factory.api.problems import ApiError, NotFoundError
 from signal_factory.api.service import ApiService
+from signal_factory.controlplane.loader import ControlPlane
 from signal_factory.ingest.openlineage.mapping import load_mapping
 from signal_factory.ingest.openlineage.model import OpenLineageEventError, parse_body
 from signal_factory.ingest.openlineage.reads import LineageReader
@@ -37,11 +38,11 @@ def ingest_lineage(service: ApiService, body: bytes) -> dict[str, Any]:
         err = ApiError(str(e))
         err.status = e.status
         raise err from e
-    with service._lock:  # one writer at a time: the engines' snapshot is shared with the other writes
-        replay = ReplayService(service.cp, service.store, service.enforcer, policy=service.policy)
-        ingest = LineageIngest(replay, load_mapping(service.cp.root))
-        results = [ingest.ingest(event) for event in events]
-        service.writes += 1
+    def run(replay: ReplayService, cp: ControlPlane) -> list[Any]:
+        ingest = LineageIngest(replay, load_mapping(cp.root))
+        return [ingest.ingest(event) for event in events]
+
+    results = service.as_writer(run)
     return {"events": len(events), "results": results}
 
 

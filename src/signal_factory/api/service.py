@@ -12,13 +12,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
 from signal_factory import __version__
 from signal_factory.alerting.engine import AlertingEngine, IncidentNotFoundError, IncidentTransitionError
-from signal_factory.alerting.mutes import Mute, MuteBook, MuteError, parse_duration_ms
+from signal_factory.alerting.mutes import Mute, MuteBook, MuteError, covering, parse_duration_ms
 from signal_factory.alerting.notices import list_notices, notice_json
 from signal_factory.alerting.policy import AlertPolicy, load_alert_policy
 from signal_factory.api import evidence_view, find_view, graph_views, health_view
@@ -53,6 +53,7 @@ from signal_factory.sources.lines import split_lines
 from signal_factory.stores.ports import EvidenceFilter, Store
 from signal_factory.stores.sql.database import open_store
 
+W = TypeVar("W")
 _RANK = {OK: 0, UNKNOWN: 1, WARNING: 2, CRITICAL: 3}
 _LIST_IDS = "GET /api/v1/incidents lists the incident ids"
 _FAR_FUTURE_MS = 2**62
@@ -242,23 +243,13 @@ class ApiService:
 
     def incident_view(self, incident_id: str) -> dict[str, Any]:
         """The incident, plus `muted_by`: the active mute that keeps its pages from going out, if any."""
-        incident = self.incident(incident_id)
-        out: dict[str, Any] = msgspec.to_builtins(incident)
-        mute = MuteBook(self.store.checkpoints).covering(incident.dataset_urn, incident.failure_signature, _now_ms())
-        out["muted_by"] = msgspec.to_builtins(mute) if mute is not None else None
-        return out
+        now = _now_ms()
+        return _muted_view(self.incident(incident_id), MuteBook(self.store.checkpoints).active(now), now)
 
     def incidents_view(self, *, status: str | None, dataset: str | None, limit: int) -> list[dict[str, Any]]:
-        book = MuteBook(self.store.checkpoints)
-        active = book.active(_now_ms())
-        out = []
-        for incident in self.incidents(status=status, dataset=dataset, limit=limit):
-            row: dict[str, Any] = msgspec.to_builtins(incident)
-            mute = next((m for m in active if m.covers(incident.dataset_urn, incident.failure_signature,
-                                                       _now_ms())), None)
-            row["muted_by"] = msgspec.to_builtins(mute) if mute is not None else None
-            out.append(row)
-        return out
+        now = _now_ms()
+        active = MuteBook(self.store.checkpoints).active(now)
+        return [_muted_view(i, active, now) for i in self.incidents(status=status, dataset=dataset, limit=limit)]
 
     def mutes(self, *, active_only: bool) -> list[Mute]:
         book = MuteBook(self.store.checkpoints)
@@ -420,16 +411,21 @@ class ApiService:
                 raise BadRequestError(f"{where} is not evidence (urn:schema:evidence:2): {e}") from e
         return self._ingest(lambda replay: replay.ingest_evidence(evidence), "evidence")
 
-    def _ingest(self, run: Any, kind: str) -> dict[str, Any]:
+    def as_writer(self, run: Callable[[ReplayService, ControlPlane], W]) -> W:
+        """`run(replay, cp)` as the one writer (the engines' snapshot is shared by every write), on one config
+        snapshot whatever a reload does meanwhile; the graph's lineage is rewritten first after a reload."""
         with self._lock:
-            live = self.reloader.current  # this request's config, whatever a reload does meanwhile
+            live = self.reloader.current
             if live.generation != self._graph_generation:  # a reload may have added datasets or FEEDS edges
                 with self.store.transaction():
                     GraphWriter(self.store.graph, live.cp).write_control_plane()
                 self._graph_generation = live.generation
-            replay = ReplayService(live.cp, self.store, live.value.enforcer, policy=live.value.policy)
-            report: ReplayReport = run(replay)
+            result = run(ReplayService(live.cp, self.store, live.value.enforcer, policy=live.value.policy), live.cp)
             self.writes += 1
+        return result
+
+    def _ingest(self, run: Any, kind: str) -> dict[str, Any]:
+        report: ReplayReport = self.as_writer(lambda replay, _cp: run(replay))
         if self.metrics is not None:
             self.metrics.ingested(kind, report.records, report.new_evidence)
         incidents = list(dict.fromkeys(c.incident.incident_id for c in report.changes))
@@ -489,3 +485,10 @@ class ApiService:
 def _now_ms() -> int:
     """Mutes run on the wall clock (an on-call engineer's "for 2 hours"), not on event time."""
     return int(time.time() * 1000)
+
+
+def _muted_view(incident: Incident, active: list[Mute], now_ms: int) -> dict[str, Any]:
+    out: dict[str, Any] = msgspec.to_builtins(incident)
+    mute = covering(active, incident.dataset_urn, incident.failure_signature, now_ms)
+    out["muted_by"] = msgspec.to_builtins(mute) if mute is not None else None
+    return out
