@@ -12,15 +12,14 @@ from typing import Any
 import yaml
 from open_data_contract_standard.model import OpenDataContractStandard
 
+from signal_factory.contracts.aggregate import ABSENT, value_at
 from signal_factory.contracts.compile import compile_contract
 from signal_factory.contracts.rules import (
-    _MISSING,
     FAIL,
     WARN,
     CompiledContract,
     FieldRule,
     Violation,
-    _get,
     _screen_for,
     check_payload,
     check_value,
@@ -50,7 +49,7 @@ def _reference(contract: CompiledContract, payload: Any) -> list[Violation]:
         return check_payload(contract, payload)
     out: list[Violation] = []
     for rule in contract.rules:
-        check_value(rule, _get(payload, rule.path), out)
+        check_value(rule, value_at(payload, rule.path), out)
     return out
 
 
@@ -150,4 +149,4 @@ def test_screen_is_rebuilt_for_a_new_contract_object() -> None:
     assert check_payload(c2, {"a": 1}) == []
     assert check_payload(c1, {"a": "s"}) == []
     assert [(v.severity, v.reason_code) for v in check_payload(c2, {})] == [(FAIL, "MISSING_FIELD:a")]
-    assert _MISSING is not None
+    assert ABSENT is not None

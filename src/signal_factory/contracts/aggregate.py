@@ -45,7 +45,7 @@ WARN = "WARN"
 #: Distinct value digests a window keeps per duplicate rule (about 8 MB at the cap); more are not tracked.
 MAX_DIGESTS = 100_000
 COUNTED = ("nullValues", "missingValues", "invalidValues")
-_ABSENT = object()
+ABSENT = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,14 +242,15 @@ def measured_value(rule: AggregateRule, count: int, rows: int) -> float:
 
 # -- per record ------------------------------------------------------------------------------------------
 
-def _get(payload: Any, path: tuple[str, ...]) -> Any:
+def value_at(payload: Any, path: tuple[str, ...]) -> Any:
+    """The value at `path` in a decoded payload, or `ABSENT` when a step is missing or not an object."""
     cur = payload
     for part in path:
         if not isinstance(cur, dict):
-            return _ABSENT
-        cur = cur.get(part, _ABSENT)
-        if cur is _ABSENT:
-            return _ABSENT
+            return ABSENT
+        cur = cur.get(part, ABSENT)
+        if cur is ABSENT:
+            return ABSENT
     return cur
 
 
@@ -260,8 +261,8 @@ def _listed(values: tuple[Any, ...], value: Any) -> bool:
 
 def is_bad(rule: AggregateRule, payload: Any) -> bool:
     """Whether this record counts against a counted metric (nullValues, missingValues, invalidValues)."""
-    value = _get(payload, rule.paths[0])
-    missing = value is _ABSENT or value is None
+    value = value_at(payload, rule.paths[0])
+    missing = value is ABSENT or value is None
     if rule.metric == "nullValues":
         return missing
     if rule.metric == "missingValues":
@@ -288,8 +289,8 @@ def digest(rule: AggregateRule, payload: Any) -> int | None:
     Hand-written over hashlib rather than hmac: BLAKE2b has its own keyed mode, one C call per value."""
     values = []
     for path in rule.paths:
-        value = _get(payload, path)
-        if value is _ABSENT or value is None:
+        value = value_at(payload, path)
+        if value is ABSENT or value is None:
             return None
         values.append(value)
     try:

@@ -14,14 +14,13 @@ from datetime import date, datetime
 from typing import Any
 
 from signal_factory.codegen import CodeWriter
-from signal_factory.contracts.aggregate import AggregateRule
+from signal_factory.contracts.aggregate import ABSENT, AggregateRule, value_at
 from signal_factory.contracts.quality import Notice
 from signal_factory.privacy.guard import safe_token
 
 FAIL = "FAIL"
 WARN = "WARN"
 
-_MISSING = object()
 
 _TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -112,17 +111,6 @@ class CompiledContract:
     pii_fields: frozenset[str] = field(default_factory=frozenset)
     notices: tuple[Notice, ...] = ()  # clauses stated but not enforced at all (reported at load)
     aggregates: tuple[AggregateRule, ...] = ()  # rules measured per window (signals/quality_engine.py)
-
-
-def _get(payload: Any, path: tuple[str, ...]) -> Any:
-    cur = payload
-    for part in path:
-        if not isinstance(cur, dict):
-            return _MISSING
-        cur = cur.get(part, _MISSING)
-        if cur is _MISSING:
-            return _MISSING
-    return cur
 
 
 def safe_actual(value: Any, classified: bool) -> str:
@@ -224,9 +212,9 @@ def _is_missing_value(missing: frozenset[Any], value: Any) -> bool:
 
 
 def check_value(rule: FieldRule, value: Any, out: list[Violation]) -> None:
-    """Append every violation of `rule` by `value` (which may be `_MISSING`) to `out`."""
+    """Append every violation of `rule` by `value` (which may be `ABSENT`) to `out`."""
     name = rule.name
-    if value is _MISSING or value is None:
+    if value is ABSENT or value is None:
         if rule.required:
             out.append(Violation(rule.required_severity, f"MISSING_FIELD:{name}", {
                 "field": name, "constraint": "required", "actual": "null"}))
@@ -261,11 +249,11 @@ def check_value(rule: FieldRule, value: Any, out: list[Violation]) -> None:
         _options(rule, value, out)
     if rule.children and isinstance(value, dict):
         for child in rule.children:
-            check_value(child, _get(value, child.path), out)
+            check_value(child, value_at(value, child.path), out)
     if rule.items and isinstance(value, list):
         for element in value:
             for item_rule in rule.items:
-                check_value(item_rule, _get(element, item_rule.path), out)
+                check_value(item_rule, value_at(element, item_rule.path), out)
 
 
 def check_payload(contract: CompiledContract, payload: Any) -> list[Violation]:
@@ -283,7 +271,7 @@ def check_payload(contract: CompiledContract, payload: Any) -> list[Violation]:
     i = screen(payload, 0)
     while i >= 0:
         rule = rules[i]
-        check_value(rule, _get(payload, rule.path), out)
+        check_value(rule, value_at(payload, rule.path), out)
         i = screen(payload, i + 1)
     return out
 
@@ -316,7 +304,7 @@ class _ScreenWriter(CodeWriter):
 
     def lookup(self, indent: int, target: str, source: str, path: tuple[str, ...],
                source_is_dict: bool = False) -> None:
-        """`target = _get(source, path)`, with None standing for _MISSING (check_value treats both alike)."""
+        """`target = value_at(source, path)`, with None standing for ABSENT (check_value treats both alike)."""
         if not path:
             self.emit(indent, f"{target} = {source}")
             return
