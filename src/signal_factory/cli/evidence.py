@@ -47,10 +47,8 @@ def _emit(rows: list[Evidence], as_json: bool) -> None:
         out.print(_table(rows))
 
 
-@evidence_app.command("show")
-def show(evidence_id: Annotated[str, typer.Argument(metavar="EVIDENCE", help="Evidence id (evd-...).")],
-         db: DbOpt = None) -> None:
-    """One evidence record, as stored (JSON)."""
+def _stored(evidence_id: str, db: str | None) -> Evidence:
+    """The stored evidence, or an error saying why there may be none."""
     store = open_cli_store(db)
     try:
         ev = store.evidence.get(evidence_id)
@@ -58,6 +56,14 @@ def show(evidence_id: Annotated[str, typer.Argument(metavar="EVIDENCE", help="Ev
         store.close()
     if ev is None:
         raise SignalFactoryError(f"no evidence {evidence_id!r} (FAIL/WARN are always kept; PASS may be sampled out)")
+    return ev
+
+
+@evidence_app.command("show")
+def show(evidence_id: Annotated[str, typer.Argument(metavar="EVIDENCE", help="Evidence id (evd-...).")],
+         db: DbOpt = None) -> None:
+    """One evidence record, as stored (JSON)."""
+    ev = _stored(evidence_id, db)
     sys.stdout.write(msgspec.json.format(msgspec.json.encode(ev)).decode() + "\n")
 
 
@@ -69,13 +75,7 @@ def payload(evidence_id: str, db: DbOpt = None) -> None:
     from signal_factory.payloads.location import evidence_payload
     from signal_factory.settings import Settings
 
-    store = open_cli_store(db)
-    try:
-        ev = store.evidence.get(evidence_id)
-    finally:
-        store.close()
-    if ev is None:
-        raise SignalFactoryError(f"no evidence {evidence_id!r} (FAIL/WARN are always kept; PASS may be sampled out)")
+    ev = _stored(evidence_id, db)
     try:
         data = evidence_payload(ev, Settings.from_env())
     except PayloadMissingError as e:
